@@ -1,0 +1,1 @@
+"""Back office: users, settings, API tokens, audit trail."""

@@ -1,0 +1,155 @@
+"""Users, settings, API tokens and the audit trail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from pharmacy.admin.forms import ReasonForm, SettingsForm, UserForm
+from pharmacy.auth.roles import ADMIN, ALL_ROLES, PHARMACIST, role_required
+from pharmacy.domain.errors import DomainError, ValidationFailed
+from pharmacy.extensions import db
+from pharmacy.models import AuditEvent, User
+from pharmacy.services import tokens as token_service
+from pharmacy.services import users as user_service
+from pharmacy.services.audit import verify_chain
+from pharmacy.services.settings import EDITABLE, get_settings, update_settings
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+USER_FIELDS = ("username", "role", "full_name", "npi", "clinic", "phone", "password")
+
+
+def _attach(form, exc: ValidationFailed | DomainError) -> None:
+    """Show service errors on the form fields they name."""
+    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + [message]
+        else:
+            flash(message, "error")
+
+
+@bp.get("/users")
+@role_required(ADMIN)
+def users():
+    """List users."""
+    return render_template("admin/users.html", users=user_service.list_users(), action_form=ReasonForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(ADMIN)
+def new_user():
+    """Add a user."""
+    form = UserForm()
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in USER_FIELDS}
+        try:
+            user = user_service.create_user(data, current_user)
+        except (ValidationFailed, DomainError) as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"User {user.username} added.", "success")
+            return redirect(url_for("admin.users"))
+    status = 422 if form.errors or any(f.errors for f in form) else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required(ADMIN)
+def edit_user(user_id: int):
+    """Edit a user's role and details, or reset the password."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.password.data = ""
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in USER_FIELDS if name != "username"}
+        try:
+            user_service.update_user(user, data, current_user)
+        except (ValidationFailed, DomainError) as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"User {user.username} saved.", "success")
+            return redirect(url_for("admin.users"))
+    status = 422 if any(f.errors for f in form) else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
+
+
+@bp.post("/users/<int:user_id>/active")
+@role_required(ADMIN)
+def set_active(user_id: int):
+    """Activate or deactivate a user."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        user_service.set_active(user, active, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"User {user.username} {'activated' if active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@role_required(ADMIN)
+def settings():
+    """Edit the pharmacy's name, address, label stocks and thresholds."""
+    current = get_settings()
+    form = SettingsForm(obj=current if request.method == "GET" else None)
+    if form.validate_on_submit():
+        update_settings({name: getattr(form, name).data for name in EDITABLE}, current_user)
+        flash("Settings saved.", "success")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@role_required(*ALL_ROLES)
+def tokens():
+    """List your API tokens (an admin sees all), create one, or revoke one."""
+    form = ReasonForm()
+    new_secret = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if request.form.get("revoke"):
+            try:
+                token_service.revoke_token(int(request.form["revoke"]), current_user)
+                flash("Token revoked.", "success")
+            except (DomainError, ValueError):
+                flash("No such token.", "error")
+            return redirect(url_for("admin.tokens"))
+        label = (request.form.get("label") or "").strip()[:80]
+        new_secret, _token = token_service.issue_token(current_user, label)
+    records = token_service.list_tokens(None if current_user.role == ADMIN else current_user)
+    return render_template("admin/tokens.html", tokens=records, form=form, new_secret=new_secret)
+
+
+@bp.get("/audit")
+@role_required(PHARMACIST, ADMIN)
+def audit():
+    """Page through the audit trail, filtered by entity or actor, and verify the chain."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    per_page = 50
+    query = select(AuditEvent)
+    filters = {k: request.args.get(k, "").strip() for k in ("entity", "entity_id", "actor")}
+    if filters["entity"]:
+        query = query.where(AuditEvent.entity == filters["entity"])
+    if filters["entity_id"]:
+        query = query.where(AuditEvent.entity_id == filters["entity_id"])
+    if filters["actor"]:
+        query = query.where(AuditEvent.actor == filters["actor"])
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    events = list(db.session.execute(
+        query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)).scalars())
+    report = verify_chain() if request.args.get("verify") else None
+    return render_template("admin/audit.html", events=events, filters=filters, page=page,
+                           pages=max(1, -(-total // per_page)), total=total, report=report)

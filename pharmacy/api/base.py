@@ -1,0 +1,133 @@
+"""The JSON API's blueprint, authentication and error format (SPEC section 3).
+
+Errors are ``{"error": {"code", "message", "fields"}}`` with 400 malformed JSON,
+401 no/bad token, 403 role not allowed, 404 unknown or not yours, 409 state or stock
+conflict, 422 validation failure.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
+from pharmacy.auth.roles import expand
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.extensions import csrf
+from pharmacy.models import User
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Bearer-token clients cannot carry a CSRF token; session callers are checked in api_roles.
+csrf.exempt(bp)
+
+STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict", 413: "too_large",
+                415: "unsupported_media_type", 422: "validation_failed", 500: "server_error"}
+
+
+class ApiError(Exception):
+    """An error answered in the SPEC's JSON shape."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or STATUS_CODES.get(status, "error")
+        self.message = message
+        self.fields = fields or {}
+
+
+def error_response(status: int, message: str, code: str | None = None,
+                   fields: dict[str, str] | None = None):
+    """Return a Flask response carrying the JSON error shape."""
+    body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message,
+                      "fields": fields or {}}}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request's JSON object, or raise a 400/422 ApiError."""
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise ApiError(400, "The request body is not valid JSON.", code="malformed_json")
+    if not isinstance(data, dict):
+        raise ApiError(422, "The request body must be a JSON object.", fields={"": "Expected an object."})
+    return data
+
+
+def api_user() -> User:
+    """Return the user the current API call acts for (set by :func:`api_roles`)."""
+    return g.api_user
+
+
+def _authenticate() -> User:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "Send 'Authorization: Bearer <token>' (get one from POST /api/v1/tokens).")
+        from pharmacy.services.tokens import user_for_token
+
+        user = user_for_token(secret.strip())
+        if user is None:
+            raise ApiError(401, "The token is unknown, expired or revoked.")
+        return user
+    if current_user.is_authenticated:
+        # Browser calls from our own pages ride the session; they must prove same origin.
+        if request.method not in ("GET", "HEAD", "OPTIONS") and current_app.config.get(
+            "WTF_CSRF_ENABLED", True
+        ):
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except (ValidationError, CSRFError):
+                raise ApiError(403, "Missing or invalid X-CSRFToken header.", code="csrf_failed")
+        return current_user._get_current_object()
+    raise ApiError(401, "Authentication required: send 'Authorization: Bearer <token>'.")
+
+
+def api_roles(*roles: str) -> Callable:
+    """Guard an API view: 401 without a valid token, 403 when the role is not allowed."""
+    allowed = expand(roles)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = _authenticate()
+            if user.role not in allowed:
+                raise ApiError(403, f"The {user.role} role may not do this.")
+            g.api_user = user
+            return view(*args, **kwargs)
+
+        wrapped.access = allowed  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc.status, exc.message, exc.code, exc.fields)
+
+
+@bp.errorhandler(ValidationFailed)
+def _validation_failed(exc: ValidationFailed):
+    return error_response(422, "Some fields are not valid.", "validation_failed", exc.errors)
+
+
+@bp.errorhandler(ConflictError)
+def _conflict(exc: ConflictError):
+    return error_response(409, exc.message, "conflict", {exc.field: exc.message} if exc.field else {})
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    return error_response(422, exc.message, "validation_failed",
+                          {exc.field: exc.message} if exc.field else {})

@@ -1,0 +1,51 @@
+"""``/api/v1/tokens``: issue with HTTP Basic, list and revoke."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.auth.roles import ALL_ROLES, public
+from pharmacy.domain.errors import DomainError
+from pharmacy.services import tokens as token_service
+from pharmacy.services.users import AuthError, authenticate
+
+
+@bp.post("/tokens")
+@public
+def create_token():
+    """Exchange HTTP Basic credentials for a bearer token."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise ApiError(401, "Send your username and password with HTTP Basic authentication.")
+    try:
+        user = authenticate(auth.username, auth.password or "")
+    except AuthError as exc:
+        raise ApiError(401, exc.message) from None
+    label = ""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("label"), str):
+            label = body["label"]
+    secret, token = token_service.issue_token(user, label)
+    return jsonify({"token": secret, "expires_at": token.expires_dt.isoformat(), "id": token.id}), 201
+
+
+@bp.get("/tokens")
+@api_roles(*ALL_ROLES)
+def list_tokens():
+    """List your tokens (an admin sees everyone's)."""
+    user = api_user()
+    records = token_service.list_tokens(None if user.role == "admin" else user)
+    return jsonify({"tokens": [token_service.token_to_dict(t) for t in records]})
+
+
+@bp.delete("/tokens/<int:token_id>")
+@api_roles(*ALL_ROLES)
+def revoke_token(token_id: int):
+    """Revoke a token of yours (an admin may revoke any)."""
+    try:
+        token = token_service.revoke_token(token_id, api_user())
+    except DomainError:
+        raise ApiError(404, "No such token.") from None
+    return jsonify(token_service.token_to_dict(token))

@@ -1,0 +1,136 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+
+from pharmacy.config import Config
+from pharmacy.database import configure_sqlite, engine_options, reset_write_intent, set_write_intent
+from pharmacy.extensions import csrf, db, login_manager, migrate
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Blueprints in registration order; each module exposes ``bp``.
+BLUEPRINTS = (
+    "pharmacy.auth.views",
+    "pharmacy.main.views",
+    "pharmacy.admin.views",
+    "pharmacy.plan.views",
+    "pharmacy.orders.views",
+    "pharmacy.patients.views",
+    "pharmacy.formulary.views",
+    "pharmacy.compounding.views",
+    "pharmacy.dispensing.views",
+    "pharmacy.api",
+)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the pharmacy app.
+
+    :param test_config: settings that replace the environment (tests).
+    :raise RuntimeError: no SECRET_KEY outside development and testing.
+    """
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+        instance_path=os.environ.get("PHARMACY_INSTANCE", str(root / "instance")),
+    )
+    app.config.from_object(Config)
+    if test_config is not None:
+        app.config.update(test_config)
+        app.config.setdefault("PHARMACY_ENV", "testing")
+    env = app.config["PHARMACY_ENV"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        if env not in ("development", "testing"):
+            raise RuntimeError("SECRET_KEY is not set: it is required outside development and tests")
+        app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'pharmacy.sqlite3'}"
+        )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SESSION_COOKIE_SECURE"] = app.config.get(
+        "SESSION_COOKIE_SECURE_OVERRIDE", env == "production"
+    )
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+
+    import pharmacy.models  # noqa: F401  (register every table before migrate/db use them)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(root / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+
+    _register_request_hooks(app)
+    _register_blueprints(app)
+
+    from pharmacy.errors import register_error_handlers
+    from pharmacy.cli import register_commands
+    from pharmacy.templating import register_template_helpers
+
+    register_error_handlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _development_secret(instance: Path) -> str:
+    """Return a per-checkout random key for development, kept in the instance folder."""
+    path = instance / "dev_secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in BLUEPRINTS:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start_request() -> None:
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        g.write_token = set_write_intent(request.method not in SAFE_METHODS)
+
+    @app.teardown_request
+    def _end_request(_exc) -> None:
+        token = g.pop("write_token", None)
+        if token is not None:
+            reset_write_intent(token)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if "request_id" in g:
+            response.headers.setdefault("X-Request-ID", g.request_id)
+        return response

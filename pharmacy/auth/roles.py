@@ -1,0 +1,62 @@
+"""Roles and the decorators that guard every view.
+
+Each guarded view carries ``view.access``: the set of roles allowed in (after the
+pharmacist-is-also-a-technician rule), or ``"public"``. A test walks every route
+with every role and checks the answer against it.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import abort
+from flask_login import current_user
+
+from pharmacy.extensions import login_manager
+
+PRESCRIBER = "prescriber"
+TECHNICIAN = "technician"
+PHARMACIST = "pharmacist"
+ADMIN = "admin"
+ALL_ROLES = (PRESCRIBER, TECHNICIAN, PHARMACIST, ADMIN)
+PHARMACY_STAFF = (TECHNICIAN, PHARMACIST)
+CLINICAL = (PRESCRIBER, TECHNICIAN, PHARMACIST)
+
+# SPEC section 1: a pharmacist can do everything a technician can.
+IMPLIED = {PHARMACIST: {TECHNICIAN}}
+
+
+def expand(roles: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """Return every role that passes a check for ``roles``."""
+    return frozenset(r for r in ALL_ROLES if r in roles or IMPLIED.get(r, set()) & set(roles))
+
+
+def role_allows(role: str, roles: tuple[str, ...] | list[str]) -> bool:
+    """Return whether a user with ``role`` passes a check for ``roles``."""
+    return role in expand(roles)
+
+
+def role_required(*roles: str) -> Callable:
+    """Guard an HTML view: anonymous users go to sign-in, other roles get 403."""
+    allowed = expand(roles)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.access = allowed  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to everyone (sign-in page, static help)."""
+    view.access = "public"  # type: ignore[attr-defined]
+    return view

@@ -1,0 +1,122 @@
+"""``flask --app wsgi`` commands: users add, demo load, audit verify, backup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from pharmacy.auth.roles import ALL_ROLES
+from pharmacy.database import write_intent
+from pharmacy.domain.errors import DomainError, ValidationFailed
+from pharmacy.extensions import db
+
+
+def _fail_on(exc: DomainError) -> None:
+    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+    for field, message in errors.items():
+        click.echo(f"error: {field}: {message}" if field else f"error: {message}", err=True)
+    raise SystemExit(2)
+
+
+users_cli = AppGroup("users", help="Manage users.")
+
+
+@users_cli.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ALL_ROLES))
+@click.option("--password", required=True)
+@click.option("--full-name", default="")
+@click.option("--npi", default="")
+@click.option("--clinic", default="")
+@click.option("--phone", default="")
+def users_add(username, role, password, full_name, npi, clinic, phone) -> None:
+    """Add a user with a role."""
+    from pharmacy.services.users import create_user
+
+    with write_intent():
+        try:
+            user = create_user({"username": username, "role": role, "password": password,
+                                "full_name": full_name, "npi": npi, "clinic": clinic,
+                                "phone": phone}, actor=None)
+        except DomainError as exc:
+            db.session.rollback()
+            _fail_on(exc)
+    click.echo(f"Added {user.role} {user.username}.")
+
+
+demo_cli = AppGroup("demo", help="The demo pharmacy.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the demo pharmacy (idempotent: only what is missing is added)."""
+    from pharmacy.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+
+    with write_intent():
+        added = load_demo()
+    click.echo("Demo pharmacy: " + (", ".join(added) if added else "already loaded") + ".")
+    click.echo("Demo logins (password " + DEMO_PASSWORD + "): "
+               + ", ".join(u[0] for u in DEMO_USERS))
+
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain and name the first broken event."""
+    from pharmacy.services.audit import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"Audit chain OK: {report.checked} events checked.")
+        return
+    click.echo(f"Audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): "
+               f"{report.reason}. {report.checked} events before it are intact.", err=True)
+    raise SystemExit(1)
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+def backup(target: str) -> None:
+    """Copy the database to TARGET (SQLite online backup, or pg_dump for PostgreSQL)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        source = sqlite3.connect(url.database)
+        dest = sqlite3.connect(target)
+        with dest:
+            source.backup(dest)
+        dest.close()
+        source.close()
+        click.echo(f"Backed up SQLite database to {target}.")
+        return
+    if shutil.which("pg_dump") is None:
+        click.echo("pg_dump is not installed: install the PostgreSQL client tools "
+                   "(Debian: apt-get install postgresql-client) and run again.", err=True)
+        raise SystemExit(1)
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    cmd = ["pg_dump", "--format=custom", f"--file={target}", "--host", url.host or "localhost",
+           "--port", str(url.port or 5432), "--username", url.username or "postgres",
+           url.database or "postgres"]
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        click.echo(f"pg_dump failed: {result.stderr.strip()}", err=True)
+        raise SystemExit(result.returncode)
+    click.echo(f"Backed up PostgreSQL database {url.database} to {target} (pg_dump custom format).")
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the command groups to the app's CLI."""
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(backup)

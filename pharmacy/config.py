@@ -1,0 +1,22 @@
+"""Configuration read from the environment."""
+
+from __future__ import annotations
+
+import os
+
+
+class Config:
+    """Defaults; ``create_app`` overlays the environment and test settings."""
+
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # development | production | testing. Development relaxes SECRET_KEY and secure cookies.
+    PHARMACY_ENV: str = os.environ.get("PHARMACY_ENV", "production")
+    SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a counter shift is long; the token lives as long as the session
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    JSON_SORT_KEYS = False
+    API_PAGE_SIZE = 50

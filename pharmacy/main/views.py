@@ -1,0 +1,28 @@
+"""Home page per role."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+from pharmacy.auth.roles import ALL_ROLES, public, role_required
+from pharmacy.services.worklists import home_summary
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@public
+def index():
+    """Send people to their home page, or to sign in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/home")
+@role_required(*ALL_ROLES)
+def home():
+    """Show the signed-in role's work at a glance."""
+    return render_template(f"main/home_{current_user.role}.html",
+                           summary=home_summary(current_user))

@@ -1,0 +1,35 @@
+"""ORM models; importing this package registers every table on ``db.metadata``."""
+
+from pharmacy.models.audit import AuditEvent, AuditHead
+from pharmacy.models.fills import Fill, FillAllocation, FinalCheck
+from pharmacy.models.formulary import Formulation, FormulationIngredient
+from pharmacy.models.orders import Counter, Order
+from pharmacy.models.patients import Patient
+from pharmacy.models.records import LabelRender, Recall
+from pharmacy.models.settings import PharmacySettings
+from pharmacy.models.stock import Batch, BatchComponent, IngredientLot
+from pharmacy.models.types import now_utc
+from pharmacy.models.users import ROLES, ApiToken, User
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Batch",
+    "BatchComponent",
+    "Counter",
+    "Fill",
+    "FillAllocation",
+    "FinalCheck",
+    "Formulation",
+    "FormulationIngredient",
+    "IngredientLot",
+    "LabelRender",
+    "Order",
+    "Patient",
+    "PharmacySettings",
+    "Recall",
+    "User",
+    "now_utc",
+]

@@ -1,0 +1,72 @@
+"""Orders (prescriptions) and the counters that number them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pharmacy.extensions import db
+from pharmacy.models.patients import Patient
+from pharmacy.models.types import UTCDateTime, now_utc
+from pharmacy.models.users import User
+
+ORDER_STATUSES = ("submitted", "verified", "rejected", "cancelled")
+
+
+class Counter(db.Model):
+    """A named monotonic counter (Rx numbers); bumped with one atomic UPDATE."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class Order(db.Model):
+    """A cyanocobalamin prescription with its regimen (SPEC 2.7, section 3 order body)."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rx_number: Mapped[str] = mapped_column(String(20), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    drug: Mapped[str] = mapped_column(String(40), default="cyanocobalamin")
+    concentration_mcg_per_ml: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    vial_volume_ml: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    container: Mapped[str] = mapped_column(String(20))
+    route: Mapped[str] = mapped_column(String(4))
+    start_date: Mapped[date]
+    phases: Mapped[list] = mapped_column(JSON)
+    days_supply: Mapped[int]
+    refills: Mapped[int]
+    indication: Mapped[str] = mapped_column(Text, default="")
+    compounding_reason: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    monitoring_tests: Mapped[list] = mapped_column(JSON, default=list)
+    sig: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    alerts: Mapped[list] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(10), default="web")  # web | api | fhir
+    submitted_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    verified_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    patient: Mapped[Patient] = relationship(back_populates="orders")
+    prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    fills: Mapped[list["Fill"]] = relationship(  # noqa: F821
+        back_populates="order", order_by="Fill.id"
+    )
+
+    @property
+    def fills_allowed(self) -> int:
+        """Return the number of fills the prescription allows (1 + refills)."""
+        return 1 + self.refills

@@ -1,0 +1,45 @@
+"""Pharmacy-wide settings: one row, edited by an admin."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pharmacy.extensions import db
+
+
+class PharmacySettings(db.Model):
+    """Name, address, labels stocks and the thresholds the SPEC marks *(default)*."""
+
+    __tablename__ = "pharmacy_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="Compounding Pharmacy")
+    address: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    licence_number: Mapped[str] = mapped_column(String(60), default="")
+    timezone: Mapped[str] = mapped_column(String(60), default="America/New_York")
+    # Label stocks in inches (SPEC 2.8 defaults).
+    rx_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("4"))
+    rx_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("2"))
+    vial_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("2.25"))
+    vial_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("1.25"))
+    batch_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("4"))
+    batch_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("2"))
+    # Alert thresholds (SPEC 2.7).
+    max_dose_mcg: Mapped[int] = mapped_column(default=1000)
+    im_max_ml: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("2.0"))
+    sc_max_ml: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("1.0"))
+    min_dose_volume_ml: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("0.1"))
+    # Workflow settings.
+    default_in_use_days: Mapped[int] = mapped_column(default=28)
+    refill_elapsed_percent: Mapped[int] = mapped_column(default=75)
+    expiring_within_days: Mapped[int] = mapped_column(default=30)
+    monitoring_interval_months: Mapped[int] = mapped_column(default=3)
+    # Sign-in protection.
+    login_slowdown_after: Mapped[int] = mapped_column(default=3)
+    login_lock_after: Mapped[int] = mapped_column(default=5)
+    login_lock_minutes: Mapped[int] = mapped_column(default=15)
+    token_hours: Mapped[int] = mapped_column(default=12)

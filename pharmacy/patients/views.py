@@ -1,0 +1,5 @@
+"""Patient search and history."""
+
+from flask import Blueprint
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")

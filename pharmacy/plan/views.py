@@ -1,0 +1,5 @@
+"""Dosing plan page."""
+
+from flask import Blueprint
+
+bp = Blueprint("plan", __name__, url_prefix="/plan")

@@ -1,0 +1,53 @@
+"""Pharmacy settings: one row, created by the first migration."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from pharmacy.extensions import db
+from pharmacy.models import PharmacySettings, User
+from pharmacy.services import audit
+
+EDITABLE = (
+    "name", "address", "phone", "licence_number", "timezone",
+    "rx_label_width_in", "rx_label_height_in", "vial_label_width_in", "vial_label_height_in",
+    "batch_label_width_in", "batch_label_height_in",
+    "max_dose_mcg", "im_max_ml", "sc_max_ml", "min_dose_volume_ml",
+    "default_in_use_days", "refill_elapsed_percent", "expiring_within_days",
+    "monitoring_interval_months", "login_slowdown_after", "login_lock_after",
+    "login_lock_minutes", "token_hours",
+)
+
+
+def get_settings() -> PharmacySettings:
+    """Return the settings row (the migration seeds it; recreate it if someone removed it)."""
+    settings = db.session.get(PharmacySettings, 1)
+    if settings is None:
+        settings = PharmacySettings(id=1)
+        db.session.add(settings)
+        db.session.flush()
+    return settings
+
+
+def pharmacy_zone() -> ZoneInfo:
+    """Return the pharmacy's time zone, used for dates people read (BUD days, dose days)."""
+    return ZoneInfo(get_settings().timezone)
+
+
+def update_settings(changes: dict, actor: User | None) -> PharmacySettings:
+    """Apply ``changes`` (already validated by the form) and audit the difference."""
+    settings = get_settings()
+    before = {k: getattr(settings, k) for k in EDITABLE}
+    for key, value in changes.items():
+        if key in EDITABLE:
+            setattr(settings, key, value)
+    after = {k: getattr(settings, k) for k in EDITABLE}
+    changed = {k for k in EDITABLE if before[k] != after[k]}
+    if changed:
+        audit.record(
+            "settings.updated", "settings", 1, actor=actor,
+            before={k: before[k] for k in sorted(changed)},
+            after={k: after[k] for k in sorted(changed)},
+        )
+    db.session.commit()
+    return settings

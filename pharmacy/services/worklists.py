@@ -1,0 +1,35 @@
+"""What each role's home page shows: counts and short lists of work waiting."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from pharmacy.extensions import db
+from pharmacy.models import Batch, Fill, IngredientLot, Order, User
+
+
+def _count(query) -> int:
+    return db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def home_summary(user: User) -> dict:
+    """Return the numbers and lists for ``user``'s home page."""
+    summary: dict = {}
+    if user.role == "prescriber":
+        mine = select(Order).where(Order.prescriber_id == user.id)
+        summary["recent_orders"] = list(db.session.execute(
+            mine.order_by(Order.submitted_dt.desc()).limit(10)).scalars())
+        summary["submitted"] = _count(mine.where(Order.status == "submitted"))
+        summary["verified"] = _count(mine.where(Order.status == "verified"))
+    if user.role in ("technician", "pharmacist"):
+        summary["to_verify"] = _count(select(Order).where(Order.status == "submitted"))
+        summary["lots_in_quarantine"] = _count(
+            select(IngredientLot).where(IngredientLot.status == "quarantine"))
+        summary["batches_in_quarantine"] = _count(select(Batch).where(Batch.status == "quarantine"))
+        summary["fills_to_check"] = _count(select(Fill).where(Fill.status == "allocated"))
+        summary["fills_to_dispense"] = _count(select(Fill).where(Fill.status == "checked"))
+        summary["verified_orders"] = _count(select(Order).where(Order.status == "verified"))
+    if user.role == "admin":
+        summary["users"] = _count(select(User))
+        summary["active_users"] = _count(select(User).where(User.active.is_(True)))
+    return summary

@@ -1,0 +1,83 @@
+"""Jinja helpers: navigation by role and display formats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask_login import current_user
+
+from pharmacy.auth.roles import role_allows
+
+# (endpoint, label, roles allowed). A missing endpoint is skipped, so areas can land one by one.
+NAVIGATION = (
+    ("main.home", "Home", ("prescriber", "technician", "pharmacist", "admin")),
+    ("plan.page", "Dosing plan", ("prescriber", "technician", "pharmacist")),
+    ("orders.new", "New order", ("prescriber",)),
+    ("orders.index", "Orders", ("prescriber", "technician", "pharmacist")),
+    ("orders.queue", "Verify", ("pharmacist",)),
+    ("patients.index", "Patients", ("technician", "pharmacist")),
+    ("formulary.index", "Formulations", ("technician", "pharmacist")),
+    ("compounding.stock", "Stock", ("technician", "pharmacist")),
+    ("compounding.batches", "Batches", ("technician", "pharmacist")),
+    ("dispensing.fills", "Fills", ("technician", "pharmacist")),
+    ("compounding.trace", "Trace & recall", ("pharmacist",)),
+    ("admin.users", "Users", ("admin",)),
+    ("admin.settings", "Settings", ("admin",)),
+    ("admin.audit", "Audit", ("pharmacist", "admin")),
+    ("admin.tokens", "API tokens", ("prescriber", "technician", "pharmacist", "admin")),
+)
+
+
+def _zone() -> ZoneInfo:
+    from pharmacy.services.settings import pharmacy_zone
+
+    return pharmacy_zone()
+
+
+def format_dt(value: datetime | None) -> str:
+    """Show an aware UTC datetime in the pharmacy's time zone, e.g. ``2026-12-01 14:05``."""
+    if value is None:
+        return ""
+    return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def format_date(value: date | datetime | None) -> str:
+    """Show a date as ``YYYY-MM-DD`` (datetimes in the pharmacy's zone)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone()).date()
+    return value.isoformat()
+
+
+def format_qty(value: Decimal | int | None, places: int | None = None) -> str:
+    """Show a quantity without trailing zeros and with thousands separators."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places))
+        return f"{value:,.{places}f}"
+    text = f"{value.normalize():,f}"
+    return text
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Register filters and the navigation for the signed-in role."""
+    app.jinja_env.filters["dt"] = format_dt
+    app.jinja_env.filters["d"] = format_date
+    app.jinja_env.filters["qty"] = format_qty
+
+    app.jinja_env.globals["url_exists"] = lambda endpoint: endpoint in app.view_functions
+
+    @app.context_processor
+    def _navigation():
+        items = []
+        if current_user.is_authenticated:
+            for endpoint, label, roles in NAVIGATION:
+                if endpoint in app.view_functions and role_allows(current_user.role, roles):
+                    items.append((endpoint, label))
+        return {"nav_items": items}
