@@ -211,7 +211,10 @@ def in_use_discard(first_puncture_dt: datetime, in_use_days: int, bud_at: dateti
     _require_aware(bud_at, "bud")
     if isinstance(in_use_days, bool) or not isinstance(in_use_days, int) or in_use_days < 1:
         raise DomainError("in_use_days", "In-use days must be a whole number of at least 1.")
-    return min(first_puncture_dt + timedelta(days=in_use_days), bud_at).astimezone(UTC)
+    # Add in UTC: aware arithmetic in a local zone counts wall-clock days, which are not
+    # 24 h across a DST change.
+    by_in_use = first_puncture_dt.astimezone(UTC) + timedelta(days=in_use_days)
+    return min(by_in_use, bud_at.astimezone(UTC))
 
 
 def bud_covers(bud_at: datetime, dose_date: date, tz: tzinfo) -> bool:
