@@ -165,7 +165,7 @@ def convert_amount(value: Decimal, from_unit: str, to_unit: str) -> Decimal:
 def check_release(
     is_active: bool, assay_percent: Any, lod_percent: Any, coa_reference: Any
 ) -> None:
-    """Check an ingredient lot against its release specification before a pharmacist releases it.
+    """Check an ingredient lot against its release specification.
 
     The active (cyanocobalamin) needs an assay of 96.0-102.0 % on the dried basis, a loss
     on drying of at most 12.0 % and a COA reference; other ingredients need only a COA
@@ -217,7 +217,7 @@ def _line(ingredient: Ingredient, batch_ml: Decimal, coa: Coa | None) -> Workshe
 
 
 def _read_percent(value: Any, field: str, label: str, errors: dict[str, str]) -> Decimal | None:
-    """Read a COA percentage (0-100) or record why it cannot be read."""
+    """Read a COA percentage (not negative) or record why it cannot be read."""
     if value is None or value == "":
         errors[field] = f"Enter the {label} from the certificate of analysis."
         return None
@@ -226,8 +226,10 @@ def _read_percent(value: Any, field: str, label: str, errors: dict[str, str]) ->
     except DomainError as exc:
         errors[field] = exc.message
         return None
-    if not 0 <= number <= _HUNDRED:
-        errors[field] = f"The {label} is a percentage from 0 to 100."
+    if number < 0:
+        # An assay may exceed 100 % (the spec allows up to 102.0 %), so only refuse negatives
+        # here; the specification checks report values out of range.
+        errors[field] = f"The {label} cannot be negative."
         return None
     return number
 
