@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "pharmacy.patients.views",
     "pharmacy.formulary.views",
     "pharmacy.compounding.views",
+    "pharmacy.compounding.fills_views",
     "pharmacy.dispensing.views",
     "pharmacy.api",
 )
@@ -104,9 +105,14 @@ def _development_secret(instance: Path) -> str:
 def _register_blueprints(app: Flask) -> None:
     import importlib
 
+    # Several modules may add routes to one blueprint (e.g. compounding); register each once.
+    registered: list = []
     for name in BLUEPRINTS:
         module = importlib.import_module(name)
-        app.register_blueprint(module.bp)
+        if not any(module.bp is bp for bp in registered):
+            registered.append(module.bp)
+    for bp in registered:
+        app.register_blueprint(bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -22,6 +22,7 @@ NAVIGATION = (
     ("formulary.index", "Formulations", ("technician", "pharmacist")),
     ("compounding.stock", "Stock", ("technician", "pharmacist")),
     ("compounding.batches", "Batches", ("technician", "pharmacist")),
+    ("compounding.worklist", "Work lists", ("technician", "pharmacist")),
     ("dispensing.fills", "Fills", ("technician", "pharmacist")),
     ("compounding.trace", "Trace & recall", ("pharmacist",)),
     ("admin.users", "Users", ("admin",)),
