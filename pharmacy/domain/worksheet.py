@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from pharmacy.domain.errors import DomainError, ValidationFailed
@@ -105,8 +106,10 @@ def potency_adjusted(required: Decimal, coa: Coa) -> Decimal:
         raise DomainError("assay_percent", "The assay must be more than 0 %.")
     if not 0 <= lod < _HUNDRED:
         raise DomainError("lod_percent", "Loss on drying must be from 0 to below 100 %.")
-    factor = (assay / _HUNDRED) * (1 - lod / _HUNDRED)
-    return _round(required / factor)
+    # Divide exactly (Fraction): a 28-digit Decimal quotient rounded again to 0.001 could
+    # decide a half-up tie wrongly.
+    factor = (Fraction(assay) / 100) * (1 - Fraction(lod) / 100)
+    return _round(Fraction(required) / factor)
 
 
 def worksheet(
@@ -234,9 +237,12 @@ def _read_percent(value: Any, field: str, label: str, errors: dict[str, str]) ->
     return number
 
 
-def _round(amount: Decimal) -> Decimal:
-    """Round an amount half up to the worksheet's 3 decimals."""
-    return amount.quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)
+def _round(amount: Decimal | Fraction) -> Decimal:
+    """Round a non-negative amount half up to the worksheet's 3 decimals, exactly."""
+    if isinstance(amount, Decimal):
+        return amount.quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)
+    thousandths = int(amount * 1000 + Fraction(1, 2))  # floor(x + 1/2): half up for x >= 0
+    return Decimal(thousandths).scaleb(-3).quantize(AMOUNT_QUANTUM)
 
 
 def _unit_kind(unit: str) -> str:

@@ -67,6 +67,18 @@ def test_potency_adjustment_of_30_mg(coa, weigh):
     assert potency_adjusted(D("30.0"), coa) == weigh
 
 
+@pytest.mark.parametrize(
+    ("required", "coa", "weigh"),
+    [
+        (D("1.0005"), Coa(D(100), D(0)), D("1.001")),  # a tie rounds up
+        (D("0.50025"), Coa(D(50), D(0)), D("1.001")),  # exact tie after the division
+        (D("0.50024"), Coa(D(50), D(0)), D("1.000")),
+    ],
+)
+def test_potency_adjustment_rounds_half_up(required, coa, weigh):
+    assert potency_adjusted(required, coa) == weigh
+
+
 @pytest.mark.parametrize("coa", [COA_SPEC, COA_SEED])
 def test_worksheet_for_the_spec_example(coa):
     # 1 vial of 30 mL, no overfill: 30 mL x 1000 mcg/mL = 30.0 mg of cyanocobalamin.
