@@ -103,8 +103,6 @@ def monitoring_checkpoints(
     every = "every month" if interval_months == 1 else f"every {interval_months} months"
     k = 1
     while (day := base + relativedelta(months=k * interval_months)) <= last_planned:
-        checkpoints.append(
-            Checkpoint(day, f"maintenance check, {every}", tests)
-        )
+        checkpoints.append(Checkpoint(day, f"maintenance check, {every}", tests))
         k += 1
     return tuple(checkpoints)

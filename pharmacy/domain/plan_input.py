@@ -307,7 +307,9 @@ def _vial(data: Mapping[str, object], prefix: str, errors: _Errors) -> VialSpec 
     if container is None:
         errors.add(_path(prefix, "container"), "The container is required.")
     elif not container_ok:
-        errors.add(_path(prefix, "container"), "The container must be single-dose or multiple-dose.")
+        errors.add(
+            _path(prefix, "container"), "The container must be single-dose or multiple-dose."
+        )
     volume = _decimal(
         data,
         "vial_volume_ml",

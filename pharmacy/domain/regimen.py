@@ -42,6 +42,7 @@ class Phase:
     weekdays: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        """Check the SPEC 2.1 phase rules and store weekdays in week order."""
         # Input parsing (plan_input) reports these per field first; this guards the core
         # against phases built in code, e.g. by services from stored orders.
         object.__setattr__(self, "weekdays", tuple(self.weekdays))
@@ -84,6 +85,7 @@ class Regimen:
     phases: tuple[Phase, ...]
 
     def __post_init__(self) -> None:
+        """Check that there is a phase and only the last is open-ended."""
         object.__setattr__(self, "phases", tuple(self.phases))
         if not self.phases:
             raise DomainError("phases", "A regimen needs at least one phase.")
@@ -149,7 +151,9 @@ def expand_regimen(regimen: Regimen, start: date, until: date) -> tuple[Dose, ..
     last: date | None = None
     for number, phase in enumerate(regimen.phases, start=1):
         if last is None:
-            first = _next_weekday(start, phase.weekdays, inclusive=True) if phase.weekdays else start
+            first = (
+                _next_weekday(start, phase.weekdays, inclusive=True) if phase.weekdays else start
+            )
         elif phase.weekdays:
             first = _next_weekday(last, phase.weekdays, inclusive=False)
         else:

@@ -10,9 +10,7 @@ from pharmacy.domain.errors import DomainError
 from pharmacy.domain.regimen import Phase, Regimen
 from pharmacy.domain.units import dose_volume_ml, format_ml, format_number
 
-ROUTES: Mapping[str, str] = MappingProxyType(
-    {"IM": "intramuscularly", "SC": "subcutaneously"}
-)
+ROUTES: Mapping[str, str] = MappingProxyType({"IM": "intramuscularly", "SC": "subcutaneously"})
 
 _DAY_NAMES: Mapping[str, str] = MappingProxyType(
     {
@@ -31,7 +29,7 @@ _ONCE = {"day": "once daily", "week": "once weekly", "month": "once monthly"}
 
 
 def frequency(phase: Phase) -> str:
-    """Return how often ``phase`` doses: ``once daily``, ``every 2 weeks``, ``on Monday and Friday``."""
+    """Return how often ``phase`` doses, e.g. ``every 2 weeks`` or ``on Monday and Friday``."""
     if phase.weekdays:
         names = [_DAY_NAMES[day] for day in phase.weekdays]
         if len(names) == 1:

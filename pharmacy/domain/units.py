@@ -28,17 +28,15 @@ class DoseExceedsVial(DoseVolumeError):
 
 
 def round_ml(value: Decimal | Fraction | int) -> Decimal:
-    """Return ``value`` rounded half-up to 0.01 mL, computed exactly.
+    """Return ``value`` rounded ROUND_HALF_UP to 0.01 mL, computed exactly.
 
-    Working on the exact fraction avoids a double rounding (first to the decimal
-    context's 28 digits, then to 0.01) deciding a tie.
+    ``dose / concentration`` is often a repeating decimal (1000/3000), and dividing in a
+    decimal context first rounds to 28 digits, which could move a value onto or off a tie.
+    Truncating the exact fraction to 0.001 keeps every digit that decides the half-up
+    rounding to 0.01, so the result is exact.
     """
-    exact = Fraction(value)
-    hundredths = exact * 100
-    # Half-up means half away from zero; volumes are never negative but stay symmetric.
-    sign = -1 if hundredths < 0 else 1
-    whole = int(abs(hundredths) + Fraction(1, 2))
-    return Decimal(sign * whole).scaleb(-2).quantize(ML_STEP)
+    thousandths = int(Fraction(value) * 1000)  # int() truncates toward zero
+    return Decimal(thousandths).scaleb(-3).quantize(ML_STEP, rounding=ROUND_HALF_UP)
 
 
 def dose_volume_ml(

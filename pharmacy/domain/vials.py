@@ -32,6 +32,7 @@ class VialSpec:
     container: str
 
     def __post_init__(self) -> None:
+        """Check the volume and container."""
         if not isinstance(self.volume_ml, Decimal) or not self.volume_ml > 0:
             raise DomainError("vial_volume_ml", "The vial volume must be more than 0 mL.")
         if self.container not in CONTAINERS:
@@ -70,6 +71,7 @@ class PlanRequest:
     route: str = "IM"
 
     def __post_init__(self) -> None:
+        """Check the SPEC 2.3 ranges."""
         if not 1 <= self.in_use_days <= MAX_IN_USE_DAYS:
             raise DomainError("in_use_days", "The in-use time must be 1 to 28 days.")
         if self.days_supply < 1:
@@ -190,6 +192,7 @@ class VialPlan:
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:
+        """Add up the totals over covered doses and every vial."""
         totals = Totals(
             doses=len(self.doses),
             vials=len(self.vials),
@@ -364,11 +367,7 @@ def _plan(request: PlanRequest, scheduled: Sequence[Dose], volumes: dict[int, De
         in_window = [d for d in covered if d.fill_number == k]
         missed = [d for d in uncovered if d.fill_number == k]
         carried = next(
-            (
-                d.vial
-                for d in in_window
-                if d.vial is not None and vials[d.vial - 1].fill_number < k
-            ),
+            (d.vial for d in in_window if d.vial is not None and vials[d.vial - 1].fill_number < k),
             None,
         )
         fills.append(
@@ -465,5 +464,7 @@ def plan_options(request: PlanRequest, options: Sequence[VialSpec]) -> OptionsPl
         raise ValidationFailed(errors)
     # Uncovered doses depend only on the fill windows and the BUD, never on the vial, so
     # ranking by waste compares plans that cover the same doses.
-    best = min(range(len(plans)), key=lambda i: (plans[i].totals.waste_ml, plans[i].totals.vials, i))
+    best = min(
+        range(len(plans)), key=lambda i: (plans[i].totals.waste_ml, plans[i].totals.vials, i)
+    )
     return OptionsPlan(tuple(plans), best, _recommendation(plans, best))
