@@ -102,8 +102,12 @@ def test_accepted_values(overrides, attribute, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("0.5", Decimal("0.50")), (2.5, Decimal("2.50")), ("30", Decimal("30.00")),
-     (1, Decimal("1.00"))],
+    [
+        ("0.5", Decimal("0.50")),
+        (2.5, Decimal("2.50")),
+        ("30", Decimal("30.00")),
+        (1, Decimal("1.00")),
+    ],
 )
 def test_vial_volume_is_exact(raw, expected):
     request = parse_plan_request(
@@ -133,8 +137,10 @@ def test_vial_options_parse_in_order():
     parsed = parse_plan_request(body(vial_volume_ml=DELETE, container=DELETE, vial_options=options))
     assert parsed.has_options
     assert [(v.volume_ml, v.container) for v in parsed.vial_options] == [
-        (Decimal(1), "single-dose"), (Decimal(2), "multiple-dose"),
-        (Decimal(10), "multiple-dose"), (Decimal(30), "multiple-dose"),
+        (Decimal(1), "single-dose"),
+        (Decimal(2), "multiple-dose"),
+        (Decimal(10), "multiple-dose"),
+        (Decimal(30), "multiple-dose"),
     ]
     result = parsed.plan()
     assert isinstance(result, OptionsPlan) and result.recommended == 0
@@ -162,8 +168,9 @@ def test_parse_phases_takes_a_body_or_the_list(as_list):
 
 def test_parse_phases_reports_under_its_field():
     with pytest.raises(ValidationFailed) as info:
-        parse_phases({"regimen": [{"dose_mcg": 0, "every": 1, "unit": "day", "count": 1}]},
-                     field="regimen")
+        parse_phases(
+            {"regimen": [{"dose_mcg": 0, "every": 1, "unit": "day", "count": 1}]}, field="regimen"
+        )
     assert list(info.value.errors) == ["regimen[0].dose_mcg"]
 
 
@@ -203,11 +210,13 @@ def test_parse_phases_reports_under_its_field():
             phase_body(0, weekdays=["mon"]), "phases[0].weekdays", id="weekdays-with-day-unit"
         ),
         pytest.param(
-            phase_body(1, every=2, weekdays=["mon"]), "phases[1].weekdays",
+            phase_body(1, every=2, weekdays=["mon"]),
+            "phases[1].weekdays",
             id="weekdays-with-every-2",
         ),
         pytest.param(
-            phase_body(1, weekdays=["mon", "funday"]), "phases[1].weekdays",
+            phase_body(1, weekdays=["mon", "funday"]),
+            "phases[1].weekdays",
             id="unknown-weekday",
         ),
         pytest.param(
@@ -254,53 +263,79 @@ def test_parse_phases_reports_under_its_field():
         pytest.param(body(container="bottle"), "container", id="container-unknown"),
         pytest.param(body(container=DELETE), "container", id="container-missing"),
         # dose volume (SPEC 2.2)
-        pytest.param(
-            phase_body(2, dose_mcg=40), "phases[2].dose_mcg", id="dose-volume-below-0.05"
-        ),
+        pytest.param(phase_body(2, dose_mcg=40), "phases[2].dose_mcg", id="dose-volume-below-0.05"),
         pytest.param(
             phase_body(1, dose_mcg=11000), "phases[1].dose_mcg", id="dose-volume-over-vial"
         ),
         pytest.param(
-            body(concentration_mcg_per_ml=50,
-                 phases=[{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 1}]),
+            body(
+                concentration_mcg_per_ml=50,
+                phases=[{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 1}],
+            ),
             "phases[0].dose_mcg",
             id="20-mL-dose-in-10-mL-vial",
         ),
         # vial options
         pytest.param(
-            body(vial_volume_ml=DELETE, container=DELETE, vial_options=[]), "vial_options",
+            body(vial_volume_ml=DELETE, container=DELETE, vial_options=[]),
+            "vial_options",
             id="options-empty",
         ),
         pytest.param(
             body(vial_options=[{"vial_volume_ml": 1, "container": "single-dose"}]),
-            "vial_options", id="options-and-single-vial",
+            "vial_options",
+            id="options-and-single-vial",
         ),
         pytest.param(
-            body(vial_volume_ml=DELETE, container=DELETE,
-                 vial_options=[{"vial_volume_ml": 1, "container": "single-dose"}, "2 mL"]),
-            "vial_options[1]", id="option-not-an-object",
+            body(
+                vial_volume_ml=DELETE,
+                container=DELETE,
+                vial_options=[{"vial_volume_ml": 1, "container": "single-dose"}, "2 mL"],
+            ),
+            "vial_options[1]",
+            id="option-not-an-object",
         ),
         pytest.param(
-            body(vial_volume_ml=DELETE, container=DELETE,
-                 vial_options=[{"vial_volume_ml": "x", "container": "single-dose"}]),
-            "vial_options[0].vial_volume_ml", id="option-volume-text",
+            body(
+                vial_volume_ml=DELETE,
+                container=DELETE,
+                vial_options=[{"vial_volume_ml": "x", "container": "single-dose"}],
+            ),
+            "vial_options[0].vial_volume_ml",
+            id="option-volume-text",
         ),
         pytest.param(
-            body(vial_volume_ml=DELETE, container=DELETE,
-                 vial_options=[{"vial_volume_ml": 1, "container": "single-dose"},
-                               {"vial_volume_ml": 50, "container": "multiple-dose"}]),
-            "vial_options[1].vial_volume_ml", id="option-multiple-dose-over-30",
+            body(
+                vial_volume_ml=DELETE,
+                container=DELETE,
+                vial_options=[
+                    {"vial_volume_ml": 1, "container": "single-dose"},
+                    {"vial_volume_ml": 50, "container": "multiple-dose"},
+                ],
+            ),
+            "vial_options[1].vial_volume_ml",
+            id="option-multiple-dose-over-30",
         ),
         pytest.param(
-            body(vial_volume_ml=DELETE, container=DELETE,
-                 vial_options=[{"vial_volume_ml": 1, "container": "jar"}]),
-            "vial_options[0].container", id="option-container-unknown",
+            body(
+                vial_volume_ml=DELETE,
+                container=DELETE,
+                vial_options=[{"vial_volume_ml": 1, "container": "jar"}],
+            ),
+            "vial_options[0].container",
+            id="option-container-unknown",
         ),
         pytest.param(
-            body(vial_volume_ml=DELETE, container=DELETE,
-                 vial_options=[{"vial_volume_ml": 10, "container": "multiple-dose"},
-                               {"vial_volume_ml": 0.5, "container": "single-dose"}]),
-            "vial_options[1].vial_volume_ml", id="option-smaller-than-dose",
+            body(
+                vial_volume_ml=DELETE,
+                container=DELETE,
+                vial_options=[
+                    {"vial_volume_ml": 10, "container": "multiple-dose"},
+                    {"vial_volume_ml": 0.5, "container": "single-dose"},
+                ],
+            ),
+            "vial_options[1].vial_volume_ml",
+            id="option-smaller-than-dose",
         ),
     ],
 )
@@ -317,7 +352,11 @@ def test_all_errors_are_reported_at_once():
     data["phases"][2]["unit"] = "year"
     errors = errors_of(data)
     assert set(errors) == {
-        "phases[0].dose_mcg", "phases[1].count", "phases[2].unit", "start_date", "days_supply",
+        "phases[0].dose_mcg",
+        "phases[1].count",
+        "phases[2].unit",
+        "start_date",
+        "days_supply",
         "route",
     }
 
@@ -329,8 +368,11 @@ def test_body_must_be_an_object():
 
 
 def test_input_is_not_mutated():
-    data = body(phases=[{"dose_mcg": "1000", "every": 1, "unit": "week", "count": 2,
-                         "weekdays": ["fri", "mon"]}])
+    data = body(
+        phases=[
+            {"dose_mcg": "1000", "every": 1, "unit": "week", "count": 2, "weekdays": ["fri", "mon"]}
+        ]
+    )
     before = copy.deepcopy(data)
     parse_plan_request(data)
     assert data == before

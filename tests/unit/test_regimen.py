@@ -101,20 +101,38 @@ def dates(regimen: Regimen, start: str, until: str) -> list[str]:
             id="later-monthly-phase-counts-from-its-own-first-dose",
         ),
         pytest.param(
-            Regimen((Phase(1000, 2, "day", 3), Phase(500, 2, "week", 2), Phase(250, 3, "month", 2))),
+            Regimen(
+                (Phase(1000, 2, "day", 3), Phase(500, 2, "week", 2), Phase(250, 3, "month", 2))
+            ),
             "2026-03-01",
             "2027-01-01",
-            ["2026-03-01", "2026-03-03", "2026-03-05", "2026-03-19", "2026-04-02", "2026-07-02",
-             "2026-10-02"],
+            [
+                "2026-03-01",
+                "2026-03-03",
+                "2026-03-05",
+                "2026-03-19",
+                "2026-04-02",
+                "2026-07-02",
+                "2026-10-02",
+            ],
             id="later-phase-starts-one-new-interval-after",
         ),
         pytest.param(
-            Regimen((Phase(1000, 1, "week", 6, ("mon", "wed", "fri")),
-                     Phase(1000, 3, "month", None))),
+            Regimen(
+                (Phase(1000, 1, "week", 6, ("mon", "wed", "fri")), Phase(1000, 3, "month", None))
+            ),
             "2026-12-01",  # a Tuesday
             "2027-07-01",
-            ["2026-12-02", "2026-12-04", "2026-12-07", "2026-12-09", "2026-12-11", "2026-12-14",
-             "2027-03-14", "2027-06-14"],
+            [
+                "2026-12-02",
+                "2026-12-04",
+                "2026-12-07",
+                "2026-12-09",
+                "2026-12-11",
+                "2026-12-14",
+                "2027-03-14",
+                "2027-06-14",
+            ],
             id="weekday-phase-first-listed-day-on-or-after-start",
         ),
         pytest.param(
@@ -128,8 +146,7 @@ def dates(regimen: Regimen, start: str, until: str) -> list[str]:
             Regimen((Phase(1000, 1, "day", 3), Phase(1000, 1, "week", 3, ("mon", "wed", "fri")))),
             "2026-11-30",  # Monday; daily doses Mon, Tue, Wed
             "2027-01-01",
-            ["2026-11-30", "2026-12-01", "2026-12-02", "2026-12-04", "2026-12-07",
-             "2026-12-09"],
+            ["2026-11-30", "2026-12-01", "2026-12-02", "2026-12-04", "2026-12-07", "2026-12-09"],
             id="weekday-phase-after-strictly-after-last-dose",
         ),
         pytest.param(

@@ -122,8 +122,12 @@ def test_spec_worked_example_recommends_single_dose():
     sentence = result.recommendation
     assert sentence.startswith("Recommended: 1 mL single-dose")
     assert "least waste" in sentence
-    for text in ("0 mL waste, 12 vials", "2 mL waste, 7 vials", "18 mL waste, 3 vials",
-                 "78 mL waste, 3 vials"):
+    for text in (
+        "0 mL waste, 12 vials",
+        "2 mL waste, 7 vials",
+        "18 mL waste, 3 vials",
+        "78 mL waste, 3 vials",
+    ):
         assert text in sentence
 
 
@@ -131,8 +135,11 @@ def test_spec_worked_example_recommends_single_dose():
     ("options", "recommended", "phrase"),
     [
         pytest.param(
-            (VialSpec(D("1"), "single-dose"), VialSpec(D("2"), "multiple-dose"),
-             VialSpec(D("4"), "multiple-dose")),
+            (
+                VialSpec(D("1"), "single-dose"),
+                VialSpec(D("2"), "multiple-dose"),
+                VialSpec(D("4"), "multiple-dose"),
+            ),
             2,
             "then the fewest vials",
             id="tie-on-waste-fewest-vials",
@@ -196,8 +203,11 @@ def test_volume_limits_a_vial_before_its_in_use_window():
     # 1,000 mcg at 3,000 mcg/mL is 0.33 mL: a 1 mL vial holds 3 doses (0.99 mL).
     daily = Regimen((Phase(1000, 1, "day", 7),))
     plan = plan_vials(
-        request(regimen=daily, concentration_mcg_per_ml=D("3000"),
-                vial=VialSpec(D("1"), "multiple-dose"))
+        request(
+            regimen=daily,
+            concentration_mcg_per_ml=D("3000"),
+            vial=VialSpec(D("1"), "multiple-dose"),
+        )
     )
     assert [len(v.doses) for v in plan.vials] == [3, 3, 1]
     assert [str(v.waste_ml) for v in plan.vials] == ["0.01", "0.01", "0.67"]
@@ -237,7 +247,10 @@ def test_bud_stops_carry_over():
     plan = plan_vials(request(regimen=WEEKLY_8, days_supply=14, fills=4, bud_days=14))
     assert [plan.vials_for_fill(k) for k in range(4)] == [1, 1, 1, 1]
     assert [v.discard_by.isoformat() for v in plan.vials] == [
-        "2026-12-14", "2026-12-28", "2027-01-11", "2027-01-25",
+        "2026-12-14",
+        "2026-12-28",
+        "2027-01-11",
+        "2027-01-25",
     ]
     assert plan.uncovered_doses == ()
 
@@ -261,7 +274,10 @@ def test_bud_caps_discard_by():
     assert plan.vials[0].discard_by == day("2026-12-20")
     assert plan.vials[0].doses[-1] == day("2026-12-14")
     assert [x.date.isoformat() for x in plan.uncovered_doses] == [
-        "2026-12-21", "2026-12-28", "2027-01-04", "2027-02-04",
+        "2026-12-21",
+        "2026-12-28",
+        "2027-01-04",
+        "2027-02-04",
     ]
 
 
@@ -276,7 +292,10 @@ def test_bud_window_boundary_day_is_included():
 def test_uncovered_doses_per_refill_warn_per_fill():
     plan = plan_vials(request(regimen=WEEKLY_8, days_supply=28, fills=2, bud_days=14))
     assert [x.date.isoformat() for x in plan.uncovered_doses] == [
-        "2026-12-15", "2026-12-22", "2027-01-12", "2027-01-19",
+        "2026-12-15",
+        "2026-12-22",
+        "2027-01-12",
+        "2027-01-19",
     ]
     assert len(plan.warnings) == 2
     assert plan.warnings[0].startswith("The original fill")
@@ -346,8 +365,13 @@ def test_plan_rejects_a_dose_larger_than_the_vial():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(1000, "1,000"), (D("1000"), "1,000"), (D("100000.50"), "100,000.5"), (7, "7"),
-     (D("1E+3"), "1,000")],
+    [
+        (1000, "1,000"),
+        (D("1000"), "1,000"),
+        (D("100000.50"), "100,000.5"),
+        (7, "7"),
+        (D("1E+3"), "1,000"),
+    ],
 )
 def test_format_number(value, text):
     assert format_number(value) == text
@@ -355,8 +379,13 @@ def test_format_number(value, text):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(D("1"), "1 mL"), (D("1.00"), "1 mL"), (D("0.33"), "0.33 mL"), (D("2.50"), "2.5 mL"),
-     (D("30"), "30 mL")],
+    [
+        (D("1"), "1 mL"),
+        (D("1.00"), "1 mL"),
+        (D("0.33"), "0.33 mL"),
+        (D("2.50"), "2.5 mL"),
+        (D("30"), "30 mL"),
+    ],
 )
 def test_format_ml(value, text):
     assert format_ml(value) == text
@@ -364,8 +393,13 @@ def test_format_ml(value, text):
 
 @pytest.mark.parametrize(
     ("value", "expected", "kind"),
-    [(D("18.00"), 18, int), (D("0.33"), 0.33, float), (D("2.5"), 2.5, float), (5, 5, int),
-     (D("0.125"), 0.13, float)],
+    [
+        (D("18.00"), 18, int),
+        (D("0.33"), 0.33, float),
+        (D("2.5"), 2.5, float),
+        (5, 5, int),
+        (D("0.125"), 0.13, float),
+    ],
 )
 def test_to_json_number(value, expected, kind):
     result = to_json_number(value)
@@ -380,8 +414,13 @@ def test_plan_to_dict_shape():
     assert json.loads(json.dumps(data)) == data  # plain JSON types only
     assert {"doses", "vials", "fills", "totals", "uncovered_doses", "warnings", "sig"} <= set(data)
     assert data["doses"][0] == {
-        "date": "2026-12-01", "dose_mcg": 1000, "volume_ml": 0.33, "phase": 1, "index": 0,
-        "fill_number": 0, "vial": 1,
+        "date": "2026-12-01",
+        "dose_mcg": 1000,
+        "volume_ml": 0.33,
+        "phase": 1,
+        "index": 0,
+        "fill_number": 0,
+        "vial": 1,
     }
     assert {"vial", "fill_number", "opened", "discard_by", "doses", "used_ml", "waste_ml"} <= set(
         data["vials"][0]
@@ -391,7 +430,11 @@ def test_plan_to_dict_shape():
     assert data["vials"][0]["used_ml"] == 3.3
     assert {"fill_number", "dispense_date", "doses", "vials"} <= set(data["fills"][0])
     assert data["totals"] == {
-        "doses": 12, "vials": 3, "dose_volume_ml": 3.96, "waste_ml": 26.04, "mcg": 12000,
+        "doses": 12,
+        "vials": 3,
+        "dose_volume_ml": 3.96,
+        "waste_ml": 26.04,
+        "mcg": 12000,
     }
     assert data["uncovered_doses"] == [] and data["warnings"] == []
     assert data["sig"].startswith("Inject 0.33 mL (1,000 mcg) intramuscularly")
@@ -410,6 +453,9 @@ def test_options_to_dict_shape():
     assert data["recommended"] == 0
     assert data["recommendation"].startswith("Recommended:")
     assert [(o["vial_volume_ml"], o["container"]) for o in data["options"]] == [
-        (1, "single-dose"), (2, "multiple-dose"), (10, "multiple-dose"), (30, "multiple-dose"),
+        (1, "single-dose"),
+        (2, "multiple-dose"),
+        (10, "multiple-dose"),
+        (30, "multiple-dose"),
     ]
     assert data["options"][2]["totals"]["waste_ml"] == 18
