@@ -127,16 +127,19 @@ def _step(phase: Phase, k: int) -> relativedelta | timedelta:
 def _phase_dates(phase: Phase, first: date) -> Iterator[date]:
     """Yield the phase's dose dates from ``first`` on, ``count`` of them or forever."""
     k = 0
-    if phase.weekdays:
-        day = first
-        while phase.count is None or k < phase.count:
-            yield day
-            k += 1
-            day = _next_weekday(day, phase.weekdays, inclusive=False)
-        return
+    day = first
+    # A date past the end of the calendar (year 9999) is past any ``until``: stop there.
+    # relativedelta reports it as ValueError, timedelta as OverflowError.
     while phase.count is None or k < phase.count:
-        yield first + _step(phase, k)
+        yield day
         k += 1
+        try:
+            if phase.weekdays:
+                day = _next_weekday(day, phase.weekdays, inclusive=False)
+            else:
+                day = first + _step(phase, k)
+        except (OverflowError, ValueError):
+            return
 
 
 def expand_regimen(regimen: Regimen, start: date, until: date) -> tuple[Dose, ...]:
@@ -150,14 +153,17 @@ def expand_regimen(regimen: Regimen, start: date, until: date) -> tuple[Dose, ..
     doses: list[Dose] = []
     last: date | None = None
     for number, phase in enumerate(regimen.phases, start=1):
-        if last is None:
-            first = (
-                _next_weekday(start, phase.weekdays, inclusive=True) if phase.weekdays else start
-            )
-        elif phase.weekdays:
-            first = _next_weekday(last, phase.weekdays, inclusive=False)
-        else:
-            first = last + _step(phase, 1)
+        try:
+            if last is None:
+                first = start
+                if phase.weekdays:
+                    first = _next_weekday(start, phase.weekdays, inclusive=True)
+            elif phase.weekdays:
+                first = _next_weekday(last, phase.weekdays, inclusive=False)
+            else:
+                first = last + _step(phase, 1)
+        except (OverflowError, ValueError):
+            break  # the phase would start after the end of the calendar
         for index, day in enumerate(_phase_dates(phase, first)):
             if day >= until:
                 # Dates only grow, within a phase and across phases: nothing later fits.

@@ -177,6 +177,20 @@ def test_expand_regimen_dates(regimen, start, until, expected):
     assert dates(regimen, start, until) == expected
 
 
+@pytest.mark.parametrize(
+    "regimen",
+    [
+        Regimen((Phase(1000, 1, "month", None),)),
+        Regimen((Phase(1000, 1, "day", None),)),
+        Regimen((Phase(1000, 1, "week", None, ("sun",)),)),
+        Regimen((Phase(1000, 1, "day", 2), Phase(1000, 12, "month", 5))),
+    ],
+)
+def test_expansion_stops_at_the_end_of_the_calendar(regimen):
+    doses = expand_regimen(regimen, d("9999-12-01"), date.max)
+    assert doses and all(x.date <= date.max for x in doses)
+
+
 def test_dose_phase_numbers_and_indexes():
     doses = expand_regimen(HIGH_DOSE, d("2026-12-01"), d("2027-03-01"))
     assert doses[0] == Dose(d("2026-12-01"), 1000, 1, 0)
