@@ -1,0 +1,57 @@
+"""Render pharmacy labels and the patient dosing calendar from plain data.
+
+Plain values in (``labels.data``), PDF bytes or ZPL text out. This package imports nothing from
+``pharmacy``, Flask or the database, so it can be tested and benchmarked on its own.
+"""
+
+from labels.barcode import encode, human_readable, module_pattern, parse_gs1
+from labels.calendar import render_calendar
+from labels.data import (
+    BATCH_STOCK,
+    CODE128,
+    GS1_128,
+    PRESCRIPTION_STOCK,
+    VIAL_STOCK,
+    Barcode,
+    BarcodeDataError,
+    BatchLabel,
+    CalendarData,
+    CalendarDose,
+    LabelError,
+    LabelOverflow,
+    PrescriptionLabel,
+    Stock,
+    VialLabel,
+    gtin_check_digit,
+)
+from labels.layout import layout_for
+from labels.render import render_pdf
+from labels.zpl import ZplError, render_zpl
+
+__all__ = [
+    "BATCH_STOCK",
+    "CODE128",
+    "GS1_128",
+    "PRESCRIPTION_STOCK",
+    "VIAL_STOCK",
+    "Barcode",
+    "BarcodeDataError",
+    "BatchLabel",
+    "CalendarData",
+    "CalendarDose",
+    "LabelError",
+    "LabelOverflow",
+    "PrescriptionLabel",
+    "Stock",
+    "VialLabel",
+    "ZplError",
+    "encode",
+    "gtin_check_digit",
+    "human_readable",
+    "layout_for",
+    "module_pattern",
+    "parse_gs1",
+    "render_calendar",
+    "render_pdf",
+    "render_zpl",
+]
