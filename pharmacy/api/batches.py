@@ -1,0 +1,68 @@
+"""``/api/v1/batches``: compound (technician), sterility test, release, reject (pharmacist)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.services import batches as service
+
+
+def _existing(lot_number: str):
+    batch = service.get_batch(lot_number)
+    if batch is None:
+        raise ApiError(404, f"No batch {lot_number!r}.")
+    return batch
+
+
+@bp.post("/batches")
+@api_roles(TECHNICIAN)
+def compound_batch():
+    """Record a compounded batch and draw its ingredients (201)."""
+    batch = service.compound_batch(json_body(), api_user())
+    return jsonify(service.to_dict(batch)), 201
+
+
+@bp.get("/batches")
+@api_roles(*PHARMACY_STAFF)
+def list_batches():
+    """List batches, newest first (filters: ``status``, ``formulation``)."""
+    batches = service.list_batches(request.args.get("status") or None,
+                                   request.args.get("formulation") or None)
+    return jsonify({"batches": [service.to_dict(batch) for batch in batches]})
+
+
+@bp.get("/batches/<lot_number>")
+@api_roles(*PHARMACY_STAFF)
+def get_batch(lot_number: str):
+    """Return one batch with its worksheet and components."""
+    return jsonify(service.to_dict(_existing(lot_number)))
+
+
+@bp.post("/batches/<lot_number>/sterility-test")
+@api_roles(PHARMACIST)
+def sterility_test(lot_number: str):
+    """Record ``{"result": "passed" | "failed"}``; a failure rejects the batch."""
+    batch = _existing(lot_number)
+    body = json_body()
+    return jsonify(service.to_dict(
+        service.record_sterility(batch.lot_number, body.get("result"), api_user())))
+
+
+@bp.post("/batches/<lot_number>/release")
+@api_roles(PHARMACIST)
+def release_batch(lot_number: str):
+    """Release a quarantined batch (409 while a required sterility test has not passed)."""
+    batch = _existing(lot_number)
+    return jsonify(service.to_dict(service.release_batch(batch.lot_number, api_user())))
+
+
+@bp.post("/batches/<lot_number>/reject")
+@api_roles(PHARMACIST)
+def reject_batch(lot_number: str):
+    """Reject a batch with ``{"reason"}``."""
+    batch = _existing(lot_number)
+    body = json_body()
+    return jsonify(service.to_dict(
+        service.reject_batch(batch.lot_number, body.get("reason"), api_user())))

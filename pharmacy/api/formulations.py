@@ -1,0 +1,69 @@
+"""``/api/v1/formulations``: master formulation records (pharmacist writes, pharmacy reads)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF
+from pharmacy.services import formulary as service
+
+
+def _existing(code: str):
+    formulation = service.current(code)
+    if formulation is None:
+        raise ApiError(404, f"No formulation {code!r}.")
+    return formulation
+
+
+@bp.post("/formulations")
+@api_roles(PHARMACIST)
+def create_formulation():
+    """Create a formulation from the SPEC formulation body (201)."""
+    formulation = service.create_formulation(json_body(), api_user())
+    return jsonify(service.to_dict(formulation)), 201
+
+
+@bp.get("/formulations")
+@api_roles(*PHARMACY_STAFF)
+def list_formulations():
+    """List current formulations: active ones, or with ``?all=1`` the retired ones too."""
+    include_retired = request.args.get("all", "") in ("1", "true", "yes")
+    return jsonify({"formulations": [service.to_dict(f)
+                                     for f in service.list_formulations(include_retired)]})
+
+
+@bp.get("/formulations/<code>")
+@api_roles(*PHARMACY_STAFF)
+def get_formulation(code: str):
+    """Return the current version of a formulation and the numbers of its older versions."""
+    formulation = _existing(code)
+    data = service.to_dict(formulation)
+    data["versions"] = [{"version": f.version, "status": f.status, "id": f.id}
+                        for f in service.versions(formulation.code)]
+    return jsonify(data)
+
+
+@bp.put("/formulations/<code>")
+@api_roles(PHARMACIST)
+def update_formulation(code: str):
+    """Edit a formulation (a new version when a batch used the current one)."""
+    _existing(code)
+    formulation = service.update_formulation(code, json_body(), api_user())
+    return jsonify(service.to_dict(formulation))
+
+
+@bp.post("/formulations/<code>/retire")
+@api_roles(PHARMACIST)
+def retire_formulation(code: str):
+    """Retire a formulation: no new batches or orders match it."""
+    _existing(code)
+    return jsonify(service.to_dict(service.set_status(code, service.RETIRED, api_user())))
+
+
+@bp.post("/formulations/<code>/activate")
+@api_roles(PHARMACIST)
+def activate_formulation(code: str):
+    """Make a retired formulation active again."""
+    _existing(code)
+    return jsonify(service.to_dict(service.set_status(code, service.ACTIVE, api_user())))

@@ -1,0 +1,464 @@
+"""Compounded batches: plan and record a batch, sterility test, release, reject (SPEC 2.4-2.5).
+
+:func:`compound_batch` is one transaction: it checks the request, builds the worksheet from
+the formulation's current active version and the active lot's certificate of analysis,
+draws every worksheet amount from its ingredient lot with a conditional UPDATE
+(``quantity_on_hand >= amount``), numbers the batch and stores it with its BUD; if any
+step fails nothing is written.
+
+What is drawn: the worksheet's ``weigh`` amount converted to the lot's unit and rounded up
+to the column's 0.0001, so stock is never over-stated. The q.s. vehicle draws the whole
+batch volume: an upper bound of what "q.s. to volume" can use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from pharmacy.domain.bud import Bud, Expiry, beyond_use
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.domain.formulation import FormulationSpec
+from pharmacy.domain.lots import DEFAULT_BATCH_PREFIX, batch_lot_number, next_batch_sequence
+from pharmacy.domain.worksheet import Coa, WorksheetLine, convert_amount, worksheet
+from pharmacy.extensions import db
+from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, User, now_utc
+from pharmacy.services import audit
+from pharmacy.services import formulary as formulary_service
+from pharmacy.services import lots as lot_service
+from pharmacy.services.formulary import json_number
+from pharmacy.services.settings import pharmacy_zone
+
+QUARANTINE = "quarantine"
+RELEASED = "released"
+REJECTED = "rejected"
+RECALLED = "recalled"
+PENDING = "pending"
+PASSED = "passed"
+FAILED = "failed"
+
+MAX_VIALS = 10000
+DRAW_QUANTUM = Decimal("0.0001")  # the ingredient_lots.quantity_on_hand scale
+# A compounding time a little ahead of the server clock is a clock difference, not the future.
+CLOCK_SKEW = timedelta(minutes=5)
+LOT_NUMBER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One worksheet line and the lot it is drawn from, in the lot's unit."""
+
+    line: WorksheetLine
+    lot: IngredientLot
+    amount: Decimal  # in lot.unit
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """A checked batch request: what would be compounded, weighed and drawn, and its BUD."""
+
+    formulation: Formulation
+    spec: FormulationSpec
+    vials: int
+    compounded_dt: datetime
+    draws: tuple[Draw, ...]
+    bud: Bud
+
+
+def parse_compounded_at(value: Any, now: datetime | None = None) -> datetime:
+    """Read ``compounded_at`` (ISO 8601; without an offset it is pharmacy local time).
+
+    :raise DomainError: field ``compounded_at``, not a date-time or in the future.
+    """
+    now = now or now_utc()
+    if value is None or value == "":
+        return now
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise DomainError("compounded_at",
+                              "Enter the compounding time as an ISO date-time, "
+                              "e.g. 2026-12-01T09:30.") from None
+    else:
+        raise DomainError("compounded_at", "Enter the compounding time as an ISO date-time.")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=pharmacy_zone())
+    moment = moment.astimezone(UTC)
+    if moment > now + CLOCK_SKEW:
+        raise DomainError("compounded_at", "The compounding time cannot be in the future.")
+    return moment
+
+
+def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
+    """Check a batch request and work out its worksheet, draws and BUD, writing nothing.
+
+    :raise ValidationFailed: bad fields (``formulation``, ``vials``, ``compounded_at``,
+        ``ingredient_lots``), all found at once where they are independent.
+    :raise ConflictError: field ``ingredient_lots``, a lot that is not released, has
+        expired, or holds less than the batch needs.
+    :raise DomainError: a rule of the core (e.g. the active lot has no assay).
+    """
+    if not isinstance(data, dict):
+        raise ValidationFailed({"": "The batch must be a JSON object."})
+    now = now or now_utc()
+    errors: dict[str, str] = {}
+
+    code = data.get("formulation")
+    formulation = None
+    if not isinstance(code, str) or not code.strip():
+        errors["formulation"] = "Choose a formulation (its code)."
+    else:
+        formulation = formulary_service.current(code)
+        if formulation is None:
+            errors["formulation"] = f"No formulation {code.strip()!r}."
+        elif formulation.status != formulary_service.ACTIVE:
+            errors["formulation"] = f"Formulation {formulation.code} is retired."
+            formulation = None
+
+    vials = data.get("vials")
+    if isinstance(vials, str) and vials.strip().isdigit():
+        vials = int(vials.strip())
+    if isinstance(vials, bool) or not isinstance(vials, int):
+        errors["vials"] = "Enter the number of vials (a whole number of at least 1)."
+        vials = None
+    elif not 1 <= vials <= MAX_VIALS:
+        errors["vials"] = f"A batch has 1 to {MAX_VIALS} vials."
+        vials = None
+
+    compounded_dt = None
+    try:
+        compounded_dt = parse_compounded_at(data.get("compounded_at"), now)
+    except DomainError as exc:
+        errors[exc.field] = exc.message
+
+    lot_ids = data.get("ingredient_lots")
+    lots: list[IngredientLot] = []
+    if not isinstance(lot_ids, list) or not lot_ids:
+        errors["ingredient_lots"] = "List one ingredient lot id for each ingredient."
+    else:
+        seen: set[int] = set()
+        for raw in lot_ids:
+            lot = lot_service.get_lot(raw)
+            if lot is None:
+                errors["ingredient_lots"] = f"No ingredient lot {raw!r}."
+                break
+            if lot.id in seen:
+                errors["ingredient_lots"] = f"Lot {lot.lot} (id {lot.id}) is listed twice."
+                break
+            seen.add(lot.id)
+            lots.append(lot)
+
+    if errors:
+        raise ValidationFailed(errors)
+
+    spec = formulary_service.to_spec(formulation)
+    by_component = _match_lots(spec, lots)
+    local_day = compounded_dt.astimezone(pharmacy_zone()).date()
+    for lot in by_component.values():
+        if lot.status != lot_service.RELEASED:
+            raise ConflictError(
+                "ingredient_lots",
+                f"Lot {lot.lot} ({lot.component}) is {lot.status}; only released lots can be used.")
+        if lot.expiry_date < local_day:
+            raise ConflictError(
+                "ingredient_lots",
+                f"Lot {lot.lot} ({lot.component}) expired on {lot.expiry_date.isoformat()}.")
+
+    active_lot = by_component[spec.active.component.casefold()]
+    if active_lot.assay_percent is None or active_lot.lod_percent is None:
+        raise DomainError("ingredient_lots",
+                          f"Active lot {active_lot.lot} has no assay or loss on drying recorded.")
+    lines = worksheet(spec, vials,
+                      active_coa=Coa(active_lot.assay_percent, active_lot.lod_percent))
+
+    draws = []
+    for line in lines:
+        lot = by_component[line.component.casefold()]
+        try:
+            amount = convert_amount(line.weigh, line.unit, lot.unit)
+        except DomainError as exc:
+            raise DomainError("ingredient_lots", f"Lot {lot.lot}: {exc.message}") from None
+        amount = amount.quantize(DRAW_QUANTUM, rounding=ROUND_CEILING)
+        if amount > lot.quantity_on_hand:
+            raise ConflictError(
+                "ingredient_lots",
+                f"Lot {lot.lot} ({lot.component}) has {_plain(lot.quantity_on_hand)} {lot.unit} "
+                f"on hand; this batch needs {_plain(amount)} {lot.unit}.")
+        draws.append(Draw(line, lot, amount))
+
+    expiries = [Expiry(lot.lot, lot.expiry_date) for lot in by_component.values()]
+    bud = beyond_use(spec.preparation, compounded_dt, expiries, pharmacy_zone())
+    return BatchPlan(formulation, spec, vials, compounded_dt, tuple(draws), bud)
+
+
+def compound_batch(data: dict, actor: User | None, now: datetime | None = None) -> Batch:
+    """Record a compounded batch and draw its ingredients, all or nothing.
+
+    :raise ValidationFailed, DomainError, ConflictError: see :func:`plan_batch`; also a
+        ConflictError when another batch took the stock first.
+    """
+    try:
+        plan = plan_batch(data, now)
+        for draw in plan.draws:
+            result = db.session.execute(
+                update(IngredientLot)
+                .where(IngredientLot.id == draw.lot.id,
+                       IngredientLot.status == lot_service.RELEASED,
+                       IngredientLot.quantity_on_hand >= draw.amount)
+                .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:
+                raise ConflictError(
+                    "ingredient_lots",
+                    f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
+                    f"{_plain(draw.amount)} {draw.lot.unit}; another batch drew it first.")
+        batch = _insert_batch(plan, actor)
+        for position, draw in enumerate(plan.draws):
+            batch.components.append(BatchComponent(
+                position=position, ingredient_lot_id=draw.lot.id, component=draw.line.component,
+                required=draw.line.required, weigh=draw.line.weigh, unit=draw.line.unit,
+                drawn=draw.amount))
+        db.session.flush()
+        audit.record("batch.compounded", "batch", batch.lot_number, actor=actor, after={
+            "formulation": plan.formulation.code, "version": plan.formulation.version,
+            "vials": batch.vials, "compounded_at": batch.compounded_dt,
+            "bud": batch.bud_dt, "bud_limited_by": batch.bud_limited_by,
+            "draws": [{"ingredient_lot_id": d.lot.id, "lot": d.lot.lot,
+                       "amount": d.amount, "unit": d.lot.unit} for d in plan.draws],
+        })
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return batch
+
+
+def _insert_batch(plan: BatchPlan, actor: User | None) -> Batch:
+    """Insert the batch under the next lot number of its day, retrying on a clash."""
+    day = plan.compounded_dt.astimezone(pharmacy_zone()).date()
+    stem = f"{DEFAULT_BATCH_PREFIX}{day:%y%m%d}-"
+    for _ in range(LOT_NUMBER_ATTEMPTS):
+        existing = db.session.execute(
+            select(Batch.lot_number).where(Batch.lot_number.like(f"{stem}%"))
+        ).scalars()
+        lot_number = batch_lot_number(DEFAULT_BATCH_PREFIX, day,
+                                      next_batch_sequence(existing, DEFAULT_BATCH_PREFIX, day))
+        batch = Batch(
+            lot_number=lot_number, formulation_id=plan.formulation.id, vials=plan.vials,
+            vials_available=plan.vials, compounded_dt=plan.compounded_dt, bud_dt=plan.bud.at,
+            bud_limited_by=plan.bud.limited_by, bud_rule=plan.bud.rule[:160], status=QUARANTINE,
+            sterility_test=PENDING if plan.spec.sterility_tested else None,
+            compounded_by_id=actor.id if actor else None, created_dt=now_utc())
+        savepoint = db.session.begin_nested()
+        db.session.add(batch)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another counter numbered a batch of the same day between our read and insert.
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        return batch
+    raise ConflictError("lot_number", "Could not number the batch; please try again.")
+
+
+def get_batch(lot_number: str) -> Batch | None:
+    """Return the batch with this lot number (case-insensitive input), or None."""
+    if not isinstance(lot_number, str) or not lot_number.strip():
+        return None
+    return db.session.execute(
+        select(Batch).where(Batch.lot_number == lot_number.strip().upper())
+    ).scalar_one_or_none()
+
+
+def list_batches(status: str | None = None, formulation: str | None = None) -> list[Batch]:
+    """Return batches, newest first, optionally filtered by status and formulation code."""
+    query = select(Batch).join(Formulation, Batch.formulation_id == Formulation.id)
+    if status:
+        query = query.where(Batch.status == status)
+    if formulation:
+        query = query.where(Formulation.code == formulation.strip().upper())
+    return list(db.session.execute(
+        query.order_by(Batch.compounded_dt.desc(), Batch.id.desc())).scalars())
+
+
+def is_expired(batch: Batch, now: datetime | None = None) -> bool:
+    """Tell whether the batch's BUD has passed."""
+    return batch.bud_dt <= (now or now_utc())
+
+
+def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
+    """Record a sterility test result; a failed test rejects the batch.
+
+    :raise DomainError: unknown batch, or field ``result`` not passed/failed.
+    :raise ConflictError: the formulation is not sterility tested, the result is already
+        recorded, or the batch is no longer in quarantine.
+    """
+    batch = _require(lot_number)
+    if result not in (PASSED, FAILED):
+        raise DomainError("result", "The result is 'passed' or 'failed'.")
+    if batch.sterility_test is None:
+        raise ConflictError("result", f"Batch {batch.lot_number}'s formulation is not "
+                                      "sterility tested.")
+    if batch.sterility_test != PENDING:
+        raise ConflictError("result", f"Batch {batch.lot_number}'s sterility test is already "
+                                      f"recorded as {batch.sterility_test}.")
+    if batch.status != QUARANTINE:
+        raise ConflictError("status", f"Batch {batch.lot_number} is {batch.status}.")
+    before = {"sterility_test": batch.sterility_test, "status": batch.status}
+    batch.sterility_test = result
+    batch.sterility_recorded_dt = now_utc()
+    if result == FAILED:
+        batch.status = REJECTED
+        batch.status_reason = "Sterility test failed."
+    audit.record("batch.sterility_recorded", "batch", batch.lot_number, actor=actor,
+                 before=before, after={"sterility_test": result, "status": batch.status})
+    db.session.commit()
+    return batch
+
+
+def release_batch(lot_number: str, actor: User | None, now: datetime | None = None) -> Batch:
+    """Release a quarantined batch for dispensing.
+
+    :raise DomainError: unknown batch.
+    :raise ConflictError: not in quarantine (e.g. released twice), a required sterility
+        test has not passed, or the BUD has passed.
+    """
+    batch = _require(lot_number)
+    if batch.status != QUARANTINE:
+        raise ConflictError("status", f"Batch {batch.lot_number} is {batch.status}; only a "
+                                      "batch in quarantine can be released.")
+    if batch.sterility_test is not None and batch.sterility_test != PASSED:
+        raise ConflictError("sterility_test", f"Batch {batch.lot_number} needs a passed "
+                                              "sterility test before release "
+                                              f"(it is {batch.sterility_test}).")
+    if is_expired(batch, now):
+        raise ConflictError("bud", f"Batch {batch.lot_number} is past its BUD.")
+    batch.status = RELEASED
+    batch.released_dt = now_utc()
+    batch.released_by_id = actor.id if actor else None
+    audit.record("batch.released", "batch", batch.lot_number, actor=actor,
+                 before={"status": QUARANTINE}, after={"status": RELEASED})
+    db.session.commit()
+    return batch
+
+
+def reject_batch(lot_number: str, reason: Any, actor: User | None) -> Batch:
+    """Reject a batch (quarantined or released) with a reason; it is never allocated again.
+
+    :raise DomainError: unknown batch, or field ``reason`` empty.
+    :raise ConflictError: already rejected or recalled.
+    """
+    batch = _require(lot_number)
+    if not isinstance(reason, str) or not reason.strip():
+        raise DomainError("reason", "Give a reason for rejecting the batch.")
+    if batch.status not in (QUARANTINE, RELEASED):
+        raise ConflictError("status", f"Batch {batch.lot_number} is already {batch.status}.")
+    before = batch.status
+    batch.status = REJECTED
+    batch.status_reason = reason.strip()[:2000]
+    audit.record("batch.rejected", "batch", batch.lot_number, actor=actor,
+                 before={"status": before}, after={"status": REJECTED,
+                                                    "reason": batch.status_reason})
+    db.session.commit()
+    return batch
+
+
+def worksheet_rows(batch: Batch) -> list[dict[str, Any]]:
+    """Return the stored worksheet lines with their lot numbers (Decimals kept)."""
+    rows = []
+    for component in batch.components:
+        lot = component.ingredient_lot
+        rows.append({
+            "component": component.component, "lot": lot.lot, "ingredient_lot_id": lot.id,
+            "manufacturer": lot.manufacturer, "required": component.required,
+            "weigh": component.weigh, "unit": component.unit, "drawn": component.drawn,
+            "lot_unit": lot.unit, "qs": component.unit == "mL" and _is_qs(batch, component),
+        })
+    return rows
+
+
+def to_dict(batch: Batch, now: datetime | None = None) -> dict[str, Any]:
+    """Return the API form of a batch (SPEC: lot_number, formulation, vials, bud ...)."""
+    rows = worksheet_rows(batch)
+    return {
+        "lot_number": batch.lot_number,
+        "formulation": batch.formulation.code,
+        "formulation_version": batch.formulation.version,
+        "formulation_name": batch.formulation.name,
+        "vials": batch.vials,
+        "vials_available": batch.vials_available,
+        "compounded_at": batch.compounded_dt.isoformat(),
+        "bud": batch.bud_dt.isoformat(),
+        "bud_limited_by": batch.bud_limited_by,
+        "bud_rule": batch.bud_rule,
+        "status": batch.status,
+        "status_reason": batch.status_reason or None,
+        "expired": is_expired(batch, now),
+        "sterility_test": batch.sterility_test,
+        "released_at": batch.released_dt.isoformat() if batch.released_dt else None,
+        "worksheet": [
+            {"component": row["component"], "lot": row["lot"],
+             "required": json_number(row["required"]), "weigh": json_number(row["weigh"]),
+             "unit": row["unit"]}
+            for row in rows
+        ],
+        "components": [
+            {"component": row["component"], "ingredient_lot_id": row["ingredient_lot_id"],
+             "lot": row["lot"], "drawn": json_number(row["drawn"]), "unit": row["lot_unit"]}
+            for row in rows
+        ],
+    }
+
+
+def _is_qs(batch: Batch, component: BatchComponent) -> bool:
+    return any(item.unit == "q.s." and item.component == component.component
+               for item in batch.formulation.ingredients)
+
+
+def _match_lots(spec: FormulationSpec, lots: list[IngredientLot]) -> dict[str, IngredientLot]:
+    """Pair each ingredient with exactly one lot of the same component (case-insensitive).
+
+    :raise DomainError: field ``ingredient_lots``, a lot of a component the formulation
+        does not use, two lots for one ingredient, or an ingredient without a lot.
+    """
+    wanted = {item.component.casefold(): item.component for item in spec.ingredients}
+    matched: dict[str, IngredientLot] = {}
+    for lot in lots:
+        key = lot.component.strip().casefold()
+        if key not in wanted:
+            raise DomainError(
+                "ingredient_lots",
+                f"Lot {lot.lot} is {lot.component}, which {spec.code} does not use "
+                f"(it uses {', '.join(wanted.values())}).")
+        if key in matched:
+            raise DomainError("ingredient_lots",
+                              f"Give one lot per ingredient: {lot.component} has two "
+                              f"({matched[key].lot} and {lot.lot}).")
+        matched[key] = lot
+    missing = [name for key, name in wanted.items() if key not in matched]
+    if missing:
+        raise DomainError("ingredient_lots", f"Choose a lot of {', '.join(missing)}.")
+    return matched
+
+
+def _require(lot_number: str) -> Batch:
+    batch = get_batch(lot_number)
+    if batch is None:
+        raise DomainError("lot_number", f"No batch {lot_number!r}.")
+    return batch
+
+
+def _plain(value: Decimal) -> str:
+    value = Decimal(value)
+    return format(value.normalize(), "f") if value != value.to_integral_value() else str(
+        int(value))
