@@ -1,0 +1,52 @@
+"""``/api/v1`` fills: allocate the next fill of an order, read a fill, void it (SPEC 3)."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.auth.roles import PHARMACY_STAFF, TECHNICIAN
+from pharmacy.services import fills as fills_service
+
+
+def _order(rx_number: str):
+    try:
+        return fills_service.get_order(rx_number)
+    except fills_service.NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+def _fill(fill_id: int):
+    try:
+        return fills_service.get_fill(fill_id)
+    except fills_service.NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+
+
+@bp.post("/orders/<rx_number>/fills")
+@api_roles(TECHNICIAN)
+def create_fill(rx_number: str):
+    """Allocate the order's next fill; 409 when not verified, too early, no refills or short."""
+    order = _order(rx_number)
+    fill = fills_service.allocate_fill(order, api_user(), today=fills_service.local_today())
+    return jsonify(fills_service.fill_to_dict(fill)), 201
+
+
+@bp.get("/fills/<int:fill_id>")
+@api_roles(*PHARMACY_STAFF)
+def get_fill(fill_id: int):
+    """Return one fill with its status, allocations and order details."""
+    return jsonify(fills_service.fill_to_dict(_fill(fill_id)))
+
+
+@bp.post("/fills/<int:fill_id>/void")
+@api_roles(TECHNICIAN)
+def void_fill(fill_id: int):
+    """Void a fill before dispensing (``{"reason"}``); its vials go back to stock."""
+    body = json_body()
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ApiError(422, "Give the reason for voiding the fill.",
+                       fields={"reason": "The reason is required."})
+    fill = fills_service.void_fill(_fill(fill_id), api_user(), reason)
+    return jsonify(fills_service.fill_to_dict(fill))

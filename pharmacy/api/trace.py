@@ -1,0 +1,43 @@
+"""``/api/v1/trace`` and ``/api/v1/recalls``: who a lot reached, and recalling it (SPEC 2.9)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.auth.roles import PHARMACIST
+from pharmacy.services import trace as trace_service
+
+
+@bp.get("/trace")
+@api_roles(PHARMACIST)
+def trace():
+    """Return the batches, fills, patients and prescribers a lot reached (JSON or CSV)."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ApiError(422, "format must be json or csv.", fields={"format": "Use json or csv."})
+    try:
+        result = trace_service.trace(request.args.get("ingredient_lot"),
+                                     request.args.get("batch_lot"))
+    except trace_service.NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    if fmt == "csv":
+        query = result["query"]
+        name = (f"ingredient-lot-{query['ingredient_lot']}" if query["ingredient_lot"]
+                is not None else f"batch-{query['batch_lot']}")
+        return Response(trace_service.trace_csv(result), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="trace-{name}.csv"'})
+    return jsonify(result)
+
+
+@bp.post("/recalls")
+@api_roles(PHARMACIST)
+def create_recall():
+    """Recall an ingredient lot or batch lot (``reason`` required); return whom to contact."""
+    body = json_body()
+    try:
+        _, result = trace_service.recall(body.get("ingredient_lot"), body.get("batch_lot"),
+                                         reason=body.get("reason"), actor=api_user())
+    except trace_service.NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    return jsonify(result), 201

@@ -1,0 +1,518 @@
+"""Fills: allocate vials first-expiry-first-out, without overselling; void (SPEC 2.7).
+
+Decisions a pharmacist would expect, documented here once:
+
+* **Which batches.** Released batches whose formulation matches the order's drug,
+  concentration, vial volume and container. Any *version* of a formulation counts, retired
+  or active: a batch that was compounded and released from an older version is still good
+  stock (editing a formulation creates a new version; old batches keep theirs). A batch is
+  used only when its BUD has not passed yet *and* covers the fill's first dose
+  (``bud_covers``); recalled, rejected and quarantined batches are never used.
+* **Order of use.** Earliest BUD first (FEFO), then the oldest batch.
+* **How many vials.** The dosing core plans the order with ``bud_days`` taken from the real
+  BUD of the batch the fill starts with (``bud_days_from(batch BUD, fill dispense date)``).
+  When one batch is short, the fill continues with the next batch in FEFO order; because
+  that batch's BUD is never earlier, the first (earliest) BUD stays the one the count is
+  based on: conservative, the patient never gets a vial count that assumes a longer BUD
+  than one of the vials has. Multiple-dose in-use days come from the first batch's
+  formulation (never more than 28).
+* **Dispense date.** ``Fill.dispense_date`` is the first day of the fill's window in the
+  plan (``start_date + k * days_supply``), even when the vials are handed over a few days
+  earlier (a refill at 75 %) or later. The BUD is an absolute date, so counting its days
+  from the window start covers exactly the right dose dates; the actual hand-over time is
+  ``Fill.dispensed_dt``, set at dispensing.
+* **Refills.** Fill k >= 1 is allowed once ``refill_elapsed_percent`` (75 %) of the days
+  supply has passed since fill k-1's dispense date, and only while fills remain
+  (1 + refills). A voided fill's number is filled again.
+* **Atomicity.** The order row is locked first (one fill of an order at a time, so a fill
+  number is never used twice); vials are taken with conditional UPDATEs
+  (``... WHERE vials_available >= :n AND status = 'released'``) whose row count is checked;
+  on a miss the batch is re-read and the next one tried. On SQLite, POST requests and
+  ``write_intent()`` blocks begin with ``BEGIN IMMEDIATE``; on PostgreSQL the UPDATE waits
+  for a concurrent writer and re-checks its condition. When stock is short the transaction
+  is rolled back: nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from pharmacy.domain.bud import bud_covers, bud_days_from
+from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.plan_input import parse_phases
+from pharmacy.domain.plan_json import plan_to_dict
+from pharmacy.domain.vials import MAX_IN_USE_DAYS, PlanRequest, VialPlan, VialSpec, plan_vials
+from pharmacy.extensions import db
+from pharmacy.models import Batch, Fill, FillAllocation, Formulation, Order, User, now_utc
+from pharmacy.services import audit
+from pharmacy.services.settings import get_settings, pharmacy_zone
+
+OPEN_FILL_STATUSES = ("allocated", "checked", "dispensed")
+VOIDABLE_STATUSES = ("allocated", "checked")
+
+
+class NotFound(Exception):
+    """An order or fill that does not exist (the API answers 404)."""
+
+
+def local_today() -> date:
+    """Return today's date in the pharmacy's time zone."""
+    return datetime.now(pharmacy_zone()).date()
+
+
+def get_order(rx_number: str) -> Order:
+    """Return the order with ``rx_number``.
+
+    :raise NotFound: no such order.
+    """
+    order = db.session.execute(
+        select(Order).where(Order.rx_number == str(rx_number))
+    ).scalar_one_or_none()
+    if order is None:
+        raise NotFound(f"There is no order Rx {rx_number}.")
+    return order
+
+
+def get_fill(fill_id: int) -> Fill:
+    """Return the fill with ``fill_id``.
+
+    :raise NotFound: no such fill.
+    """
+    fill = db.session.get(Fill, fill_id)
+    if fill is None:
+        raise NotFound(f"There is no fill {fill_id}.")
+    return fill
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+def _fill_name(k: int) -> str:
+    return "the original fill" if k == 0 else f"refill {k}"
+
+
+def _plan(order: Order, bud_days: int | None, in_use_days: int) -> VialPlan:
+    """Plan the whole order with the dosing core (``bud_days`` None: no BUD limit)."""
+    try:
+        regimen = parse_phases(order.phases)
+        request = PlanRequest(
+            regimen=regimen,
+            start_date=order.start_date,
+            concentration_mcg_per_ml=order.concentration_mcg_per_ml,
+            vial=VialSpec(order.vial_volume_ml, order.container),
+            in_use_days=max(1, min(in_use_days, MAX_IN_USE_DAYS)),
+            days_supply=order.days_supply,
+            fills=order.fills_allowed,
+            bud_days=bud_days,
+            route=order.route,
+        )
+        return plan_vials(request)
+    except DomainError as exc:
+        raise ConflictError(
+            exc.field, f"The order cannot be planned for filling: {exc.message}"
+        ) from None
+
+
+def _plan_with_batch(order: Order, k: int, batch: Batch) -> VialPlan:
+    """Plan the order with ``batch``'s real BUD counted from fill ``k``'s dispense date."""
+    window_start = order.start_date + timedelta(days=k * order.days_supply)
+    bud_days = bud_days_from(batch.bud_dt, window_start, pharmacy_zone())
+    # bud_days 0 cannot happen for a batch that covers the first dose (its BUD date is
+    # after that dose, which is in the window); keep the core's >= 1 rule anyway.
+    return _plan(order, max(1, bud_days), batch.formulation.in_use_days)
+
+
+def _matching_batches(order: Order, first_dose: date) -> list[Batch]:
+    """Return released, in-date batches of a matching formulation covering ``first_dose``, FEFO."""
+    now = now_utc()
+    zone = pharmacy_zone()
+    rows = db.session.execute(
+        select(Batch)
+        .join(Formulation, Batch.formulation_id == Formulation.id)
+        .where(
+            Formulation.drug == order.drug,
+            Formulation.concentration_mcg_per_ml == order.concentration_mcg_per_ml,
+            Formulation.vial_volume_ml == order.vial_volume_ml,
+            Formulation.container == order.container,
+            Batch.status == "released",
+            Batch.vials_available > 0,
+            Batch.bud_dt > now,
+        )
+        .order_by(Batch.bud_dt, Batch.id)
+    ).scalars()
+    return [b for b in rows if bud_covers(b.bud_dt, first_dose, zone)]
+
+
+def _vials_needed(order: Order, k: int, plan: VialPlan) -> int:
+    """Return fill ``k``'s vial count from ``plan``, checked against what the patient holds.
+
+    The core plans every fill with one ``bud_days``: this fill's batch. A vial the plan
+    carries over from an earlier fill really expires with *that* fill's batch. When the
+    carried vial's real BUD does not cover the last dose the plan gives it in this window
+    (or that earlier fill was voided), one more vial is dispensed: a fresh vial opened at the
+    window's first dose serves at least what the carried vial would have (conservative).
+    """
+    needed = plan.vials_for_fill(k)
+    carried = plan.fill(k).carried_over_vial
+    if carried is None:
+        return needed
+    vial = plan.vials[carried - 1]
+    window_start = plan.fill(k).dispense_date
+    last_use = max(d for d in vial.doses if d >= window_start)
+    source = next((f for f in _active_fills(order) if f.fill_number == vial.fill_number), None)
+    if source is None or not source.allocations:
+        return needed + 1
+    real_bud = min(a.batch.bud_dt for a in source.allocations)
+    if bud_covers(real_bud, last_use, pharmacy_zone()):
+        return needed
+    return needed + 1
+
+
+@dataclass(frozen=True)
+class NextFill:
+    """What the next fill of an order would be, without taking anything.
+
+    ``fill_number`` is None when no fills remain. ``allowed_from`` is the first day the
+    fill may be made (the refill rule). ``needed`` is the vial count with the first FEFO
+    batch's BUD (or without a BUD when there is no batch); ``available`` what the usable
+    batches hold; ``shortfall`` what is missing.
+    """
+
+    fill_number: int | None
+    allowed_from: date | None
+    window_start: date | None
+    first_dose: date | None
+    needed: int
+    available: int
+    reason: str = ""
+
+    @property
+    def shortfall(self) -> int:
+        """Return how many vials are missing for this fill."""
+        return max(0, self.needed - self.available)
+
+    def due(self, today: date) -> bool:
+        """Return whether the fill may be made ``today``."""
+        return self.fill_number is not None and self.allowed_from is not None and (
+            today >= self.allowed_from
+        )
+
+
+def _active_fills(order: Order) -> list[Fill]:
+    return [f for f in order.fills if f.status != "voided"]
+
+
+def _next_number(order: Order) -> int | None:
+    """Return the lowest fill number not taken by a live fill, or None when none remain."""
+    taken = {f.fill_number for f in _active_fills(order)}
+    free = [k for k in range(order.fills_allowed) if k not in taken]
+    return free[0] if free else None
+
+
+def _allowed_from(order: Order, k: int) -> date:
+    """Return the first day fill ``k`` may be made (refill rule; the original: any day)."""
+    if k == 0:
+        return date.min
+    previous = next((f for f in _active_fills(order) if f.fill_number == k - 1), None)
+    base = previous.dispense_date if previous is not None else (
+        order.start_date + timedelta(days=(k - 1) * order.days_supply)
+    )
+    percent = get_settings().refill_elapsed_percent
+    # Ceiling: 75 % of a 30-day supply is 22.5 days, so the refill opens on day 23.
+    days = -(-order.days_supply * percent // 100)
+    return base + timedelta(days=days)
+
+
+def next_fill(order: Order) -> NextFill:
+    """Return what the order's next fill would take (used by work lists and allocation)."""
+    k = _next_number(order)
+    if k is None:
+        return NextFill(None, None, None, None, 0, 0, "No refills left.")
+    window_start = order.start_date + timedelta(days=k * order.days_supply)
+    base_plan = _plan(order, None, MAX_IN_USE_DAYS)
+    doses = base_plan.doses_for_fill(k)
+    if not doses:
+        return NextFill(k, _allowed_from(order, k), window_start, None, 0, 0,
+                        f"The regimen has no doses in {_fill_name(k)}'s window.")
+    first = doses[0].date
+    batches = _matching_batches(order, first)
+    if batches:
+        needed = _vials_needed(order, k, _plan_with_batch(order, k, batches[0]))
+    else:
+        needed = _vials_needed(order, k, base_plan)
+    available = sum(b.vials_available for b in batches)
+    return NextFill(k, _allowed_from(order, k), window_start, first, needed, available)
+
+
+# --- allocation -----------------------------------------------------------------------
+
+
+def _check_order(order: Order) -> None:
+    if order.status != "verified":
+        detail = {
+            "submitted": "it has not been verified by a pharmacist yet",
+            "rejected": "it was rejected",
+            "cancelled": "it was cancelled",
+        }.get(order.status, f"its status is {order.status}")
+        raise ConflictError("status", f"Rx {order.rx_number} cannot be filled: {detail}.")
+
+
+def _lock_order(order: Order) -> Order:
+    """Re-read ``order`` with a row lock so that two fills of it never run at once."""
+    locked = db.session.execute(
+        select(Order).where(Order.id == order.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    # Refresh the fills too: another transaction may have filled or voided meanwhile.
+    db.session.execute(
+        select(Fill).where(Fill.order_id == locked.id).execution_options(populate_existing=True)
+    ).scalars().all()
+    db.session.refresh(locked, attribute_names=["fills"])
+    return locked
+
+
+def _take(batch: Batch, wanted: int) -> int:
+    """Take up to ``wanted`` vials from ``batch`` atomically; return how many were taken."""
+    while wanted > 0:
+        available = db.session.execute(
+            select(Batch.vials_available, Batch.status).where(Batch.id == batch.id)
+        ).one()
+        if available.status != "released" or available.vials_available <= 0:
+            return 0
+        n = min(wanted, available.vials_available)
+        result = db.session.execute(
+            update(Batch)
+            .where(Batch.id == batch.id, Batch.vials_available >= n, Batch.status == "released")
+            .values(vials_available=Batch.vials_available - n)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            return n
+        # Someone took vials between our read and the UPDATE: read again and retry.
+    return 0
+
+
+def allocate_fill(order: Order, actor: User | None, today: date) -> Fill:
+    """Make the order's next fill: plan its vials with the real batch BUD and take them FEFO.
+
+    :param today: the pharmacy's local date (refill timing).
+    :raise ConflictError: the order is not verified, no refills remain, the refill is too
+        early, the fill needs no vials, or stock is short (the message says how many vials
+        are missing). Nothing is written then.
+    """
+    try:
+        fill = _allocate(order, actor, today)
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return fill
+
+
+def _allocate(order: Order, actor: User | None, today: date) -> Fill:
+    order = _lock_order(order)
+    _check_order(order)
+    k = _next_number(order)
+    if k is None:
+        used = order.fills_allowed
+        raise ConflictError(
+            "refills",
+            f"Rx {order.rx_number} has no refills left: all {used} fill"
+            f"{'' if used == 1 else 's'} it allows have been made.",
+        )
+    allowed = _allowed_from(order, k)
+    if today < allowed:
+        percent = get_settings().refill_elapsed_percent
+        raise ConflictError(
+            "fill_number",
+            f"Refill {k} of Rx {order.rx_number} is too early: it is allowed from"
+            f" {allowed.isoformat()}, when {percent}% of the previous fill's"
+            f" {order.days_supply}-day supply has passed.",
+        )
+    base_plan = _plan(order, None, MAX_IN_USE_DAYS)
+    doses = base_plan.doses_for_fill(k)
+    if not doses:
+        raise ConflictError(
+            "fill_number",
+            f"The regimen of Rx {order.rx_number} has no doses in {_fill_name(k)}'s window;"
+            " there is nothing to fill.",
+        )
+    first_dose = doses[0].date
+    candidates = _matching_batches(order, first_dose)
+
+    plan: VialPlan | None = None
+    needed = 0
+    taken: list[tuple[Batch, int]] = []
+    for batch in candidates:
+        if plan is None:
+            # The first batch we actually take from has the earliest BUD of the fill.
+            trial = _plan_with_batch(order, k, batch)
+            want = _vials_needed(order, k, trial)
+            if want == 0:
+                plan, needed = trial, 0
+                break
+            got = _take(batch, want)
+            if got:
+                plan, needed = trial, want
+                taken.append((batch, got))
+            continue
+        remaining = needed - sum(n for _, n in taken)
+        if remaining <= 0:
+            break
+        got = _take(batch, remaining)
+        if got:
+            taken.append((batch, got))
+
+    if plan is None and not candidates:
+        needed = _vials_needed(order, k, base_plan)
+    elif plan is None:
+        # Every candidate was emptied by someone else meanwhile.
+        needed = _vials_needed(order, k, _plan_with_batch(order, k, candidates[0]))
+    if needed == 0:
+        raise ConflictError(
+            "fill_number",
+            f"{_fill_name(k).capitalize()} of Rx {order.rx_number} needs no new vials: the"
+            " vial from the previous fill still serves its doses.",
+        )
+    got_total = sum(n for _, n in taken)
+    if got_total < needed:
+        missing = needed - got_total
+        raise ConflictError(
+            "stock",
+            f"Not enough stock for {_fill_name(k)} of Rx {order.rx_number}: it needs"
+            f" {needed} vial{'' if needed == 1 else 's'} of {_product(order)} whose BUD"
+            f" covers {first_dose.isoformat()}, and {missing}"
+            f" {'is' if missing == 1 else 'are'} missing. Compound or release a batch,"
+            " then fill again.",
+        )
+    assert plan is not None
+    fill = Fill(
+        order_id=order.id,
+        fill_number=k,
+        status="allocated",
+        vials=needed,
+        dispense_date=order.start_date + timedelta(days=k * order.days_supply),
+        plan=plan_to_dict(plan),
+        created_by_id=actor.id if actor is not None else None,
+    )
+    for batch, n in taken:
+        fill.allocations.append(FillAllocation(batch_id=batch.id, vials=n))
+    db.session.add(fill)
+    db.session.flush()
+    for batch, _ in taken:
+        db.session.refresh(batch, attribute_names=["vials_available"])
+    audit.record(
+        "fill.allocated", "fill", fill.id, actor=actor,
+        after={
+            "rx_number": order.rx_number,
+            "fill_number": k,
+            "vials": needed,
+            "dispense_date": fill.dispense_date,
+            "allocations": [
+                {"batch_lot": b.lot_number, "vials": n, "vials_available_after": b.vials_available}
+                for b, n in taken
+            ],
+        },
+    )
+    return fill
+
+
+def _product(order: Order) -> str:
+    from pharmacy.templating import format_qty
+
+    return (
+        f"{format_qty(order.concentration_mcg_per_ml)} mcg/mL"
+        f" {format_qty(order.vial_volume_ml)} mL {order.container}"
+    )
+
+
+# --- voiding --------------------------------------------------------------------------
+
+
+def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
+    """Void a fill before it is dispensed and return its vials to their batches.
+
+    :raise DomainError: no reason given (field ``reason``).
+    :raise ConflictError: the fill was dispensed or voided already.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("reason", "Give the reason for voiding the fill.")
+    try:
+        # Flip the status first and conditionally: of two concurrent voids only one wins,
+        # so the vials go back exactly once.
+        result = db.session.execute(
+            update(Fill)
+            .where(Fill.id == fill.id, Fill.status.in_(VOIDABLE_STATUSES))
+            .values(status="voided", voided_dt=now_utc(), void_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.refresh(fill)
+            raise ConflictError(
+                "status",
+                f"Fill {fill.id} is {fill.status} and cannot be voided"
+                + (" (it has been handed to the patient)." if fill.status == "dispensed" else "."),
+            )
+        db.session.refresh(fill)
+        returned = []
+        for allocation in fill.allocations:
+            db.session.execute(
+                update(Batch)
+                .where(Batch.id == allocation.batch_id)
+                .values(vials_available=Batch.vials_available + allocation.vials)
+                .execution_options(synchronize_session=False)
+            )
+            batch = db.session.get(Batch, allocation.batch_id)
+            db.session.refresh(batch, attribute_names=["vials_available"])
+            returned.append({"batch_lot": batch.lot_number, "vials": allocation.vials,
+                             "vials_available_after": batch.vials_available})
+        audit.record(
+            "fill.voided", "fill", fill.id, actor=actor,
+            before={"status": "allocated or checked"},
+            after={"status": "voided", "reason": reason, "returned": returned,
+                   "rx_number": fill.order.rx_number, "fill_number": fill.fill_number},
+        )
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return fill
+
+
+# --- JSON -----------------------------------------------------------------------------
+
+
+def fill_to_dict(fill: Fill, *, include_plan: bool = True) -> dict[str, Any]:
+    """Return the API form of a fill (SPEC 3: ``id``, ``fill_number``, ``vials``, ...)."""
+    order = fill.order
+    patient = order.patient
+    data: dict[str, Any] = {
+        "id": fill.id,
+        "rx_number": order.rx_number,
+        "fill_number": fill.fill_number,
+        "status": fill.status,
+        "vials": fill.vials,
+        "dispense_date": fill.dispense_date.isoformat(),
+        "patient": {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "dob": patient.dob.isoformat(),
+        },
+        "allocations": [
+            {"batch_lot": a.batch.lot_number, "vials": a.vials,
+             "bud": a.batch.bud_dt.isoformat()}
+            for a in fill.allocations
+        ],
+        "created_dt": fill.created_dt.isoformat() if fill.created_dt else None,
+        "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
+        "voided_dt": fill.voided_dt.isoformat() if fill.voided_dt else None,
+        "void_reason": fill.void_reason or None,
+    }
+    if include_plan:
+        data["plan"] = fill.plan
+    return data
