@@ -1,0 +1,85 @@
+"""``/api/v1/orders``: submit, list, read, verify and cancel orders (SPEC section 3)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
+from pharmacy.models import Order
+from pharmacy.services import orders as service
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    """Return a whole-number query argument within ``low..high`` (422 otherwise)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name} must be a whole number.",
+                       fields={name: "Must be a whole number."}) from None
+    if not low <= value <= high:
+        raise ApiError(422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."})
+    return value
+
+
+def _order(rx_number: str) -> Order:
+    """Return the order the caller may see, or answer 404 (unknown or not yours)."""
+    order = service.get_order(rx_number, api_user())
+    if order is None:
+        raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
+    return order
+
+
+@bp.post("/orders")
+@api_roles(PRESCRIBER)
+def create_order():
+    """Submit an order as the signed-in prescriber: ``201`` with rx_number, status, plan, alerts."""
+    order = service.submit_order(json_body(), api_user(), source="api")
+    response = jsonify(service.order_to_dict(order))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/orders/{order.rx_number}"
+    return response
+
+
+@bp.get("/orders")
+@api_roles(PRESCRIBER, *PHARMACY_STAFF)
+def list_orders():
+    """List orders newest first; filter by ``status`` and ``patient`` (id); paginate."""
+    page = service.list_orders(
+        api_user(),
+        status=request.args.get("status") or None,
+        patient_id=_int_arg("patient", None, 1, 2**31),
+        page=_int_arg("page", 1, 1, 10**6),
+        per_page=_int_arg("per_page", 25, 1, 200),
+    )
+    return jsonify({"orders": [service.order_to_dict(o, with_plan=False) for o in page.orders],
+                    "page": page.page, "per_page": page.per_page, "total": page.total})
+
+
+@bp.get("/orders/<rx_number>")
+@api_roles(PRESCRIBER, *PHARMACY_STAFF)
+def get_order(rx_number: str):
+    """Return one order with its plan and alerts."""
+    return jsonify(service.order_to_dict(_order(rx_number)))
+
+
+@bp.post("/orders/<rx_number>/verify")
+@api_roles(PHARMACIST)
+def verify_order(rx_number: str):
+    """Approve or reject: ``{"decision": "approve"|"reject", "reason"}`` (409 on a stop alert)."""
+    body = json_body()
+    order = service.verify_order(_order(rx_number), api_user(), body.get("decision"),
+                                 body.get("reason"))
+    return jsonify(service.order_to_dict(order))
+
+
+@bp.post("/orders/<rx_number>/cancel")
+@api_roles(PRESCRIBER, PHARMACIST)
+def cancel_order(rx_number: str):
+    """Cancel with ``{"reason"}``: the prescriber before verification, a pharmacist until dispensed."""
+    body = json_body()
+    order = service.cancel_order(_order(rx_number), api_user(), body.get("reason"))
+    return jsonify(service.order_to_dict(order))

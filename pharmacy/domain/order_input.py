@@ -1,0 +1,221 @@
+"""Validate an order body (SPEC section 3, "Order body") into an :class:`OrderInput`.
+
+The dosing fields go through :func:`~pharmacy.domain.plan_input.parse_plan_request`
+(with ``refills``), so the order page, ``POST /orders`` and FHIR imports apply exactly
+the plan page's rules. On top of those, this module checks the patient, the drug, the
+route, the text fields and the order-only limits:
+
+* ``refills`` 0..11 (a prescription is good for a year: the original fill plus 11).
+* ``route`` ``IM``, ``SC`` or ``IV``. IV is accepted here on purpose: it is not a depot
+  route for this product, and the pharmacist must see a ``stop`` alert for it
+  (:mod:`pharmacy.domain.alerts`) rather than the prescriber getting a form error.
+  The plan of an IV order is computed as if IM (volumes do not depend on the route).
+* ``patient.dob`` not after ``today``, not before 1900.
+
+Every error is keyed by its JSON path (``patient.dob``, ``phases[1].count``) and
+raised at once as :class:`~pharmacy.domain.errors.ValidationFailed`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from pharmacy.domain.errors import ValidationFailed
+from pharmacy.domain.plan_input import parse_plan_request
+from pharmacy.domain.regimen import Regimen, phase_to_dict
+from pharmacy.domain.vials import PlanRequest
+
+DRUGS = ("cyanocobalamin",)
+ORDER_ROUTES = ("IM", "SC", "IV")
+MAX_REFILLS = 11
+MAX_NAME = 80
+MAX_MRN = 40
+MAX_TEXT = 2000
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class PatientInput:
+    """Hold the patient named in an order; ``mrn`` is None when not given."""
+
+    first_name: str
+    last_name: str
+    dob: date
+    mrn: str | None = None
+    allergies: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the order-body JSON form."""
+        return {"first_name": self.first_name, "last_name": self.last_name,
+                "dob": self.dob.isoformat(), "mrn": self.mrn, "allergies": self.allergies}
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderInput:
+    """Hold a validated order body; ``plan_request`` is ready for the vial planner."""
+
+    patient: PatientInput
+    drug: str
+    concentration_mcg_per_ml: Decimal
+    vial_volume_ml: Decimal
+    container: str
+    route: str
+    start_date: date
+    regimen: Regimen
+    days_supply: int
+    refills: int
+    indication: str
+    compounding_reason: str
+    notes: str
+    plan_request: PlanRequest
+
+    @property
+    def phases(self) -> list[dict[str, object]]:
+        """Return the regimen as the SPEC 2.1 phases list."""
+        return [phase_to_dict(p) for p in self.regimen.phases]
+
+
+def _text(data: Mapping[str, object], key: str, path: str, errors: dict[str, str], *,
+          label: str, required: bool, limit: int = MAX_TEXT) -> str:
+    """Return a trimmed string field, recording an error when missing, too long or not text."""
+    raw = data.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            errors.setdefault(path, f"{label} is required.")
+        return ""
+    if not isinstance(raw, str):
+        errors.setdefault(path, f"{label} must be text.")
+        return ""
+    text = raw.strip()
+    if len(text) > limit:
+        errors.setdefault(path, f"{label} must be at most {limit:,} characters.")
+        return ""
+    return text
+
+
+def _dob(raw: object, today: date, errors: dict[str, str]) -> date | None:
+    """Return the date of birth from ``YYYY-MM-DD``: a real date, not in the future."""
+    path = "patient.dob"
+    if raw is None or raw == "":
+        errors.setdefault(path, "The date of birth is required.")
+        return None
+    if not isinstance(raw, str) or not _ISO_DATE.fullmatch(raw.strip()):
+        errors.setdefault(path, "Enter the date of birth as YYYY-MM-DD.")
+        return None
+    try:
+        dob = date.fromisoformat(raw.strip())
+    except ValueError:
+        errors.setdefault(path, f"{raw.strip()} is not a calendar date.")
+        return None
+    if dob > today:
+        errors.setdefault(path, "The date of birth is in the future.")
+        return None
+    if dob.year < 1900:
+        errors.setdefault(path, "The date of birth must be in 1900 or later.")
+        return None
+    return dob
+
+
+def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientInput | None:
+    """Return the order's patient, or record its field errors (``patient.*``) and return None."""
+    if not isinstance(raw, Mapping):
+        errors.setdefault("patient", "The patient is required: first_name, last_name and dob.")
+        return None
+    before = len(errors)
+    first = _text(raw, "first_name", "patient.first_name", errors, label="The first name",
+                  required=True, limit=MAX_NAME)
+    last = _text(raw, "last_name", "patient.last_name", errors, label="The last name",
+                 required=True, limit=MAX_NAME)
+    dob = _dob(raw.get("dob"), today, errors)
+    mrn = _text(raw, "mrn", "patient.mrn", errors, label="The MRN", required=False,
+                limit=MAX_MRN)
+    allergies = _text(raw, "allergies", "patient.allergies", errors, label="Allergies",
+                      required=False)
+    if len(errors) > before or dob is None:
+        return None
+    return PatientInput(first, last, dob, mrn or None, allergies)
+
+
+def _refills(raw: object, errors: dict[str, str]) -> None:
+    """Record the order-only refill limit (0..11); the plan parser checks the rest."""
+    if isinstance(raw, bool) or raw is None:
+        return
+    try:
+        number = Decimal(str(raw).strip())
+    except ArithmeticError:
+        return
+    if number.is_finite() and number == number.to_integral_value() and not (
+        0 <= number <= MAX_REFILLS
+    ):
+        errors["refills"] = f"Refills must be a whole number from 0 to {MAX_REFILLS}."
+
+
+def parse_order(data: object, today: date, *, in_use_days: int | None = None) -> OrderInput:
+    """Return the validated order in ``data`` (SPEC section 3 order body).
+
+    :param today: the pharmacy's local date (dates of birth may not be after it).
+    :param in_use_days: days a punctured multiple-dose vial is used (settings default);
+        None keeps the planner's default.
+    :raise ValidationFailed: every field error at once, keyed by JSON path.
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"": "The order must be a JSON object."})
+    errors: dict[str, str] = {}
+    patient = parse_patient(data.get("patient"), today, errors)
+    drug = data.get("drug")
+    if drug is None or drug == "":
+        errors["drug"] = "The drug is required (cyanocobalamin)."
+    elif not isinstance(drug, str) or drug.strip().lower() not in DRUGS:
+        errors["drug"] = f"Unknown drug {drug!r}: this pharmacy compounds only cyanocobalamin."
+    route = data.get("route")
+    if route is None or route == "":
+        errors["route"] = "The route is required (IM or SC)."
+    elif not isinstance(route, str) or route.strip().upper() not in ORDER_ROUTES:
+        errors["route"] = "The route must be IM or SC."
+    route_code = route.strip().upper() if isinstance(route, str) else "IM"
+    indication = _text(data, "indication", "indication", errors, label="The indication",
+                       required=True)
+    reason = _text(data, "compounding_reason", "compounding_reason", errors,
+                   label="The compounding reason (why not a commercial product)", required=True)
+    notes = _text(data, "notes", "notes", errors, label="Notes", required=False)
+    _refills(data.get("refills"), errors)
+
+    plan_body = {
+        key: data.get(key)
+        for key in ("phases", "start_date", "concentration_mcg_per_ml", "vial_volume_ml",
+                    "container", "days_supply", "refills")
+    }
+    # The plan parser knows only IM and SC; the route was checked above.
+    plan_body["route"] = route_code if route_code in ("IM", "SC") else "IM"
+    if in_use_days is not None:
+        plan_body["in_use_days"] = in_use_days
+    plan = None
+    try:
+        plan = parse_plan_request(plan_body, refills=True)
+    except ValidationFailed as exc:
+        for path, message in exc.errors.items():
+            errors.setdefault(path, message)
+    if errors:
+        raise ValidationFailed(errors)
+    assert plan is not None and patient is not None
+    request = plan.request
+    return OrderInput(
+        patient=patient,
+        drug="cyanocobalamin",
+        concentration_mcg_per_ml=request.concentration_mcg_per_ml,
+        vial_volume_ml=request.vial.volume_ml,
+        container=request.vial.container,
+        route=route_code,
+        start_date=request.start_date,
+        regimen=request.regimen,
+        days_supply=request.days_supply,
+        refills=request.fills - 1,
+        indication=indication,
+        compounding_reason=reason,
+        notes=notes,
+        plan_request=request,
+    )

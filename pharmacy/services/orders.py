@@ -1,0 +1,524 @@
+"""Orders: submission (web, JSON, FHIR), Rx numbers, alerts, verification and cancellation.
+
+Every function that changes an order owns its transaction: it writes the change and
+its audit event, then commits, or rolls back and raises so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from pharmacy.domain import fhir
+from pharmacy.domain.alerts import AlertFacts, Thresholds, has_stop, order_alerts
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.domain.npi import validate_npi
+from pharmacy.domain.order_input import OrderInput, PatientInput, parse_order
+from pharmacy.domain.plan_json import plan_to_dict
+from pharmacy.domain.regimen import Phase, Regimen
+from pharmacy.domain.vials import PlanRequest, VialPlan, VialSpec, plan_vials
+from pharmacy.extensions import db
+from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
+from pharmacy.models.orders import ORDER_STATUSES
+from pharmacy.services import audit
+from pharmacy.services.patients import patient_to_dict, resolve_patient
+from pharmacy.services.settings import get_settings, pharmacy_zone
+
+ACTIVE_STATUSES = ("submitted", "verified")
+DECISIONS = ("approve", "reject")
+MAX_REASON = 2000
+
+
+def local_today() -> date:
+    """Return today's date in the pharmacy's time zone."""
+    return datetime.now(pharmacy_zone()).date()
+
+
+def thresholds() -> Thresholds:
+    """Return the alert thresholds from the pharmacy settings."""
+    s = get_settings()
+    return Thresholds(max_dose_mcg=s.max_dose_mcg, im_max_ml=Decimal(s.im_max_ml),
+                      sc_max_ml=Decimal(s.sc_max_ml),
+                      min_dose_volume_ml=Decimal(s.min_dose_volume_ml))
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def get_order(rx_number: str, viewer: User) -> Order | None:
+    """Return the order ``viewer`` may see, or None (unknown, or another prescriber's)."""
+    order = db.session.execute(
+        select(Order).where(Order.rx_number == str(rx_number))
+    ).scalar_one_or_none()
+    if order is None or not can_see(order, viewer):
+        return None
+    return order
+
+
+def can_see(order: Order, viewer: User) -> bool:
+    """Return whether ``viewer`` may see ``order``: prescribers only their own."""
+    if viewer.role == "prescriber":
+        return order.prescriber_id == viewer.id
+    return viewer.role in ("technician", "pharmacist")
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """Hold one page of orders and the total that matched."""
+
+    orders: list[Order]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """Return how many pages there are (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_orders(viewer: User, *, status: str | None = None, patient_id: int | None = None,
+                query: str = "", page: int = 1, per_page: int = 25) -> OrderPage:
+    """Return the orders ``viewer`` may see, newest first, filtered and paginated.
+
+    :raise DomainError: an unknown ``status``.
+    """
+    stmt = select(Order)
+    if viewer.role == "prescriber":
+        stmt = stmt.where(Order.prescriber_id == viewer.id)
+    if status:
+        if status not in ORDER_STATUSES:
+            raise DomainError("status", f"Unknown status {status!r}: use "
+                              + ", ".join(ORDER_STATUSES) + ".")
+        stmt = stmt.where(Order.status == status)
+    if patient_id is not None:
+        stmt = stmt.where(Order.patient_id == patient_id)
+    if query.strip():
+        like = f"%{query.strip().lower()}%"
+        stmt = stmt.join(Patient).where(
+            (Order.rx_number.like(like)) | func.lower(Patient.last_name).like(like)
+            | func.lower(Patient.first_name).like(like) | func.lower(Patient.mrn).like(like))
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    orders = list(db.session.execute(
+        stmt.order_by(Order.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).scalars())
+    return OrderPage(orders, total, page, per_page)
+
+
+def verification_queue() -> list[Order]:
+    """Return the orders waiting for a pharmacist, oldest first."""
+    return list(db.session.execute(
+        select(Order).where(Order.status == "submitted").order_by(Order.submitted_dt, Order.id)
+    ).scalars())
+
+
+def status_history(order: Order) -> list[AuditEvent]:
+    """Return the order's audit events, oldest first (submitted, verified, cancelled ...)."""
+    return list(db.session.execute(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "order", AuditEvent.entity_id == order.rx_number)
+        .order_by(AuditEvent.seq)
+    ).scalars())
+
+
+def patient_age(dob: date, today: date | None = None) -> str:
+    """Return an age people read at the counter: ``42 y``, ``7 mo`` or ``12 d``."""
+    today = today or local_today()
+    years = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+    if years >= 2:
+        return f"{years} y"
+    months = (today.year - dob.year) * 12 + today.month - dob.month - (today.day < dob.day)
+    if months >= 1:
+        return f"{months} mo"
+    return f"{(today - dob).days} d"
+
+
+# --- plans and alerts ---------------------------------------------------------------------
+
+def _regimen(order: Order) -> Regimen:
+    """Return the stored phases as a domain regimen."""
+    return Regimen(tuple(
+        Phase(p["dose_mcg"], p["every"], p["unit"], p.get("count"), tuple(p.get("weekdays") or ()))
+        for p in order.phases
+    ))
+
+
+def order_plan(order: Order) -> VialPlan:
+    """Return the order's vial plan: fills = refills + 1 (SPEC 2.3)."""
+    request = PlanRequest(
+        regimen=_regimen(order),
+        start_date=order.start_date,
+        concentration_mcg_per_ml=Decimal(order.concentration_mcg_per_ml),
+        vial=VialSpec(Decimal(order.vial_volume_ml).quantize(Decimal("0.01")), order.container),
+        in_use_days=get_settings().default_in_use_days,
+        days_supply=order.days_supply,
+        fills=order.fills_allowed,
+        route=order.route if order.route in ("IM", "SC") else "IM",
+    )
+    return plan_vials(request)
+
+
+def order_plan_dict(order: Order) -> dict:
+    """Return the order's plan in the SPEC 3 plan-response shape."""
+    plan = plan_to_dict(order_plan(order))
+    if order.route not in ("IM", "SC"):
+        plan["sig"] = order.sig
+    return plan
+
+
+def _matching_formulations(order: Order) -> list[Formulation]:
+    """Return the latest active version of each formulation matching the order's product."""
+    rows = db.session.execute(
+        select(Formulation).where(
+            Formulation.status == "active",
+            Formulation.drug == order.drug,
+            Formulation.concentration_mcg_per_ml == Decimal(order.concentration_mcg_per_ml),
+            Formulation.vial_volume_ml == Decimal(order.vial_volume_ml),
+            Formulation.container == order.container,
+        ).order_by(Formulation.code, Formulation.version.desc())
+    ).scalars()
+    latest: dict[str, Formulation] = {}
+    for row in rows:
+        latest.setdefault(row.code, row)
+    return list(latest.values())
+
+
+def _has_benzyl_alcohol(formulation: Formulation) -> bool:
+    return any("benzyl alcohol" in (i.component or "").lower() for i in formulation.ingredients)
+
+
+def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
+    """Return the SPEC 2.7 alerts for ``order`` as JSON dicts (gathering the facts here)."""
+    others = db.session.execute(
+        select(Order.rx_number).where(
+            Order.patient_id == order.patient_id, Order.drug == order.drug,
+            Order.status.in_(ACTIVE_STATUSES), Order.id != order.id,
+        ).order_by(Order.id)
+    ).scalars().all()
+    matches = _matching_formulations(order)
+    facts = AlertFacts(
+        phases=_regimen(order).phases,
+        concentration_mcg_per_ml=Decimal(order.concentration_mcg_per_ml),
+        vial_volume_ml=Decimal(order.vial_volume_ml),
+        container=order.container,
+        route=order.route,
+        patient_dob=order.patient.dob,
+        today=today or local_today(),
+        thresholds=thresholds(),
+        other_active_orders=tuple(others),
+        formulation_matches=bool(matches),
+        # Benzyl alcohol matters only when every matching product contains it.
+        benzyl_alcohol=bool(matches) and all(_has_benzyl_alcohol(f) for f in matches),
+    )
+    return [a.to_dict() for a in order_alerts(facts)]
+
+
+# --- JSON forms ---------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def prescriber_to_dict(user: User) -> dict:
+    """Return the prescriber block of an order."""
+    return {"name": user.full_name, "npi": user.npi, "clinic": user.clinic, "phone": user.phone}
+
+
+def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
+    """Return the API form of ``order`` (SPEC 3 order body plus what the pharmacy adds)."""
+    data = {
+        "rx_number": order.rx_number,
+        "status": order.status,
+        "status_reason": order.status_reason or None,
+        "source": order.source,
+        "patient": patient_to_dict(order.patient),
+        "prescriber": prescriber_to_dict(order.prescriber),
+        "drug": order.drug,
+        "concentration_mcg_per_ml": _number(order.concentration_mcg_per_ml),
+        "vial_volume_ml": _number(order.vial_volume_ml),
+        "container": order.container,
+        "route": order.route,
+        "start_date": order.start_date.isoformat(),
+        "phases": order.phases,
+        "days_supply": order.days_supply,
+        "refills": order.refills,
+        "indication": order.indication,
+        "compounding_reason": order.compounding_reason,
+        "notes": order.notes,
+        "sig": order.sig,
+        "alerts": order.alerts or [],
+        "submitted_at": _iso(order.submitted_dt),
+        "verified_at": _iso(order.verified_dt),
+        "verified_by": order.verified_by.username if order.verified_by else None,
+        "closed_at": _iso(order.closed_dt),
+        "closed_by": order.closed_by.username if order.closed_by else None,
+        "fills": [{"id": f.id, "fill_number": f.fill_number, "status": f.status,
+                   "vials": f.vials, "dispense_date": f.dispense_date.isoformat()}
+                  for f in order.fills],
+    }
+    if with_plan:
+        data["plan"] = order_plan_dict(order)
+    return data
+
+
+def _number(value: Decimal) -> int | float:
+    """Return a stored Decimal as a JSON number (int when whole)."""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value.normalize())
+
+
+# --- submission ---------------------------------------------------------------------------
+
+def _check_prescriber(user: User) -> None:
+    """Refuse an order from an account that cannot sign a prescription.
+
+    :raise ValidationFailed: ``prescriber.npi`` / ``prescriber.name`` missing or invalid.
+    """
+    errors = {}
+    try:
+        validate_npi(user.npi or "", "prescriber.npi")
+    except DomainError as exc:
+        errors[exc.field] = f"Your account's NPI is not valid ({exc.message}); ask an admin to fix it."
+    if not (user.full_name or "").strip():
+        errors["prescriber.name"] = "Your account has no full name; ask an admin to add it."
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def next_rx_number() -> str:
+    """Return the next Rx number, bumping the counter in the caller's transaction.
+
+    One atomic ``UPDATE ... RETURNING``: concurrent submissions queue on the row
+    (PostgreSQL row lock, SQLite write lock) and never read the same value; a rolled
+    back submission's number was never committed, so committed numbers never repeat.
+    """
+    value = db.session.execute(
+        update(Counter).where(Counter.name == "rx").values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()
+    return str(value)
+
+
+def parse_order_body(data: object) -> OrderInput:
+    """Return the validated order body (the pharmacy's today and in-use default applied).
+
+    :raise ValidationFailed: field errors keyed by JSON path.
+    """
+    order_input = parse_order(data, local_today(), in_use_days=get_settings().default_in_use_days)
+    try:
+        plan_vials(order_input.plan_request)
+    except ValidationFailed:
+        raise
+    except DomainError as exc:
+        raise ValidationFailed({exc.field or "phases": exc.message}) from None
+    return order_input
+
+
+def submit_order(data: object, prescriber: User, *, source: str = "api") -> Order:
+    """Validate, number and store an order from ``prescriber``; return it (committed).
+
+    :param data: the SPEC 3 order body.
+    :param source: ``web``, ``api`` or ``fhir``.
+    :raise ValidationFailed: nothing is saved.
+    """
+    try:
+        order_input = parse_order_body(data)
+        _check_prescriber(prescriber)
+        for attempt in range(2):
+            try:
+                return _store(order_input, prescriber, source)
+            except IntegrityError:
+                # Two first orders for one new patient at once: the loser retries and
+                # finds the patient the winner created.
+                db.session.rollback()
+                if attempt:
+                    raise ConflictError("patient", "The patient record changed meanwhile; submit again.")
+        raise AssertionError("unreachable")
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
+    patient = resolve_patient(order_input.patient, prescriber)
+    plan = plan_vials(order_input.plan_request)
+    route = order_input.route
+    order = Order(
+        rx_number=next_rx_number(),
+        patient=patient,
+        prescriber=prescriber,
+        drug=order_input.drug,
+        concentration_mcg_per_ml=order_input.concentration_mcg_per_ml,
+        vial_volume_ml=order_input.vial_volume_ml,
+        container=order_input.container,
+        route=route,
+        start_date=order_input.start_date,
+        phases=order_input.phases,
+        days_supply=order_input.days_supply,
+        refills=order_input.refills,
+        indication=order_input.indication,
+        compounding_reason=order_input.compounding_reason,
+        notes=order_input.notes,
+        sig=plan.sig if route in ("IM", "SC") else
+        "No directions: IV is not a route for this product (see alerts).",
+        status="submitted",
+        source=source,
+        submitted_dt=now_utc(),
+    )
+    db.session.add(order)
+    db.session.flush()
+    order.alerts = compute_alerts(order)
+    audit.record("order.submitted", "order", order.rx_number, actor=prescriber,
+                 after=order_to_dict(order, with_plan=False))
+    db.session.commit()
+    return order
+
+
+def submit_fhir(resource: object, prescriber: User) -> Order:
+    """Create an order from a FHIR R4 MedicationRequest (see :mod:`pharmacy.domain.fhir`).
+
+    :raise fhir.FhirError: the resource cannot be mapped or the order is not valid; each
+        issue names the FHIR element (``issue[].expression``). Nothing is saved.
+    """
+    mapped = fhir.from_medication_request(resource)
+    body = mapped.order
+    patient = body["patient"]
+    if set(patient) == {"mrn"}:
+        found = db.session.execute(
+            select(Patient).where(Patient.mrn == patient["mrn"])
+        ).scalar_one_or_none()
+        if found is None:
+            raise fhir.FhirError([fhir.Issue(
+                "MedicationRequest.subject.identifier",
+                f"No patient has MRN {patient['mrn']}: send the patient as a contained Patient.",
+                "not-found")])
+        body["patient"] = {"first_name": found.first_name, "last_name": found.last_name,
+                           "dob": found.dob.isoformat(), "mrn": found.mrn}
+    try:
+        return submit_order(body, prescriber, source="fhir")
+    except ValidationFailed as exc:
+        raise fhir.FhirError(
+            [fhir.Issue(mapped.expression(path), message) for path, message in exc.errors.items()]
+        ) from None
+    except DomainError as exc:
+        raise fhir.FhirError([fhir.Issue(mapped.expression(exc.field), exc.message)]) from None
+
+
+def order_as_fhir(order: Order) -> dict:
+    """Return ``order`` as a FHIR R4 MedicationRequest."""
+    return fhir.to_medication_request(order_to_dict(order, with_plan=False))
+
+
+# --- verification and cancellation --------------------------------------------------------
+
+def _reason(reason: object, *, required: bool, what: str) -> str:
+    """Return a trimmed reason, or raise naming the ``reason`` field."""
+    if reason is not None and not isinstance(reason, str):
+        raise DomainError("reason", "The reason must be text.")
+    text = (reason or "").strip()
+    if required and not text:
+        raise DomainError("reason", f"Give a reason for {what}.")
+    if len(text) > MAX_REASON:
+        raise DomainError("reason", f"The reason must be at most {MAX_REASON:,} characters.")
+    return text
+
+
+def _snapshot(order: Order) -> dict:
+    return {"status": order.status, "status_reason": order.status_reason or ""}
+
+
+def verify_order(order: Order, pharmacist: User, decision: object, reason: object = None) -> Order:
+    """Approve or reject a submitted order; return it (committed).
+
+    The alerts are computed again (stock, other orders and settings may have changed)
+    and stored on the order. A ``stop`` alert blocks approval.
+
+    :raise DomainError: ``decision`` or ``reason`` invalid (422).
+    :raise ConflictError: the order is not waiting for verification, or a stop alert (409).
+    """
+    try:
+        if decision not in DECISIONS:
+            raise DomainError("decision", 'The decision must be "approve" or "reject".')
+        text = _reason(reason, required=decision == "reject", what="rejecting the order")
+        if order.status != "submitted":
+            raise ConflictError("status", f"Rx {order.rx_number} is {order.status}:"
+                                " only submitted orders can be verified.")
+        before = _snapshot(order)
+        alerts = compute_alerts(order)
+        if decision == "approve" and has_stop(alerts):
+            stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
+            raise ConflictError("decision", f"Approval is blocked by a stop alert: {stops}"
+                                " Reject the order with a reason instead.")
+        order.alerts = alerts
+        order.status_reason = text
+        if decision == "approve":
+            order.status = "verified"
+            order.verified_dt = now_utc()
+            order.verified_by = pharmacist
+            action = "order.verified"
+        else:
+            order.status = "rejected"
+            order.closed_dt = now_utc()
+            order.closed_by = pharmacist
+            action = "order.rejected"
+        audit.record(action, "order", order.rx_number, actor=pharmacist, before=before,
+                     after={**_snapshot(order), "alerts": [a["code"] for a in alerts]})
+        db.session.commit()
+        return order
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def cancel_order(order: Order, actor: User, reason: object) -> Order:
+    """Cancel ``order`` with a reason; return it (committed).
+
+    A prescriber may cancel their own order while it is still submitted; a pharmacist
+    until it is dispensed (fills still in progress must be voided first, so their vials
+    go back to stock through the fill workflow).
+
+    :raise DomainError: no reason, or a role that may not cancel (422/403 at the edge).
+    :raise ConflictError: the order's state does not allow it (409).
+    """
+    try:
+        text = _reason(reason, required=True, what="cancelling the order")
+        if order.status not in ACTIVE_STATUSES:
+            raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
+        if actor.role == "prescriber":
+            if order.prescriber_id != actor.id:
+                raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
+            if order.status != "submitted":
+                raise ConflictError("status", f"Rx {order.rx_number} is already verified: call the"
+                                    " pharmacy to cancel it.")
+        elif actor.role != "pharmacist":
+            raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
+        if any(f.status == "dispensed" for f in order.fills):
+            raise ConflictError("status", f"Rx {order.rx_number} has been dispensed and can no"
+                                " longer be cancelled.")
+        open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
+        if open_fills:
+            raise ConflictError("status", f"Void fill {open_fills[0]} first: its vials go back"
+                                " to stock, then cancel the order.")
+        before = _snapshot(order)
+        order.status = "cancelled"
+        order.status_reason = text
+        order.closed_dt = now_utc()
+        order.closed_by = actor
+        audit.record("order.cancelled", "order", order.rx_number, actor=actor, before=before,
+                     after=_snapshot(order))
+        db.session.commit()
+        return order
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+__all__ = [
+    "OrderPage", "PatientInput", "cancel_order", "compute_alerts", "get_order", "list_orders",
+    "local_today", "order_as_fhir", "order_plan", "order_plan_dict", "order_to_dict",
+    "parse_order_body", "patient_age", "status_history", "submit_fhir", "submit_order",
+    "verification_queue", "verify_order",
+]
