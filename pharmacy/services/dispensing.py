@@ -1,0 +1,161 @@
+"""Final check by scanning, and dispensing (SPEC 2.9).
+
+The rule lives in ``pharmacy.domain.final_check``; this module loads the fill, stores the
+FinalCheck row (passed or not), moves the fill to ``checked`` on a pass and to ``dispensed``
+afterwards, and audits each change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.final_check import AllocatedLot, CheckResult, final_check
+from pharmacy.domain.scan import rx_payload
+from pharmacy.extensions import db
+from pharmacy.models import Fill, FinalCheck, User, now_utc
+from pharmacy.services import audit
+from pharmacy.services.labels import get_fill, initials, local_date
+
+MAX_SCANS = 200
+MAX_SCAN_LENGTH = 200
+
+
+def allocated_lots(fill: Fill) -> list[AllocatedLot]:
+    """Return the fill's allocations as the check's input, one entry per batch."""
+    vials: dict[int, int] = {}
+    batches = {}
+    for allocation in fill.allocations:
+        vials[allocation.batch_id] = vials.get(allocation.batch_id, 0) + allocation.vials
+        batches[allocation.batch_id] = allocation.batch
+    return [
+        AllocatedLot(lot=b.lot_number, vials=vials[b.id], bud_at=b.bud_dt,
+                     bud_date=local_date(b.bud_dt), status=b.status,
+                     gtin=b.formulation.gtin or None)
+        for b in sorted(batches.values(), key=lambda b: (b.bud_dt, b.lot_number))
+    ]
+
+
+def expected_rx(fill: Fill) -> str:
+    """Return the prescription barcode payload of ``fill``."""
+    return rx_payload(fill.order.rx_number, fill.fill_number)
+
+
+def clean_scans(scans: object) -> list[str]:
+    """Return the scans list from a request, or raise a 422 naming ``scans``."""
+    if not isinstance(scans, list) or not all(isinstance(s, str) for s in scans):
+        raise DomainError("scans", "Send the scans as a list of strings, one per barcode.")
+    if len(scans) > MAX_SCANS:
+        raise DomainError("scans", f"At most {MAX_SCANS} scans per check.")
+    if any(len(s) > MAX_SCAN_LENGTH for s in scans):
+        raise DomainError("scans", f"A scan is longer than {MAX_SCAN_LENGTH} characters.")
+    kept = [s for s in scans if s.strip(" \t\r\n\x1d")]
+    if not kept:
+        raise DomainError("scans", "Scan the prescription label and every vial.")
+    return kept
+
+
+def latest_check(fill: Fill) -> FinalCheck | None:
+    """Return the fill's most recent final check."""
+    return db.session.execute(
+        select(FinalCheck).where(FinalCheck.fill_id == fill.id).order_by(FinalCheck.id.desc())
+        .limit(1)).scalar_one_or_none()
+
+
+def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
+    """Run the final check of a fill on ``scans``; store it, and mark the fill checked on a pass.
+
+    A failed check of an already checked fill sends it back to ``allocated``: the latest check
+    is the one that counts.
+
+    :raise ConflictError: the fill is voided or already dispensed (409).
+    :raise DomainError: ``scans`` is not a non-empty list of strings (422).
+    """
+    fill = get_fill(fill_id)
+    if fill.status not in ("allocated", "checked"):
+        raise ConflictError("fill", f"Fill {fill.id} is {fill.status}; only an allocated fill "
+                                    "can be checked.")
+    kept = clean_scans(list(scans) if isinstance(scans, tuple) else scans)
+    now = now_utc()
+    result = final_check(expected_rx=expected_rx(fill), lots=allocated_lots(fill),
+                         expected_vials=fill.vials, now=now, scans=kept)
+    before = {"status": fill.status}
+    db.session.add(FinalCheck(fill_id=fill.id, checked_by_id=actor.id, checked_dt=now,
+                              ok=result.ok, scans=kept, reasons=list(result.reasons)))
+    if result.ok:
+        fill.status = "checked"
+        fill.checked_by_id = actor.id
+        fill.checked_dt = now
+        audit.record("fill.checked", "fill", fill.id, actor=actor, before=before,
+                     after={"status": "checked", "scans": len(kept)})
+    else:
+        if fill.status == "checked":
+            fill.status = "allocated"
+            fill.checked_by_id = None
+            fill.checked_dt = None
+        audit.record("fill.check_failed", "fill", fill.id, actor=actor, before=before,
+                     after={"status": fill.status, "reasons": list(result.reasons)})
+    db.session.commit()
+    return result
+
+
+def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) -> Fill:
+    """Dispense a fill that passed its final check.
+
+    :raise ConflictError: no passed check, or the fill is not ``checked`` (409).
+    :raise DomainError: initials that are not 1-8 letters (422).
+    """
+    fill = get_fill(fill_id)
+    last = latest_check(fill)
+    if fill.status != "checked" or last is None or not last.ok:
+        raise ConflictError("fill", f"Fill {fill.id} is {fill.status}: it can be dispensed only "
+                                    "after a passed final check.")
+    given = (pharmacist_initials or "").strip().upper()
+    if given and not (given.isalpha() and len(given) <= 8):
+        raise DomainError("pharmacist_initials", "Initials are 1-8 letters.")
+    before = {"status": fill.status}
+    fill.status = "dispensed"
+    fill.dispensed_by_id = actor.id
+    fill.dispensed_dt = now_utc()
+    fill.pharmacist_initials = given or initials(actor)
+    audit.record("fill.dispensed", "fill", fill.id, actor=actor, before=before,
+                 after={"status": "dispensed", "pharmacist_initials": fill.pharmacist_initials})
+    db.session.commit()
+    return fill
+
+
+def fill_to_dict(fill: Fill) -> dict:
+    """Return a fill in the API shape (SPEC 3: ``status``, ``allocations`` ...)."""
+    return {
+        "id": fill.id,
+        "rx_number": fill.order.rx_number,
+        "fill_number": fill.fill_number,
+        "status": fill.status,
+        "vials": fill.vials,
+        "dispense_date": fill.dispense_date.isoformat(),
+        "allocations": [{"batch_lot": a.batch.lot_number, "vials": a.vials}
+                        for a in fill.allocations],
+        "checked_dt": fill.checked_dt.isoformat() if fill.checked_dt else None,
+        "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
+        "pharmacist_initials": fill.pharmacist_initials or None,
+        "plan": fill.plan,
+    }
+
+
+def result_to_dict(result: CheckResult) -> dict:
+    """Return the per-scan outcome of a check for the API and the page."""
+    return {
+        "ok": result.ok,
+        "reasons": list(result.reasons),
+        "scans": [{"position": s.position, "text": s.text, "kind": s.kind, "lot": s.lot,
+                   "ok": s.ok, "message": s.message} for s in result.scans],
+    }
+
+
+def fills_by_status(status: str, limit: int = 100) -> list[Fill]:
+    """Return fills in ``status``, newest first."""
+    return list(db.session.execute(
+        select(Fill).where(Fill.status == status).order_by(Fill.id.desc()).limit(limit)
+    ).scalars())

@@ -1,0 +1,501 @@
+"""Build, render and log labels and the patient dosing calendar (SPEC 2.8, 2.9).
+
+The ``labels`` package renders plain dataclasses; this module fills them from the database,
+formatting every value the way the pharmacy prints it (dates in the pharmacy's zone). Every
+render is logged in ``label_renders`` and audited; printing the same label (kind + entity)
+again is a reprint and needs a reason. A label the renderer refuses (an element missing or
+too long) becomes a 422 naming the element: nothing is printed with missing content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+
+import labels as labelkit
+from sqlalchemy import func, select
+
+from pharmacy.database import write_intent
+from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.monitoring import monitoring_checkpoints
+from pharmacy.domain.plan_input import parse_phases
+from pharmacy.domain.regimen import Regimen
+from pharmacy.domain.scan import gs1_element_string, gs1_human_readable, rx_payload
+from pharmacy.domain.sig import ROUTES, sig
+from pharmacy.domain.units import format_ml, format_number
+from pharmacy.extensions import db
+from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
+from pharmacy.services import audit
+from pharmacy.services.settings import get_settings, pharmacy_zone
+
+DPIS = (203, 300)
+OUTPUTS = ("pdf", "zpl203", "zpl300")
+# Labels cannot be printed for these states: the vials are back in stock or must not be used.
+FILL_BLOCKED = ("voided",)
+BATCH_BLOCKED = ("rejected", "recalled")
+STORAGE_LINES = {
+    "refrigerated": "Refrigerate 2-8 C",
+    "room": "Store at 20-25 C",
+    "frozen": "Store frozen -25 to -10 C",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Hold a rendered file and how to send it."""
+
+    body: bytes
+    mimetype: str
+    filename: str
+    labels: int
+    reprint: bool
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def get_fill(fill_id: int) -> Fill:
+    """Return the fill or answer 404."""
+    return db.get_or_404(Fill, fill_id, description="No such fill.")
+
+
+def get_batch(lot_number: str) -> Batch:
+    """Return the batch with ``lot_number`` or answer 404."""
+    return db.first_or_404(select(Batch).where(Batch.lot_number == lot_number),
+                           description="No such batch lot.")
+
+
+def _printable_fill(fill: Fill) -> None:
+    """Refuse labels for a fill whose vials went back to stock."""
+    if fill.status in FILL_BLOCKED:
+        raise ConflictError("fill", f"Fill {fill.id} is {fill.status}: its labels cannot be printed.")
+
+
+def _printable_batch(batch: Batch) -> None:
+    """Refuse labels for a batch that must not be used."""
+    if batch.status in BATCH_BLOCKED:
+        raise ConflictError(
+            "batch", f"Batch {batch.lot_number} is {batch.status}: its labels cannot be printed."
+        )
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def local_date(value: datetime) -> date:
+    """Return the pharmacy-local date of an aware datetime."""
+    return value.astimezone(pharmacy_zone()).date()
+
+
+def _local_dt(value: datetime) -> str:
+    return value.astimezone(pharmacy_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def drug_strength(drug: str, concentration_mcg_per_ml: Decimal) -> str:
+    """Return ``Cyanocobalamin 1,000 mcg/mL``."""
+    return f"{drug.capitalize()} {format_number(Decimal(concentration_mcg_per_ml))} mcg/mL"
+
+
+def storage_lines(formulation: Formulation) -> tuple[str, ...]:
+    """Return the storage lines of a formulation (temperature, then light)."""
+    lines = [STORAGE_LINES.get(formulation.storage, "")]
+    if formulation.protect_from_light:
+        lines.append("Protect from light")
+    return tuple(line for line in lines if line)
+
+
+def container_statement(formulation: Formulation) -> str:
+    """Return the vial's container statement (SPEC 2.8)."""
+    if formulation.container == "single-dose":
+        return "Single-dose vial"
+    return f"Multiple-dose vial - discard {formulation.in_use_days} days after first puncture"
+
+
+def initials(user: User | None) -> str:
+    """Return a user's initials from the full name (``Dr. Priya Shah`` -> ``PS``)."""
+    if user is None:
+        return ""
+    words = [w for w in (user.full_name or user.username).replace(".", ". ").split()
+             if w.lower().rstrip(".") not in ("dr", "pharmd", "rph", "md")]
+    return "".join(w[0].upper() for w in words if w[0].isalpha())[:4]
+
+
+def vial_barcode(batch: Batch) -> labelkit.Barcode:
+    """Return the vial/batch barcode: GS1-128 with a GTIN, else Code 128 of the lot."""
+    gtin = batch.formulation.gtin
+    if gtin:
+        bud = local_date(batch.bud_dt)
+        return labelkit.Barcode(labelkit.GS1_128,
+                                gs1_element_string(gtin, bud, batch.lot_number),
+                                gs1_human_readable(gtin, bud, batch.lot_number))
+    return labelkit.Barcode.code128(batch.lot_number)
+
+
+def _fill_batches(fill: Fill) -> list[Batch]:
+    """Return the fill's allocated batches, earliest BUD first, each once."""
+    seen: dict[int, Batch] = {}
+    for allocation in fill.allocations:
+        seen.setdefault(allocation.batch.id, allocation.batch)
+    return sorted(seen.values(), key=lambda b: (b.bud_dt, b.lot_number))
+
+
+def fill_pharmacist(fill: Fill) -> User | None:
+    """Return the pharmacist who answers for the fill: the checking one, else the verifier."""
+    if fill.checked_by_id:
+        return db.session.get(User, fill.checked_by_id)
+    return fill.order.verified_by
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def prescription_label(fill: Fill) -> labelkit.PrescriptionLabel:
+    """Build the prescription (dispensing) label of ``fill``."""
+    order: Order = fill.order
+    settings = get_settings()
+    batches = _fill_batches(fill)
+    if not batches:
+        raise ConflictError("fill", f"Fill {fill.id} has no allocated vials to label.")
+    formulation = batches[0].formulation
+    count = fill.vials
+    volume = format_ml(Decimal(order.vial_volume_ml))
+    quantity = f"{count} x {volume} {order.container} vial{'s' if count != 1 else ''}"
+    dispensed = local_date(fill.dispensed_dt) if fill.dispensed_dt else local_date(now_utc())
+    route_word = ROUTES.get(order.route, order.route)
+    return labelkit.PrescriptionLabel(
+        pharmacy_name=settings.name,
+        pharmacy_address=settings.address,
+        pharmacy_phone=settings.phone,
+        rx_number=order.rx_number,
+        fill_number=fill.fill_number,
+        date_dispensed=dispensed.isoformat(),
+        patient_name=order.patient.full_name,
+        prescriber=order.prescriber.full_name or order.prescriber.username,
+        drug_strength=drug_strength(order.drug, order.concentration_mcg_per_ml),
+        dosage_form_route=f"Injection, for {route_word} use ({order.route})",
+        quantity=quantity,
+        directions=order.sig,
+        refills_left=max(order.refills - fill.fill_number, 0),
+        bud=local_date(batches[0].bud_dt).isoformat(),
+        batch_lots=tuple(b.lot_number for b in batches),
+        storage=storage_lines(formulation),
+        pharmacist_initials=fill.pharmacist_initials or initials(fill_pharmacist(fill)),
+        barcode=labelkit.Barcode.code128(rx_payload(order.rx_number, fill.fill_number)),
+    )
+
+
+def vial_label(batch: Batch, route: str | None = None) -> labelkit.VialLabel:
+    """Build one vial label of ``batch`` (``route`` from the order when printing for a fill)."""
+    settings = get_settings()
+    formulation = batch.formulation
+    route_text = f"For {ROUTES[route]} use ({route})" if route in ROUTES else "For IM or SC use"
+    return labelkit.VialLabel(
+        drug_strength=drug_strength(formulation.drug, formulation.concentration_mcg_per_ml),
+        volume=format_ml(Decimal(formulation.vial_volume_ml)),
+        container_statement=container_statement(formulation),
+        route=route_text,
+        lot=batch.lot_number,
+        bud=local_date(batch.bud_dt).isoformat(),
+        storage=storage_lines(formulation),
+        pharmacy_name=settings.name,
+        pharmacy_phone=settings.phone,
+        barcode=vial_barcode(batch),
+    )
+
+
+def fill_vial_labels(fill: Fill) -> list[labelkit.VialLabel]:
+    """Build one vial label per allocated vial of ``fill``."""
+    out: list[labelkit.VialLabel] = []
+    for allocation in fill.allocations:
+        label = vial_label(allocation.batch, fill.order.route)
+        out.extend([label] * allocation.vials)
+    return out
+
+
+def batch_label(batch: Batch) -> labelkit.BatchLabel:
+    """Build the batch (stock) label."""
+    formulation = batch.formulation
+    return labelkit.BatchLabel(
+        formulation=f"{formulation.name} ({formulation.code} v{formulation.version})",
+        lot=batch.lot_number,
+        vials=batch.vials,
+        compounded_at=_local_dt(batch.compounded_dt),
+        bud=_local_dt(batch.bud_dt),
+        status=batch.status.upper(),
+        barcode=vial_barcode(batch),
+    )
+
+
+def stocks() -> dict[type, labelkit.Stock]:
+    """Return the label stock of each label type, from the pharmacy settings."""
+    s = get_settings()
+    try:
+        return {
+            labelkit.PrescriptionLabel: labelkit.Stock(s.rx_label_width_in, s.rx_label_height_in),
+            labelkit.VialLabel: labelkit.Stock(s.vial_label_width_in, s.vial_label_height_in),
+            labelkit.BatchLabel: labelkit.Stock(s.batch_label_width_in, s.batch_label_height_in),
+        }
+    except labelkit.LabelError as exc:
+        raise DomainError("stock", f"The label stock in the settings is not usable: {exc.message}")
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _groups(items: Sequence) -> list[list]:
+    """Split labels into runs of one type (each run renders on its own stock)."""
+    runs: list[list] = []
+    for item in items:
+        if runs and type(runs[-1][0]) is type(item):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _merge_pdfs(parts: list[bytes]) -> bytes:
+    """Concatenate PDFs page by page (label runs on different stocks)."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    merged = pdfium.PdfDocument.new()
+    try:
+        for part in parts:
+            doc = pdfium.PdfDocument(part)
+            try:
+                merged.import_pages(doc)
+            finally:
+                doc.close()
+        out = io.BytesIO()
+        merged.save(out)
+        return out.getvalue()
+    finally:
+        merged.close()
+
+
+def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
+    """Render labels to PDF or ZPL on the configured stocks.
+
+    :raise DomainError: the renderer refused a label (field = the element at fault).
+    """
+    by_type = stocks()
+    try:
+        if output == "pdf":
+            parts = [labelkit.render_pdf(run, by_type[type(run[0])], dpi=dpi) for run in _groups(items)]
+            return parts[0] if len(parts) == 1 else _merge_pdfs(parts)
+        dpi = int(output.removeprefix("zpl"))
+        zpl = "".join(labelkit.render_zpl(run, dpi, by_type[type(run[0])])
+                      for run in _groups(items))
+        return zpl.encode("utf-8")
+    except labelkit.LabelError as exc:
+        raise _refused(exc) from None
+
+
+def _refused(exc: labelkit.LabelError) -> DomainError:
+    """Return the 422 error for a label the renderer refused, naming the element."""
+    hint = " An admin can set it in Settings." if exc.field.startswith("pharmacy_") else ""
+    return DomainError(exc.field, f"The label cannot be printed ({exc.field}): {exc.message}."
+                                  f"{hint}")
+
+
+def _build(builder, *args):
+    """Call a label builder, turning a bad barcode value into a 422 naming it."""
+    try:
+        return builder(*args)
+    except labelkit.LabelError as exc:
+        raise _refused(exc) from None
+
+
+def previous_renders(kind: str, entity: str, entity_id: object) -> int:
+    """Return how many times this label (kind + entity) was rendered before."""
+    return db.session.execute(
+        select(func.count(LabelRender.id)).where(
+            LabelRender.kind == kind, LabelRender.entity == entity,
+            LabelRender.entity_id == str(entity_id))
+    ).scalar_one()
+
+
+def _require_reason(kind: str, entity: str, entity_id: object, reason: str | None) -> bool:
+    """Return whether this is a reprint; refuse a reprint without a reason."""
+    reprint = previous_renders(kind, entity, entity_id) > 0
+    if reprint and not (reason or "").strip():
+        raise DomainError(
+            "reason",
+            f"This {kind} label for {entity} {entity_id} was printed before: give a reason "
+            "for the reprint.",
+        )
+    return reprint
+
+
+def _log(kind: str, entity: str, entity_id: object, output: str, count: int,
+         reason: str | None, actor: User, *, reason_required: bool = True) -> bool:
+    """Record the render and its audit event in one write transaction; return ``reprint``."""
+    # The page's reads ran in a deferred SQLite transaction; end it, then write as a writer.
+    db.session.commit()
+    with write_intent():
+        reprint = previous_renders(kind, entity, entity_id) > 0
+        if reprint and reason_required and not (reason or "").strip():
+            db.session.rollback()
+            _require_reason(kind, entity, entity_id, reason)
+        row = LabelRender(kind=kind, entity=entity, entity_id=str(entity_id), output=output,
+                          labels=count, reprint=reprint, reason=(reason or "").strip(),
+                          user_id=actor.id, rendered_dt=now_utc())
+        db.session.add(row)
+        audit.record("label.reprinted" if reprint else "label.printed", entity, entity_id,
+                     actor=actor, after={"kind": kind, "output": output, "labels": count,
+                                         "reprint": reprint, "reason": row.reason})
+        db.session.commit()
+    return reprint
+
+
+def _dpi(dpi: int) -> int:
+    if dpi not in DPIS:
+        raise DomainError("dpi", "The printer resolution must be 203 or 300 dpi.")
+    return dpi
+
+
+def _output(output: str) -> str:
+    if output not in OUTPUTS:
+        raise DomainError("dpi", "The printer resolution must be 203 or 300 dpi.")
+    return output
+
+
+def fill_labels(fill_id: int, output: str, actor: User, reason: str | None = None,
+                dpi: int = 203) -> Rendered:
+    """Render the prescription label and the vial labels of a fill, and log it.
+
+    :param dpi: for a PDF, the printer's resolution: bar edges fall on its dot grid.
+
+    :raise ConflictError: the fill is voided or has no allocations (409).
+    :raise DomainError: a reprint without ``reason``, or a label the renderer refused (422).
+    """
+    output = _output(output)
+    fill = get_fill(fill_id)
+    _printable_fill(fill)
+    _require_reason("prescription", "fill", fill.id, reason)
+    items = [_build(prescription_label, fill), *_build(fill_vial_labels, fill)]
+    body = render(items, output, _dpi(dpi))
+    rx = fill.order.rx_number
+    reprint = _log("prescription", "fill", fill.id, output, len(items), reason, actor)
+    ext = "pdf" if output == "pdf" else "zpl"
+    return Rendered(body, "application/pdf" if ext == "pdf" else "text/plain; charset=utf-8",
+                    f"RX{rx}-{fill.fill_number}-labels{'' if ext == 'pdf' else '-' + output[3:]}.{ext}",
+                    len(items), reprint)
+
+
+def batch_labels(lot_number: str, actor: User, count: int | None = None,
+                 reason: str | None = None, output: str = "pdf", dpi: int = 203) -> Rendered:
+    """Render the batch label then ``count`` vial labels (default: one per vial), and log it.
+
+    :raise ConflictError: the batch is rejected or recalled (409).
+    :raise DomainError: a bad ``count``, a reprint without ``reason``, or a refused label.
+    """
+    output = _output(output)
+    batch = get_batch(lot_number)
+    _printable_batch(batch)
+    if count is None:
+        count = batch.vials
+    if not 1 <= count <= batch.vials:
+        raise DomainError("count", f"Print between 1 and {batch.vials} vial labels.")
+    _require_reason("vial", "batch", batch.lot_number, reason)
+    vial = _build(vial_label, batch)
+    items = [_build(batch_label, batch), *([vial] * count)]
+    body = render(items, output, _dpi(dpi))
+    reprint = _log("vial", "batch", batch.lot_number, output, len(items), reason, actor)
+    ext = "pdf" if output == "pdf" else "zpl"
+    return Rendered(body, "application/pdf" if ext == "pdf" else "text/plain; charset=utf-8",
+                    f"{batch.lot_number}-labels.{ext}", len(items), reprint)
+
+
+# --- calendar ---------------------------------------------------------------------------------
+
+
+def _dose_objects(doses: list[dict]) -> list[SimpleNamespace]:
+    """Return plan doses as objects with ``date``, ``phase`` and ``index`` (DoseLike)."""
+    return [SimpleNamespace(date=date.fromisoformat(d["date"]), phase=int(d["phase"]),
+                            index=int(d.get("index", 0)), raw=d) for d in doses]
+
+
+def calendar_data(fill: Fill) -> labelkit.CalendarData:
+    """Build the patient dosing calendar of a fill from its stored plan."""
+    order = fill.order
+    settings = get_settings()
+    plan = fill.plan or {}
+    all_doses = _dose_objects([d for d in plan.get("doses", []) if d.get("date")])
+    mine = [d for d in all_doses if d.raw.get("fill_number") == fill.fill_number] or all_doses
+    if not mine:
+        raise DomainError("plan", "The fill's plan has no doses to put on a calendar.")
+    vials = [v for v in plan.get("vials", []) if v.get("fill_number", fill.fill_number)
+             == fill.fill_number]
+    discard = {int(v["vial"]): date.fromisoformat(v["discard_by"]) for v in vials
+               if v.get("discard_by")}
+    concentration = Decimal(order.concentration_mcg_per_ml)
+    doses = []
+    for d in sorted(mine, key=lambda x: x.date):
+        volume = Decimal(str(d.raw.get("volume_ml", "0")))
+        mcg = int(d.raw.get("dose_mcg", 0))
+        vial = d.raw.get("vial")
+        doses.append(labelkit.CalendarDose(
+            date=d.date, phase=d.phase, dose_text=f"{format_ml(volume)} ({format_number(mcg)} mcg)",
+            vial=vial, vial_discard_by=discard.get(vial) if vial is not None else None))
+    regimen: Regimen = parse_phases(order.phases)
+    phases = []
+    for number, phase in enumerate(regimen.phases, start=1):
+        try:
+            phases.append((number, sig(Regimen((phase,)), concentration, order.route)))
+        except DomainError:
+            phases.append((number, f"{format_number(phase.dose_mcg)} mcg"))
+    extra = [t for t in (order.monitoring_tests or []) if isinstance(t, str)]
+    window_start = doses[0].date
+    fill_summary = next((f for f in plan.get("fills", [])
+                         if f.get("fill_number") == fill.fill_number), {})
+    window_end = (date.fromisoformat(fill_summary["last_day"]) if fill_summary.get("last_day")
+                  else doses[-1].date)
+    checkpoints = tuple(
+        (c.date, f"Lab check ({c.reason}): {', '.join(c.tests)}")
+        for c in monitoring_checkpoints(all_doses, regimen,
+                                        settings.monitoring_interval_months, extra)
+        if window_start <= c.date <= window_end
+    )
+    vial_rows = tuple((int(v["vial"]), date.fromisoformat(v["opened"]),
+                       date.fromisoformat(v["discard_by"])) for v in vials
+                      if v.get("opened") and v.get("discard_by"))
+    return labelkit.CalendarData(
+        pharmacy_name=settings.name,
+        pharmacy_phone=settings.phone,
+        patient_name=order.patient.full_name,
+        rx_number=f"{order.rx_number}-{fill.fill_number}",
+        drug_strength=drug_strength(order.drug, order.concentration_mcg_per_ml),
+        sig=order.sig,
+        doses=tuple(doses),
+        phases=tuple(phases),
+        checkpoints=checkpoints,
+        vials=vial_rows,
+    )
+
+
+def fill_calendar(fill_id: int, actor: User) -> Rendered:
+    """Render the patient dosing calendar (US letter) of a fill and log it."""
+    fill = get_fill(fill_id)
+    _printable_fill(fill)
+    data = calendar_data(fill)
+    try:
+        body = labelkit.render_calendar(data)
+    except labelkit.LabelError as exc:
+        raise DomainError(exc.field, f"The calendar cannot be printed: {exc.message}")
+    # A calendar is patient information, not a container label: log it, no reprint reason.
+    reprint = _log("calendar", "fill", fill.id, "pdf", 1, None, actor, reason_required=False)
+    return Rendered(body, "application/pdf",
+                    f"RX{fill.order.rx_number}-{fill.fill_number}-calendar.pdf", 1, reprint)
+
+
+def render_history(entity: str, entity_id: object) -> list[LabelRender]:
+    """Return the renders of an entity, newest first."""
+    return list(db.session.execute(
+        select(LabelRender).where(LabelRender.entity == entity,
+                                  LabelRender.entity_id == str(entity_id))
+        .order_by(LabelRender.id.desc())).scalars())
