@@ -1,5 +1,68 @@
-"""Dosing plan page."""
+"""Dosing plan page: edit a regimen, see the plan; a live preview fragment for scripts."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, render_template, request
+
+from pharmacy.auth.roles import PHARMACIST, PRESCRIBER, TECHNICIAN, role_required
+from pharmacy.domain.errors import ValidationFailed
+from pharmacy.plan.forms import PlanForm, apply_errors
+from pharmacy.plan.timeline import timeline_svg
+from pharmacy.services.plans import compute_plan
+from pharmacy.services.settings import get_settings, pharmacy_zone
 
 bp = Blueprint("plan", __name__, url_prefix="/plan")
+
+PLAN_ROLES = (PRESCRIBER, TECHNICIAN, PHARMACIST)
+# vial_options[0] is the vial typed above the checkboxes (PlanForm.to_plan_json).
+ERROR_ALIASES = {"vial_options[0]": ""}
+
+
+def _result_context(result) -> dict:
+    """Return what templates/plan/_result.html needs to draw ``result``."""
+    return {"result": result, "timeline": timeline_svg(result.plan, phases=result.phases)}
+
+
+@bp.route("/", methods=["GET", "POST"])
+@role_required(*PLAN_ROLES)
+def page():
+    """Show the plan form; on POST (works without JavaScript) show the computed plan."""
+    form = PlanForm()
+    if request.method == "GET":
+        form.start_date.data = datetime.now(pharmacy_zone()).date().isoformat()
+        form.in_use_days.data = str(get_settings().default_in_use_days)
+        return render_template("plan/page.html", form=form, result=None, timeline=None,
+                               general_errors={})
+    form.validate()  # CSRF and shape only; the dosing rules are checked by the service
+    context: dict = {"result": None, "timeline": None, "general_errors": {}}
+    status = 200
+    try:
+        result = compute_plan(form.to_plan_json())
+    except ValidationFailed as exc:
+        context["general_errors"] = apply_errors(form, exc.errors, ERROR_ALIASES)
+        status = 422
+    else:
+        context.update(_result_context(result))
+    return render_template("plan/page.html", form=form, **context), status
+
+
+@bp.post("/preview")
+@role_required(*PLAN_ROLES)
+def preview():
+    """Return the plan for a SPEC 2.3 JSON body as an HTML fragment (live preview).
+
+    422 carries the field errors (also as ``data-fields`` JSON for the script); 400 answers
+    a body that is not JSON.
+    """
+    body = request.get_json(silent=True, force=True)
+    if body is None:
+        return render_template("plan/_errors.html", message="The request body is not valid JSON.",
+                               errors={}), 400
+    try:
+        result = compute_plan(body)
+    except ValidationFailed as exc:
+        return render_template("plan/_errors.html", message="Some fields are not valid.",
+                               errors=exc.errors), 422
+    return render_template("plan/_result.html", **_result_context(result))

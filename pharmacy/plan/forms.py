@@ -1,0 +1,232 @@
+"""Forms for the regimen editor and the dosing plan page.
+
+The forms only carry the shape of the input. Every dosing rule (ranges, open-ended
+phases, weekdays, dose volumes) is checked once, by
+:func:`pharmacy.domain.plan_input.parse_plan_request`, on the SPEC JSON these forms turn
+into; :func:`apply_errors` then puts its messages (keyed by JSON path, such as
+``phases[1].count``) back on the matching fields. So the page, the live preview and the
+JSON API can never disagree about what is valid.
+
+Reuse (order entry)::
+
+    class OrderForm(RegimenForm):          # gets ``phases`` (FieldList of PhaseForm)
+        ...
+    body = {..., "phases": phases_from_form(form)}
+    try:
+        ...parse_plan_request(body, refills=True)...
+    except ValidationFailed as exc:
+        apply_errors(form, exc.errors)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from flask_wtf import FlaskForm
+from wtforms import Form, SelectField, SelectMultipleField, StringField
+from wtforms.fields import FieldList, FormField
+from wtforms.validators import Length
+from wtforms.widgets import DateInput, NumberInput
+
+from pharmacy.domain.regimen import UNITS, WEEKDAYS, presets_as_json
+from pharmacy.domain.sig import ROUTES
+from pharmacy.domain.vials import CONTAINERS
+
+UNIT_CHOICES = [(u, f"{u}(s)") for u in UNITS]
+WEEKDAY_CHOICES = [(d, d.capitalize()) for d in WEEKDAYS]
+CONTAINER_CHOICES = [(c, c.capitalize()) for c in CONTAINERS]
+ROUTE_CHOICES = [(code, f"{code} ({words})") for code, words in ROUTES.items()]
+
+# Vial options offered for comparison; value "<volume>|<container>".
+VIAL_OPTION_CHOICES = [
+    ("1|single-dose", "1 mL single-dose"),
+    ("2|multiple-dose", "2 mL multiple-dose"),
+    ("10|multiple-dose", "10 mL multiple-dose"),
+    ("30|multiple-dose", "30 mL multiple-dose"),
+]
+
+# Whole numbers go to the JSON as ints; anything else stays text so the domain can name it.
+_WHOLE = re.compile(r"[+-]?\d+")
+_PATH_PART = re.compile(r"\[(\d+)\]\.?")
+
+
+def _number(field: StringField) -> int | str | None:
+    """Return a numeric field's value for the SPEC JSON: int, raw text, or None when blank."""
+    text = (field.data or "").strip()
+    if not text:
+        return None
+    return int(text) if _WHOLE.fullmatch(text) else text
+
+
+def _text(field: StringField | SelectField) -> str | None:
+    """Return a text/select value stripped, or None when blank."""
+    text = (field.data or "").strip() if isinstance(field.data, str) else field.data
+    return text or None
+
+
+class PhaseForm(Form):
+    """Hold one regimen phase (SPEC 2.1); a subform, so it carries no CSRF token of its own."""
+
+    dose_mcg = StringField("Dose (mcg)", widget=NumberInput(min=1, step=1),
+                           validators=[Length(max=20)])
+    every = StringField("Every", widget=NumberInput(min=1, step=1), default="1",
+                        validators=[Length(max=20)])
+    # The domain reports unknown units and weekdays, with the same words as the API.
+    unit = SelectField("Unit", choices=UNIT_CHOICES, default="day", validate_choice=False)
+    count = StringField("Doses", widget=NumberInput(min=1, step=1),
+                        validators=[Length(max=20)],
+                        description="Blank = until stopped (last phase only)")
+    weekdays = SelectMultipleField("On", choices=WEEKDAY_CHOICES, validate_choice=False)
+
+
+class RegimenForm(FlaskForm):
+    """Base form holding the regimen's phases (at least one row)."""
+
+    phases = FieldList(FormField(PhaseForm), "Phases", min_entries=1, max_entries=20)
+
+    @property
+    def presets(self) -> list[dict[str, object]]:
+        """Return the SPEC 2.1 presets ``{key, title, name, detail, phases}`` for the editor."""
+        presets = []
+        for preset in presets_as_json():
+            name, _, detail = str(preset["title"]).partition(": ")
+            presets.append({**preset, "name": name, "detail": detail})
+        return presets
+
+
+def phases_from_form(form: RegimenForm) -> list[dict[str, object]]:
+    """Return the form's phases as the SPEC 2.1 JSON ``phases`` list.
+
+    Blank numbers become ``None`` (a blank ``count`` means until stopped); text that is not a
+    whole number is passed through so the domain parser reports it against the right field.
+    Weekdays are sent only for weekly phases, because the checkboxes stay in the page (hidden)
+    when the unit changes.
+    """
+    phases = []
+    for entry in form.phases:
+        sub = entry.form
+        unit = _text(sub.unit)
+        phase: dict[str, object] = {
+            "dose_mcg": _number(sub.dose_mcg),
+            "every": _number(sub.every),
+            "unit": unit,
+            "count": _number(sub.count),
+        }
+        weekdays = [d for d in (sub.weekdays.data or []) if d]
+        if weekdays and unit == "week":
+            phase["weekdays"] = weekdays
+        phases.append(phase)
+    return phases
+
+
+def field_name_for_path(path: str) -> str:
+    """Return the form field name for a JSON path: ``phases[1].count`` -> ``phases-1-count``."""
+    return _PATH_PART.sub(lambda m: f"-{m.group(1)}-", path).rstrip("-")
+
+
+def _find_field(form: FlaskForm, name: str):
+    """Return the (sub)field of ``form`` whose HTML name is ``name``, or None."""
+    for field in form:
+        if field.name == name:
+            return field
+        if isinstance(field, FieldList):
+            for entry in field:
+                if entry.name == name:
+                    return entry
+                if isinstance(entry, FormField):
+                    for sub in entry:
+                        if sub.name == name:
+                            return sub
+    return None
+
+
+def apply_errors(form: FlaskForm, errors: Mapping[str, str],
+                 aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Attach domain errors (keyed by JSON path) to the form's fields.
+
+    :param aliases: JSON path prefix -> field name, for paths whose field is named
+        differently (``{"fills": "refills"}``; ``vial_options[0]`` -> ``vial_volume_ml``).
+    :return: the errors that matched no field (show them above the form).
+    """
+    unplaced: dict[str, str] = {}
+    for path, message in errors.items():
+        target = path
+        for prefix, replacement in (aliases or {}).items():
+            if path == prefix or path.startswith(prefix + "."):
+                target = (replacement + path[len(prefix):]).lstrip(".")
+                break
+        field = _find_field(form, field_name_for_path(target))
+        if field is None and "." in target:
+            # "vial_options[2].vial_volume_ml" -> the "vial_options" checkbox group.
+            field = _find_field(form, field_name_for_path(target.split("[")[0]))
+        if field is None:
+            unplaced[path] = message
+            continue
+        errs = field.errors if isinstance(field.errors, list) else []
+        if not isinstance(field.errors, list):
+            field.errors = errs
+        if message not in errs:
+            errs.append(message)
+    return unplaced
+
+
+class PlanForm(RegimenForm):
+    """The dosing plan page: regimen, product, supply, and optional vial options to compare."""
+
+    start_date = StringField("Start date", widget=DateInput(), validators=[Length(max=20)])
+    concentration_mcg_per_ml = StringField(
+        "Concentration (mcg/mL)", widget=NumberInput(min=1, step="any"), default="1000",
+        validators=[Length(max=20)])
+    vial_volume_ml = StringField("Vial volume (mL)", widget=NumberInput(min=0.01, step=0.01),
+                                 default="10", validators=[Length(max=20)])
+    container = SelectField("Container", choices=CONTAINER_CHOICES, default="multiple-dose",
+                            validate_choice=False)
+    vial_options = SelectMultipleField("Compare vial options", choices=VIAL_OPTION_CHOICES,
+                                       validate_choice=False)
+    route = SelectField("Route", choices=ROUTE_CHOICES, default="IM", validate_choice=False)
+    in_use_days = StringField("In-use days (multiple-dose)", widget=NumberInput(min=1, max=28),
+                              validators=[Length(max=20)])
+    days_supply = StringField("Days supply", widget=NumberInput(min=1, max=365), default="90",
+                              validators=[Length(max=20)])
+    fills = StringField("Fills (1 + refills)", widget=NumberInput(min=1, max=13), default="1",
+                        validators=[Length(max=20)])
+    bud_days = StringField("BUD (days, optional)", widget=NumberInput(min=1),
+                           validators=[Length(max=20)])
+
+    def to_plan_json(self) -> dict[str, object]:
+        """Return the SPEC 2.3 plan inputs (``POST /api/v1/plan`` body) from the form.
+
+        With any vial option ticked, the vial above comes first in ``vial_options`` and the
+        ticked ones follow (duplicates dropped), so the recommendation's tie-break ("the
+        first given") favours the vial the user typed.
+        """
+        body: dict[str, object] = {
+            "phases": phases_from_form(self),
+            "start_date": _text(self.start_date),
+            "concentration_mcg_per_ml": _number(self.concentration_mcg_per_ml),
+            "route": _text(self.route),
+            "in_use_days": _number(self.in_use_days),
+            "days_supply": _number(self.days_supply),
+            "fills": _number(self.fills),
+            "bud_days": _number(self.bud_days),
+        }
+        vial = {"vial_volume_ml": _number(self.vial_volume_ml), "container": _text(self.container)}
+        ticked = [v for v in (self.vial_options.data or []) if v]
+        if ticked:
+            options = [vial]
+            for value in ticked:
+                volume, _, container = value.partition("|")
+                option = {"vial_volume_ml": _number_text(volume), "container": container}
+                if option not in options:
+                    options.append(option)
+            body["vial_options"] = options
+        else:
+            body.update(vial)
+        return {k: v for k, v in body.items() if v is not None}
+
+
+def _number_text(text: str) -> int | str:
+    """Return ``text`` as an int when whole, else unchanged (for option values)."""
+    text = text.strip()
+    return int(text) if _WHOLE.fullmatch(text) else text
