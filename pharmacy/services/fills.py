@@ -516,3 +516,44 @@ def fill_to_dict(fill: Fill, *, include_plan: bool = True) -> dict[str, Any]:
     if include_plan:
         data["plan"] = fill.plan
     return data
+
+
+# --- work lists -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One verified order on a work list, with its next fill."""
+
+    order: Order
+    next: NextFill
+
+
+def worklist(today: date) -> dict[str, list[WorkItem]]:
+    """Return the technician's work lists.
+
+    ``to_fill``: verified orders whose next fill is due (refill window open) and whose
+    stock is on the shelf. ``to_compound``: verified orders whose next fill lacks matching
+    stock (due or not, soonest first), with the vials missing. Orders that cannot be
+    planned any more (no refills left, no doses in the window) are on neither list.
+    """
+    orders = db.session.execute(
+        select(Order).where(Order.status == "verified").order_by(Order.start_date, Order.id)
+    ).scalars()
+    to_fill: list[WorkItem] = []
+    to_compound: list[WorkItem] = []
+    for order in orders:
+        try:
+            upcoming = next_fill(order)
+        except DomainError:
+            continue
+        if upcoming.fill_number is None or upcoming.reason:
+            continue
+        item = WorkItem(order, upcoming)
+        if upcoming.shortfall > 0:
+            to_compound.append(item)
+        elif upcoming.due(today):
+            to_fill.append(item)
+    to_compound.sort(key=lambda i: (i.next.allowed_from, i.order.id))
+    to_fill.sort(key=lambda i: (i.next.first_dose or date.max, i.order.id))
+    return {"to_fill": to_fill, "to_compound": to_compound}

@@ -288,3 +288,46 @@ def test_refill_adds_a_vial_when_the_carried_vial_expired(app):
                                             start + timedelta(days=11))
         assert fill1.fill_number == 1
         assert fill1.vials == 1
+
+
+def test_worklist_page_lists_to_fill_and_to_compound(app, as_user):
+    with writing(app):
+        make_batch(make_formulation(), vials=10)
+        in_stock = make_verified_order(phases=DAILY_5)
+        short = make_verified_order(vial_volume_ml=10, container="multiple-dose")
+        rx_in, rx_short = in_stock.rx_number, short.rx_number
+    client = as_user("technician")
+    page = client.get("/compounding/worklist")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    to_fill, to_compound = html.split("To compound", 1)
+    assert rx_in in to_fill and rx_short not in to_fill
+    assert rx_short in to_compound
+    response = client.post(f"/compounding/orders/{rx_in}/fill",
+                           data={"next": "/compounding/worklist"})
+    assert response.status_code == 302
+    with app.app_context():
+        fill = db.session.execute(select(Fill)).scalar_one()
+        assert fill.vials == 5
+    # The short order's fill fails with the reason flashed, and goes back to the list.
+    failed = client.post(f"/compounding/orders/{rx_short}/fill",
+                         data={"next": "/compounding/worklist"}, follow_redirects=True)
+    assert "is missing" in failed.get_data(as_text=True)
+    assert client.post("/compounding/orders/nope/fill").status_code == 404
+    assert as_user("prescriber").get("/compounding/worklist").status_code == 403
+
+
+def test_void_page_action(app, as_user):
+    with writing(app):
+        make_batch(vials=10)
+        rx = make_verified_order().rx_number
+    client = as_user("technician")
+    client.post(f"/compounding/orders/{rx}/fill")
+    with app.app_context():
+        fill_id = db.session.execute(select(Fill.id)).scalar_one()
+    no_reason = client.post(f"/compounding/fills/{fill_id}/void", data={"reason": ""})
+    assert no_reason.status_code == 302
+    client.post(f"/compounding/fills/{fill_id}/void", data={"reason": "label misprint"})
+    with app.app_context():
+        assert db.session.get(Fill, fill_id).status == "voided"
+        assert db.session.execute(select(Batch.vials_available)).scalar() == 10
