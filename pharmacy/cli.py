@@ -6,11 +6,10 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from pharmacy.auth.roles import ALL_ROLES
 from pharmacy.database import write_intent
@@ -84,6 +83,7 @@ def audit_verify() -> None:
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("target", type=click.Path(dir_okay=False, writable=True))
 def backup(target: str) -> None:
     """Copy the database to TARGET (SQLite online backup, or pg_dump for PostgreSQL)."""

@@ -8,7 +8,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from pharmacy.api.base import error_response
+from pharmacy.api.base import ApiError, error_response
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import db
 
@@ -38,6 +38,10 @@ def _page(status: int, message: str):
 
 def register_error_handlers(app: Flask) -> None:
     """Answer every error in the right format for the path: JSON under /api, HTML elsewhere."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, exc.code, exc.fields)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):

@@ -5,12 +5,20 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from pharmacy.auth.roles import ALL_ROLES
 
-ROLE_CHOICES = [(r, r.capitalize()) for r in ALL_ROLES]
+ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ALL_ROLES]
 
 
 class UserForm(FlaskForm):

@@ -65,6 +65,10 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
         raise AuthError(
             f"This account is locked after repeated failed sign-ins. Try again in {minutes} min."
         )
+    if user.locked_until_dt and user.locked_until_dt <= now:
+        # The lock has run its course: start counting failures afresh.
+        user.failed_logins = 0
+        user.locked_until_dt = None
     if user.failed_logins >= settings.login_slowdown_after and user.last_failed_dt:
         wait = min(30, 2 ** (user.failed_logins - settings.login_slowdown_after))
         ready = user.last_failed_dt + timedelta(seconds=wait)
@@ -82,7 +86,7 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
         raise AuthError("Wrong username or password.")
     if not user.active:
         raise AuthError("This account has been deactivated; ask an administrator.")
-    if user.failed_logins or user.locked_until_dt:
+    if user.failed_logins or user.locked_until_dt or db.session.is_modified(user):
         user.failed_logins = 0
         user.locked_until_dt = None
         db.session.commit()
