@@ -7,6 +7,7 @@ from flask import jsonify
 from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.auth.roles import PHARMACIST
 from pharmacy.services import dispensing as service
+from pharmacy.services.fills import fill_to_dict
 
 
 @bp.post("/fills/<int:fill_id>/check")
@@ -37,7 +38,7 @@ def dispense_fill(fill_id: int):
     if initials is not None and not isinstance(initials, str):
         initials = None
     fill = service.dispense(fill_id, api_user(), initials)
-    return jsonify(service.fill_to_dict(fill))
+    return jsonify(fill_to_dict(fill))
 
 
 def _has_body() -> bool:

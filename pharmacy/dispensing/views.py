@@ -1,5 +1,105 @@
 """Fills, labels, final check and dispensing."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
+from pharmacy.dispensing.forms import CheckForm, DispenseForm
+from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.services import dispensing as service
+from pharmacy.services import labels as label_service
 
 bp = Blueprint("dispensing", __name__, url_prefix="/fills")
+
+RECENT_DISPENSED = 20
+
+
+@bp.get("/")
+@role_required(*PHARMACY_STAFF)
+def fills():
+    """List fills awaiting final check, ready to dispense, and recently dispensed."""
+    return render_template(
+        "dispensing/fills.html",
+        awaiting=service.fills_by_status("allocated"),
+        ready=service.fills_by_status("checked"),
+        dispensed=service.fills_by_status("dispensed", RECENT_DISPENSED),
+    )
+
+
+def _detail_context(fill_id: int) -> dict:
+    fill = label_service.get_fill(fill_id)
+    history = label_service.render_history("fill", fill.id)
+    printed = {r.kind for r in history}
+    return {
+        "fill": fill,
+        "order": fill.order,
+        "lots": service.allocated_lots(fill),
+        "history": history,
+        "label_printed": "prescription" in printed,
+        "checks": list(reversed(fill.checks)),
+        "void_endpoint": "compounding.void_fill" if _has_endpoint("compounding.void_fill")
+        else None,
+        "plan_fill": next((f for f in (fill.plan or {}).get("fills", [])
+                           if f.get("fill_number") == fill.fill_number), None),
+        "expected_rx": service.expected_rx(fill),
+        "pharmacist": label_service.fill_pharmacist(fill),
+    }
+
+
+def _has_endpoint(name: str) -> bool:
+    from flask import current_app
+
+    return name in current_app.view_functions
+
+
+@bp.get("/<int:fill_id>")
+@role_required(*PHARMACY_STAFF)
+def fill_detail(fill_id: int):
+    """Show one fill: order, allocations, plan, label printing and history, final check."""
+    return render_template("dispensing/fill_detail.html", **_detail_context(fill_id))
+
+
+def _render_check(fill_id: int, form: CheckForm, result=None, status: int = 200):
+    context = _detail_context(fill_id)
+    return render_template("dispensing/check.html", form=form, result=result,
+                           dispense_form=DispenseForm(formdata=None),
+                           current_user_initials=label_service.initials(current_user), **context), status
+
+
+@bp.route("/<int:fill_id>/check", methods=["GET", "POST"])
+@role_required(PHARMACIST)
+def check(fill_id: int):
+    """Run the final check: scans typed by a keyboard-wedge scanner, one per line."""
+    form = CheckForm()
+    if form.validate_on_submit():
+        scans = form.scans.data.replace("\r\n", "\n").split("\n")
+        try:
+            result = service.check_fill(fill_id, scans, current_user._get_current_object())
+        except DomainError as exc:
+            form.scans.errors.append(exc.message)
+            return _render_check(fill_id, form, status=409 if isinstance(exc, ConflictError)
+                                 else 422)
+        return _render_check(fill_id, form, service.result_to_dict(result))
+    return _render_check(fill_id, form)
+
+
+@bp.post("/<int:fill_id>/dispense")
+@role_required(PHARMACIST)
+def dispense(fill_id: int):
+    """Dispense a fill that passed its final check."""
+    form = DispenseForm()
+    if not form.validate_on_submit():
+        for error in form.pharmacist_initials.errors:
+            flash(error, "error")
+        return redirect(url_for("dispensing.check", fill_id=fill_id))
+    try:
+        fill = service.dispense(fill_id, current_user._get_current_object(),
+                                form.pharmacist_initials.data)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("dispensing.check", fill_id=fill_id))
+    flash(f"Rx {fill.order.rx_number} fill {fill.fill_number} dispensed "
+          f"({fill.pharmacist_initials}).", "success")
+    return redirect(url_for("dispensing.fill_detail", fill_id=fill.id))

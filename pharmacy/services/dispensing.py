@@ -126,24 +126,6 @@ def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) 
     return fill
 
 
-def fill_to_dict(fill: Fill) -> dict:
-    """Return a fill in the API shape (SPEC 3: ``status``, ``allocations`` ...)."""
-    return {
-        "id": fill.id,
-        "rx_number": fill.order.rx_number,
-        "fill_number": fill.fill_number,
-        "status": fill.status,
-        "vials": fill.vials,
-        "dispense_date": fill.dispense_date.isoformat(),
-        "allocations": [{"batch_lot": a.batch.lot_number, "vials": a.vials}
-                        for a in fill.allocations],
-        "checked_dt": fill.checked_dt.isoformat() if fill.checked_dt else None,
-        "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
-        "pharmacist_initials": fill.pharmacist_initials or None,
-        "plan": fill.plan,
-    }
-
-
 def result_to_dict(result: CheckResult) -> dict:
     """Return the per-scan outcome of a check for the API and the page."""
     return {
