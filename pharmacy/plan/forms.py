@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
-from wtforms import Form, SelectField, SelectMultipleField, StringField
+from wtforms import Form, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import Length
 from wtforms.widgets import DateInput, NumberInput
@@ -33,17 +33,17 @@ from pharmacy.domain.regimen import UNITS, WEEKDAYS, presets_as_json
 from pharmacy.domain.sig import ROUTES
 from pharmacy.domain.vials import CONTAINERS
 
-UNIT_CHOICES = [(u, f"{u}(s)") for u in UNITS]
-WEEKDAY_CHOICES = [(d, d.capitalize()) for d in WEEKDAYS]
-CONTAINER_CHOICES = [(c, c.capitalize()) for c in CONTAINERS]
-ROUTE_CHOICES = [(code, f"{code} ({words})") for code, words in ROUTES.items()]
+UNIT_CHOICES = [SelectChoice(u, f"{u}(s)") for u in UNITS]
+WEEKDAY_CHOICES = [SelectChoice(d, d.capitalize()) for d in WEEKDAYS]
+CONTAINER_CHOICES = [SelectChoice(c, c.capitalize()) for c in CONTAINERS]
+ROUTE_CHOICES = [SelectChoice(code, f"{code} ({words})") for code, words in ROUTES.items()]
 
 # Vial options offered for comparison; value "<volume>|<container>".
 VIAL_OPTION_CHOICES = [
-    ("1|single-dose", "1 mL single-dose"),
-    ("2|multiple-dose", "2 mL multiple-dose"),
-    ("10|multiple-dose", "10 mL multiple-dose"),
-    ("30|multiple-dose", "30 mL multiple-dose"),
+    SelectChoice("1|single-dose", "1 mL single-dose"),
+    SelectChoice("2|multiple-dose", "2 mL multiple-dose"),
+    SelectChoice("10|multiple-dose", "10 mL multiple-dose"),
+    SelectChoice("30|multiple-dose", "30 mL multiple-dose"),
 ]
 
 # Whole numbers go to the JSON as ints; anything else stays text so the domain can name it.
