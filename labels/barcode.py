@@ -235,5 +235,7 @@ def _decode(pattern: str) -> tuple[tuple[tuple[str, int], ...], bool, str]:
             text.append(chr(value + 32) if value < 64 else chr(value - 64))
         else:
             # FNC2-4 and SHIFT: python-barcode never emits them for our data.
-            raise BarcodeDataError("barcode", f"unexpected Code 128 symbol {value} in set {code_set}")
+            raise BarcodeDataError(
+                "barcode", f"unexpected Code 128 symbol {value} in set {code_set}"
+            )
     return tuple(symbols), fnc1_first, "".join(text)

@@ -101,7 +101,8 @@ class Stock:
 
     def __post_init__(self) -> None:
         if not (0 < float(self.width_in) <= 12 and 0 < float(self.height_in) <= 24):
-            raise LabelError("stock", f"implausible stock size {self.width_in} x {self.height_in} in")
+            size = f"{self.width_in} x {self.height_in} in"
+            raise LabelError("stock", f"implausible stock size {size}")
 
     @property
     def width_mm(self) -> float:

@@ -106,7 +106,11 @@ SCAN_CASES = [
     ("vial-gs1-lot-99", vial_label(lot="99A-1", barcode=gs1("99A-1")), ("gs1", "99A-1")),
     ("vial-gs1-digit-lot", vial_label(lot="261201", barcode=gs1("261201")), ("gs1", "261201")),
     ("vial-lot", vial_label(barcode=Barcode.code128("CY261201-01")), ("code128", "CY261201-01")),
-    ("vial-lot-99", vial_label(lot="99A-1", barcode=Barcode.code128("99A-1")), ("code128", "99A-1")),
+    (
+        "vial-lot-99",
+        vial_label(lot="99A-1", barcode=Barcode.code128("99A-1")),
+        ("code128", "99A-1"),
+    ),
     (
         "vial-lot-digits",
         vial_label(lot="20261201", barcode=Barcode.code128("20261201")),
