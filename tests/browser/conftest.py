@@ -21,6 +21,9 @@ CHROMIUM_ARGS = [
 
 pytestmark = pytest.mark.browser
 
+# Base URL -> the Flask app serving it, for tests that create rows in the live database.
+LIVE_APPS: dict = {}
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
@@ -56,11 +59,19 @@ def live_server(tmp_path_factory):
     thread.start()
     base = f"http://127.0.0.1:{server.server_port}"
     base_app = app
+    LIVE_APPS[base] = app
     yield base
+    LIVE_APPS.pop(base, None)
     server.shutdown()
     thread.join(5)
     with base_app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_app(live_server):
+    """Return the Flask app behind ``live_server`` (use its app context to create rows)."""
+    return LIVE_APPS[live_server]
 
 
 @pytest.fixture(scope="session")
