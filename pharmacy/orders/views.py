@@ -1,5 +1,152 @@
 """Order entry, order lists and pharmacist verification."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
+from pharmacy.plan.forms import apply_errors
+from pharmacy.plan.timeline import timeline_svg
+from pharmacy.services import orders as service
+from pharmacy.services.settings import get_settings
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+VIEW_ROLES = (PRESCRIBER, *PHARMACY_STAFF)
+
+
+def _order_or_404(rx_number: str):
+    """Return the order the signed-in user may see, or answer 404 (also for other prescribers')."""
+    order = service.get_order(rx_number, current_user)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _picture(order) -> dict:
+    """Return the order's plan JSON and its timeline SVG, or an error text if it cannot plan."""
+    try:
+        plan = service.order_plan_dict(order)
+    except DomainError as exc:
+        return {"plan": None, "timeline": None, "plan_error": exc.message}
+    return {"plan": plan, "timeline": timeline_svg(plan, phases=order.phases), "plan_error": None}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(PRESCRIBER)
+def new():
+    """Show the order form; on POST submit the order (the same rules as POST /api/v1/orders)."""
+    form = OrderForm()
+    general: dict[str, str] = {}
+    if request.method == "GET":
+        form.start_date.data = service.local_today().isoformat()
+        return render_template("orders/new.html", form=form, general_errors=general)
+    if form.validate():
+        try:
+            order = service.submit_order(form.to_order_json(), current_user, source="web")
+        except ValidationFailed as exc:
+            general = apply_errors(form, exc.errors, ERROR_ALIASES)
+        except DomainError as exc:
+            general = apply_errors(form, {exc.field: exc.message}, ERROR_ALIASES)
+        else:
+            flash(f"Order Rx {order.rx_number} submitted for pharmacist verification.", "success")
+            return redirect(url_for("orders.detail", rx_number=order.rx_number))
+    return render_template("orders/new.html", form=form, general_errors=general), 422
+
+
+@bp.get("/")
+@role_required(*VIEW_ROLES)
+def index():
+    """List orders (prescribers: their own), newest first, with status filter and search."""
+    status = request.args.get("status") or None
+    query = request.args.get("q", "").strip()
+    page_number = request.args.get("page", "1")
+    page_number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+    try:
+        page = service.list_orders(current_user, status=status, query=query, page=page_number)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("orders.index"))
+    return render_template("orders/index.html", page=page, status=status, query=query,
+                           statuses=("submitted", "verified", "rejected", "cancelled"))
+
+
+@bp.get("/queue")
+@role_required(PHARMACIST)
+def queue():
+    """Show the orders waiting for verification, oldest first, with alerts and plan pictures."""
+    today = service.local_today()
+    items = [{"order": o, "age": service.patient_age(o.patient.dob, today), **_picture(o)}
+             for o in service.verification_queue()]
+    return render_template("orders/queue.html", items=items, form=ReasonForm())
+
+
+@bp.get("/<rx_number>")
+@role_required(*VIEW_ROLES)
+def detail(rx_number: str):
+    """Show one order: plan picture, alerts, status history, fills and the allowed actions."""
+    order = _order_or_404(rx_number)
+    return render_template(
+        "orders/detail.html", order=order, form=ReasonForm(),
+        age=service.patient_age(order.patient.dob), history=service.status_history(order),
+        settings=get_settings(), **_picture(order))
+
+
+def _back(order):
+    target = request.form.get("next", "")
+    if target == "queue":
+        return redirect(url_for("orders.queue") + f"#rx-{order.rx_number}")
+    return redirect(url_for("orders.detail", rx_number=order.rx_number))
+
+
+def _decide(rx_number: str, decision: str):
+    order = _order_or_404(rx_number)
+    form = ReasonForm()
+    if not form.validate():
+        flash("The reason is too long (at most 2,000 characters).", "error")
+        return _back(order)
+    try:
+        service.verify_order(order, current_user, decision, form.reason.data)
+    except (ConflictError, DomainError) as exc:
+        flash(exc.message, "error")
+        return _back(order)
+    word = "verified" if decision == "approve" else "rejected"
+    flash(f"Rx {order.rx_number} {word}.", "success")
+    if request.form.get("next") == "queue":
+        return redirect(url_for("orders.queue"))
+    return redirect(url_for("orders.detail", rx_number=order.rx_number))
+
+
+@bp.post("/<rx_number>/approve")
+@role_required(PHARMACIST)
+def approve(rx_number: str):
+    """Approve a submitted order (blocked by a stop alert)."""
+    return _decide(rx_number, "approve")
+
+
+@bp.post("/<rx_number>/reject")
+@role_required(PHARMACIST)
+def reject(rx_number: str):
+    """Reject a submitted order with a reason."""
+    return _decide(rx_number, "reject")
+
+
+@bp.post("/<rx_number>/cancel")
+@role_required(PRESCRIBER, PHARMACIST)
+def cancel(rx_number: str):
+    """Cancel an order with a reason (prescriber while submitted; pharmacist until dispensed)."""
+    order = _order_or_404(rx_number)
+    form = ReasonForm()
+    if not form.validate():
+        flash("The reason is too long (at most 2,000 characters).", "error")
+        return _back(order)
+    try:
+        service.cancel_order(order, current_user, form.reason.data)
+    except (ConflictError, DomainError) as exc:
+        flash(exc.message, "error")
+        return _back(order)
+    flash(f"Rx {order.rx_number} cancelled.", "success")
+    return redirect(url_for("orders.detail", rx_number=order.rx_number))

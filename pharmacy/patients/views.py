@@ -1,5 +1,43 @@
 """Patient search and history."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from pharmacy.auth.roles import PHARMACY_STAFF, role_required
+from pharmacy.services import orders as order_service
+from pharmacy.services import patients as service
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+
+@bp.get("/")
+@role_required(*PHARMACY_STAFF)
+def index():
+    """Search patients by name or MRN, optionally by date of birth."""
+    query = request.args.get("q", "").strip()[:100]
+    dob_text = request.args.get("dob", "").strip()
+    dob, error = None, None
+    if dob_text:
+        try:
+            dob = date.fromisoformat(dob_text)
+        except ValueError:
+            error = "Enter the date of birth as YYYY-MM-DD."
+    patients = service.search_patients(query, dob) if not error else []
+    return render_template("patients/index.html", patients=patients, query=query,
+                           dob=dob_text, error=error)
+
+
+@bp.get("/<int:patient_id>")
+@role_required(*PHARMACY_STAFF)
+def detail(patient_id: int):
+    """Show a patient and their orders."""
+    patient = service.get_patient(patient_id)
+    if patient is None:
+        abort(404)
+    return render_template("patients/detail.html", patient=patient,
+                           age=order_service.patient_age(patient.dob),
+                           orders=service.patient_orders(patient, current_user))
