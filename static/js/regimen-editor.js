@@ -81,6 +81,12 @@
     var all = rows(editor);
     var source = after || all[all.length - 1];
     var copy = source.cloneNode(true);
+    // cloneNode copies attributes, not what was typed or picked: carry the live values over.
+    var from = source.querySelectorAll("input, select");
+    copy.querySelectorAll("input, select").forEach(function (el, i) {
+      if (el.type === "checkbox") el.checked = from[i].checked;
+      else el.value = from[i].value;
+    });
     clearErrors(copy);
     setValue(copy, "count", "");
     if (source.nextSibling) list.insertBefore(copy, source.nextSibling);
