@@ -33,7 +33,7 @@ from pharmacy.domain.regimen import UNITS, WEEKDAYS, presets_as_json
 from pharmacy.domain.sig import ROUTES
 from pharmacy.domain.vials import CONTAINERS
 
-UNIT_CHOICES = [SelectChoice(u, f"{u}(s)") for u in UNITS]
+UNIT_CHOICES = [SelectChoice(u, u) for u in UNITS]
 WEEKDAY_CHOICES = [SelectChoice(d, d.capitalize()) for d in WEEKDAYS]
 CONTAINER_CHOICES = [SelectChoice(c, c.capitalize()) for c in CONTAINERS]
 ROUTE_CHOICES = [SelectChoice(code, f"{code} ({words})") for code, words in ROUTES.items()]

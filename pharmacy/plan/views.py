@@ -18,11 +18,14 @@ bp = Blueprint("plan", __name__, url_prefix="/plan")
 PLAN_ROLES = (PRESCRIBER, TECHNICIAN, PHARMACIST)
 # vial_options[0] is the vial typed above the checkboxes (PlanForm.to_plan_json).
 ERROR_ALIASES = {"vial_options[0]": ""}
+# Drawn at about the size the page shows it, so the 12 px labels stay legible.
+TIMELINE_WIDTH = 720
 
 
 def _result_context(result) -> dict:
     """Return what templates/plan/_result.html needs to draw ``result``."""
-    return {"result": result, "timeline": timeline_svg(result.plan, phases=result.phases)}
+    return {"result": result,
+            "timeline": timeline_svg(result.plan, phases=result.phases, width=TIMELINE_WIDTH)}
 
 
 @bp.route("/", methods=["GET", "POST"])
