@@ -1,5 +1,256 @@
-"""Ingredient lots, batches, stock, trace and recall."""
+"""Ingredient lots, batches, stock, and the batch worksheet (HTML and PDF).
 
-from flask import Blueprint
+Fills, work lists, trace and recall add their routes to ``bp`` from ``fills_views.py``.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN, role_required
+from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonForm, SterilityForm
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.extensions import db
+from pharmacy.models import now_utc
+from pharmacy.services import batches as batch_service
+from pharmacy.services import formulary as formulary_service
+from pharmacy.services import lots as lot_service
+from pharmacy.services.settings import get_settings, pharmacy_zone
 
 bp = Blueprint("compounding", __name__, url_prefix="/compounding")
+
+
+# --- Stock and ingredient lots ----------------------------------------------------------------
+
+@bp.get("/stock")
+@role_required(*PHARMACY_STAFF)
+def stock():
+    """Show ingredient lots and batches on hand, and what expires soon."""
+    days = get_settings().expiring_within_days
+    return render_template("compounding/stock.html", days=days,
+                           **batch_service.stock_summary(days))
+
+
+@bp.route("/lots/receive", methods=["GET", "POST"])
+@role_required(TECHNICIAN)
+def receive_lot():
+    """Receive an ingredient lot into quarantine."""
+    form = LotForm()
+    if form.validate_on_submit():
+        try:
+            lot = lot_service.receive_lot(form.to_body(), current_user)
+        except (ValidationFailed, DomainError) as exc:
+            db.session.rollback()
+            _attach(form, exc)
+        else:
+            flash(f"Lot {lot.lot} of {lot.component} received into quarantine.", "success")
+            return redirect(url_for("compounding.lot", lot_id=lot.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("compounding/receive_lot.html", form=form,
+                           components=formulary_service.known_components()), status
+
+
+@bp.get("/lots/<int:lot_id>")
+@role_required(*PHARMACY_STAFF)
+def lot(lot_id: int):
+    """Show a lot with its specification and, for a pharmacist, release and reject."""
+    record = lot_service.get_lot(lot_id) or abort(404)
+    return render_template("compounding/lot.html", lot=record,
+                           is_active=lot_service.is_active_component(record.component),
+                           expired=lot_service.is_expired(record),
+                           used_by=batch_service.batches_using_lot(record),
+                           action_form=ActionForm(), reason_form=ReasonForm(),
+                           errors=None)
+
+
+@bp.post("/lots/<int:lot_id>/release")
+@role_required(PHARMACIST)
+def release_lot(lot_id: int):
+    """Release a lot, or show which specification failed."""
+    record = lot_service.get_lot(lot_id) or abort(404)
+    if ActionForm().validate_on_submit():
+        try:
+            lot_service.release_lot(record.id, current_user)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for message in exc.errors.values():
+                flash(f"Not released: {message}", "error")
+        except (ConflictError, DomainError) as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(f"Lot {record.lot} released.", "success")
+    return redirect(url_for("compounding.lot", lot_id=lot_id))
+
+
+@bp.post("/lots/<int:lot_id>/reject")
+@role_required(PHARMACIST)
+def reject_lot(lot_id: int):
+    """Reject a lot with a reason."""
+    record = lot_service.get_lot(lot_id) or abort(404)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            lot_service.reject_lot(record.id, form.reason.data, current_user)
+        except (ConflictError, DomainError) as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash(f"Lot {record.lot} rejected.", "success")
+    return redirect(url_for("compounding.lot", lot_id=lot_id))
+
+
+# --- Batches ----------------------------------------------------------------------------------
+
+@bp.get("/batches")
+@role_required(*PHARMACY_STAFF)
+def batches():
+    """List batches, newest first (filter by status)."""
+    status = request.args.get("status") or None
+    return render_template("compounding/batches.html", status=status,
+                           batches=batch_service.list_batches(status), now=now_utc())
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+@role_required(TECHNICIAN)
+def new_batch():
+    """Compound a batch: choose formulation, vials, time and one lot per ingredient.
+
+    "Preview" shows the worksheet and BUD without writing; "Compound" records the batch.
+    """
+    form = BatchForm()
+    formulations = formulary_service.list_formulations()
+    form.formulation.choices = [SelectChoice(f.code, f"{f.code} - {f.name}")
+                                for f in formulations]
+    code = request.values.get("formulation") or (formulations[0].code if formulations else None)
+    formulation = formulary_service.get_active(code) if code else None
+    if request.method == "GET":
+        form.formulation.data = code
+        form.compounded_at.data = now_utc().astimezone(pharmacy_zone()).strftime(
+            "%Y-%m-%dT%H:%M")
+    choices = batch_service.lot_choices(formulation) if formulation else []
+    chosen = {row["index"]: request.form.get(f"lot-{row['index']}", "") for row in choices}
+    if request.method == "GET":
+        chosen = {row["index"]: str(row["lots"][0].id) if row["lots"] else ""
+                  for row in choices}
+    plan, error = None, None
+    status = 200
+    if request.method == "POST" and formulation and form.validate_on_submit():
+        body = {"formulation": formulation.code, "vials": form.vials.data,
+                "compounded_at": form.compounded_at.data,
+                "ingredient_lots": [value for value in chosen.values() if value]}
+        try:
+            if request.form.get("action") == "compound":
+                batch = batch_service.compound_batch(body, current_user)
+                flash(f"Batch {batch.lot_number} recorded; it is in quarantine.", "success")
+                return redirect(url_for("compounding.batch", lot_number=batch.lot_number))
+            plan = batch_service.plan_batch(body)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            error = " ".join(exc.errors.values())
+            status = 422
+        except (ConflictError, DomainError) as exc:
+            db.session.rollback()
+            error = exc.message
+            status = 409 if isinstance(exc, ConflictError) else 422
+    return render_template("compounding/new_batch.html", form=form, formulation=formulation,
+                           choices=choices, chosen=chosen, plan=plan, error=error), status
+
+
+@bp.get("/batches/<lot_number>")
+@role_required(*PHARMACY_STAFF)
+def batch(lot_number: str):
+    """Show a batch: worksheet, BUD and what limited it, sterility, release and reject."""
+    record = batch_service.get_batch(lot_number) or abort(404)
+    return render_template("compounding/batch.html", batch=record,
+                           rows=batch_service.worksheet_rows(record),
+                           expired=batch_service.is_expired(record),
+                           sterility_form=SterilityForm(), action_form=ActionForm(),
+                           reason_form=ReasonForm())
+
+
+@bp.post("/batches/<lot_number>/sterility")
+@role_required(PHARMACIST)
+def sterility(lot_number: str):
+    """Record the sterility test result."""
+    record = batch_service.get_batch(lot_number) or abort(404)
+    form = SterilityForm()
+    if form.validate_on_submit():
+        _act(lambda: batch_service.record_sterility(record.lot_number, form.result.data,
+                                                    current_user),
+             f"Sterility test recorded as {form.result.data}.")
+    return redirect(url_for("compounding.batch", lot_number=record.lot_number))
+
+
+@bp.post("/batches/<lot_number>/release")
+@role_required(PHARMACIST)
+def release_batch(lot_number: str):
+    """Release a batch for dispensing."""
+    record = batch_service.get_batch(lot_number) or abort(404)
+    if ActionForm().validate_on_submit():
+        _act(lambda: batch_service.release_batch(record.lot_number, current_user),
+             f"Batch {record.lot_number} released.")
+    return redirect(url_for("compounding.batch", lot_number=record.lot_number))
+
+
+@bp.post("/batches/<lot_number>/reject")
+@role_required(PHARMACIST)
+def reject_batch(lot_number: str):
+    """Reject a batch with a reason."""
+    record = batch_service.get_batch(lot_number) or abort(404)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        _act(lambda: batch_service.reject_batch(record.lot_number, form.reason.data,
+                                                current_user),
+             f"Batch {record.lot_number} rejected.")
+    return redirect(url_for("compounding.batch", lot_number=record.lot_number))
+
+
+@bp.get("/batches/<lot_number>/worksheet")
+@role_required(*PHARMACY_STAFF)
+def worksheet(lot_number: str):
+    """Show the printable worksheet."""
+    record = batch_service.get_batch(lot_number) or abort(404)
+    return render_template("compounding/worksheet.html", batch=record,
+                           doc=batch_service.worksheet_document(record))
+
+
+@bp.get("/batches/<lot_number>/worksheet.pdf")
+@role_required(*PHARMACY_STAFF)
+def worksheet_pdf(lot_number: str):
+    """Return the worksheet as a PDF."""
+    from labels.worksheet import render_worksheet
+
+    record = batch_service.get_batch(lot_number) or abort(404)
+    pdf = render_worksheet(batch_service.worksheet_document(record))
+    return send_file(BytesIO(pdf), mimetype="application/pdf",
+                     download_name=f"worksheet-{record.lot_number}.pdf")
+
+
+def _act(action, success: str) -> None:
+    """Run a service call; flash its success or its error (rolled back)."""
+    try:
+        action()
+    except (ConflictError, DomainError) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(success, "success")
+
+
+def _attach(form, exc: DomainError) -> None:
+    """Show service errors on the fields they name."""
+    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
+    for name, message in errors.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = list(field.errors) + [message]
+        else:
+            flash(message, "error")
+
+

@@ -462,3 +462,87 @@ def _plain(value: Decimal) -> str:
     value = Decimal(value)
     return format(value.normalize(), "f") if value != value.to_integral_value() else str(
         int(value))
+
+
+# --- Read models for the compounding pages ---------------------------------------------------
+
+def stock_summary(expiring_within_days: int, now: datetime | None = None) -> dict[str, Any]:
+    """Return what the stock page shows: lots and batches on hand, and what expires soon.
+
+    "On hand" = lots with quantity left that are not rejected or recalled, and batches
+    with vials left in quarantine or released. "Expiring" = on hand, not yet expired, and
+    expiring (lot expiry day / batch BUD) within ``expiring_within_days`` days.
+    """
+    now = now or now_utc()
+    today = lot_service.local_today(now)
+    horizon = now + timedelta(days=expiring_within_days)
+    lots = [lot for lot in lot_service.list_lots()
+            if lot.status in (lot_service.QUARANTINE, lot_service.RELEASED)
+            and lot.quantity_on_hand > 0]
+    on_hand = [batch for batch in db.session.execute(
+        select(Batch).where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
+        .order_by(Batch.bud_dt)).scalars()]
+    return {
+        "lots": lots,
+        "batches": on_hand,
+        "expiring_lots": [lot for lot in lots if today <= lot.expiry_date
+                          <= horizon.astimezone(pharmacy_zone()).date()],
+        "expiring_batches": [batch for batch in on_hand if now < batch.bud_dt <= horizon],
+        "today": today,
+        "now": now,
+    }
+
+
+def lot_choices(formulation: Formulation, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Return, per ingredient, the released in-date lots with stock to choose from."""
+    today = lot_service.local_today(now)
+    return [{"index": index, "ingredient": item,
+             "lots": lot_service.usable_lots(item.component, today)}
+            for index, item in enumerate(formulation.ingredients)]
+
+
+def batches_using_lot(lot: IngredientLot) -> list[Batch]:
+    """Return the batches that drew from an ingredient lot, newest first."""
+    return list(db.session.execute(
+        select(Batch).join(BatchComponent, BatchComponent.batch_id == Batch.id)
+        .where(BatchComponent.ingredient_lot_id == lot.id)
+        .order_by(Batch.compounded_dt.desc())).scalars())
+
+
+def worksheet_document(batch: Batch):
+    """Return the plain data the worksheet PDF and page print for ``batch``."""
+    from labels.worksheet import WorksheetDocument, WorksheetRow
+    from pharmacy.services.settings import get_settings
+
+    zone = pharmacy_zone()
+    formulation = batch.formulation
+    per_vial = formulation.vial_volume_ml + formulation.overfill_ml
+    rows = []
+    for row in worksheet_rows(batch):
+        weigh = f"{row['weigh']:.3f} {row['unit']}"
+        rows.append(WorksheetRow(
+            component=row["component"], lot=row["lot"],
+            required=f"{row['required']:.3f} {row['unit']}",
+            weigh=f"q.s. to {weigh}" if row["qs"] else weigh))
+    limited = ("USP <797> table" if batch.bud_limited_by == "usp797"
+               else f"ingredient lot {batch.bud_limited_by} expiry")
+    storage = {"refrigerated": "Refrigerate 2-8 C", "room": "Store at 20-25 C",
+               "frozen": "Freeze -25 to -10 C"}[formulation.storage]
+    if formulation.protect_from_light:
+        storage += "; protect from light"
+    return WorksheetDocument(
+        pharmacy_name=get_settings().name,
+        lot_number=batch.lot_number,
+        formulation=f"{formulation.code} v{formulation.version} - {formulation.name}",
+        vials=(f"{batch.vials} x {_plain(formulation.vial_volume_ml)} mL "
+               f"(+{_plain(formulation.overfill_ml)} mL overfill) = "
+               f"{_plain(batch.vials * per_vial)} mL"),
+        compounded_at=batch.compounded_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+        bud=batch.bud_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+        bud_limited_by=limited,
+        bud_rule=batch.bud_rule,
+        storage=storage,
+        status=batch.status,
+        sterility=batch.sterility_test or "not required",
+        rows=tuple(rows),
+    )
