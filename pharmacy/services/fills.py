@@ -15,7 +15,10 @@ Decisions a pharmacist would expect, documented here once:
   that batch's BUD is never earlier, the first (earliest) BUD stays the one the count is
   based on: conservative, the patient never gets a vial count that assumes a longer BUD
   than one of the vials has. Multiple-dose in-use days come from the first batch's
-  formulation (never more than 28).
+  formulation (never more than 28). The core plans every fill with that one BUD, so when
+  the plan has the patient still using a vial from an earlier fill, the earlier fill's
+  real batch BUD is checked; if it does not cover that vial's last dose here, one more
+  vial is dispensed (see ``_vials_needed``).
 * **Dispense date.** ``Fill.dispense_date`` is the first day of the fill's window in the
   plan (``start_date + k * days_supply``), even when the vials are handed over a few days
   earlier (a refill at 75 %) or later. The BUD is an absolute date, so counting its days
