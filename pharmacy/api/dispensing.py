@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.auth.roles import PHARMACIST
@@ -42,6 +42,5 @@ def dispense_fill(fill_id: int):
 
 
 def _has_body() -> bool:
-    from flask import request
-
+    """Tell whether the request carries a body (dispensing needs none)."""
     return bool(request.get_data(cache=True))

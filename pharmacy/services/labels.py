@@ -24,7 +24,7 @@ from pharmacy.domain.monitoring import monitoring_checkpoints
 from pharmacy.domain.plan_input import parse_phases
 from pharmacy.domain.regimen import Regimen
 from pharmacy.domain.scan import gs1_element_string, gs1_human_readable, rx_payload
-from pharmacy.domain.sig import ROUTES, sig
+from pharmacy.domain.sig import sig
 from pharmacy.domain.units import format_ml, format_number
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
@@ -36,6 +36,8 @@ OUTPUTS = ("pdf", "zpl203", "zpl300")
 # Labels cannot be printed for these states: the vials are back in stock or must not be used.
 FILL_BLOCKED = ("voided",)
 BATCH_BLOCKED = ("rejected", "recalled")
+# Route adjectives for "for ... use" (the sig's ROUTES are adverbs).
+ROUTE_USE = {"IM": "intramuscular", "SC": "subcutaneous"}
 STORAGE_LINES = {
     "refrigerated": "Refrigerate 2-8 C",
     "room": "Store at 20-25 C",
@@ -164,7 +166,7 @@ def prescription_label(fill: Fill) -> labelkit.PrescriptionLabel:
     volume = format_ml(Decimal(order.vial_volume_ml))
     quantity = f"{count} x {volume} {order.container} vial{'s' if count != 1 else ''}"
     dispensed = local_date(fill.dispensed_dt) if fill.dispensed_dt else local_date(now_utc())
-    route_word = ROUTES.get(order.route, order.route)
+    route_word = ROUTE_USE.get(order.route, order.route)
     return labelkit.PrescriptionLabel(
         pharmacy_name=settings.name,
         pharmacy_address=settings.address,
@@ -191,7 +193,8 @@ def vial_label(batch: Batch, route: str | None = None) -> labelkit.VialLabel:
     """Build one vial label of ``batch`` (``route`` from the order when printing for a fill)."""
     settings = get_settings()
     formulation = batch.formulation
-    route_text = f"For {ROUTES[route]} use ({route})" if route in ROUTES else "For IM or SC use"
+    route_text = (f"For {ROUTE_USE[route]} use ({route})" if route in ROUTE_USE
+                  else "For IM or SC use")
     return labelkit.VialLabel(
         drug_strength=drug_strength(formulation.drug, formulation.concentration_mcg_per_ml),
         volume=format_ml(Decimal(formulation.vial_volume_ml)),
