@@ -294,3 +294,21 @@ def test_prescriber_cannot_compound(app, client, api):
                                                     "ingredient_lots": list(lots.values())},
                            headers=api("prescriber"))
     assert response.status_code == 403
+
+
+def test_compound_on_postgresql_draws_and_numbers(pg_app):
+    from pharmacy.database import write_intent
+    from pharmacy.domain.errors import ConflictError
+    from pharmacy.services.batches import compound_batch
+    from tests.factories import user
+
+    code, lots = stock(pg_app)
+    with pg_app.app_context(), write_intent():
+        tech = user("technician")
+        body = {"formulation": code, "vials": 2, "ingredient_lots": list(lots.values())}
+        first = compound_batch(body, tech).lot_number
+        second = compound_batch(body, tech).lot_number
+        assert first.endswith("-01") and second.endswith("-02")
+        with pytest.raises(ConflictError):
+            compound_batch({**body, "vials": 5000}, tech)
+    assert on_hand(pg_app, lots["water"]) == Decimal("20000") - 2 * Decimal("21")
