@@ -360,29 +360,42 @@ def _plan(request: PlanRequest, scheduled: Sequence[Dose], volumes: dict[int, De
             )
         )
     vials = tuple(v.freeze() for v in opened)
+    # Group once by fill: plans over 13 fills of daily doses hold thousands of doses.
+    in_window: dict[int, list[PlannedDose]] = {k: [] for k in range(request.fills)}
+    missed: dict[int, list[PlannedDose]] = {k: [] for k in range(request.fills)}
+    opened_in: dict[int, int] = dict.fromkeys(range(request.fills), 0)
+    for planned in covered:
+        in_window[planned.fill_number].append(planned)
+    for planned in uncovered:
+        missed[planned.fill_number].append(planned)
+    for vial in vials:
+        opened_in[vial.fill_number] += 1
     fills = []
     warnings = []
     for k in range(request.fills):
         dispense = request.dispense_date(k)
-        in_window = [d for d in covered if d.fill_number == k]
-        missed = [d for d in uncovered if d.fill_number == k]
-        carried = next(
-            (d.vial for d in in_window if d.vial is not None and vials[d.vial - 1].fill_number < k),
-            None,
+        # Only the vial open when the window starts can come from an earlier fill.
+        first = in_window[k][0] if in_window[k] else None
+        carried = (
+            first.vial
+            if first is not None
+            and first.vial is not None
+            and vials[first.vial - 1].fill_number < k
+            else None
         )
         fills.append(
             FillSummary(
                 fill_number=k,
                 dispense_date=dispense,
                 last_day=dispense + timedelta(days=days_supply - 1),
-                doses=len(in_window),
-                vials=sum(1 for v in vials if v.fill_number == k),
-                uncovered=len(missed),
+                doses=len(in_window[k]),
+                vials=opened_in[k],
+                uncovered=len(missed[k]),
                 carried_over_vial=carried,
             )
         )
-        if missed:
-            warnings.append(_uncovered_warning(request, k, missed))
+        if missed[k]:
+            warnings.append(_uncovered_warning(request, k, missed[k]))
     return VialPlan(
         request=request,
         doses=tuple(covered),
