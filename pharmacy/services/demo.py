@@ -172,6 +172,32 @@ def _batches() -> int:
     return added
 
 
+def _orders() -> int:
+    """Put one order in the pharmacist's verification queue (only if there are no orders yet)."""
+    from pharmacy.models import Order
+    from pharmacy.services.orders import local_today, submit_order
+
+    if db.session.execute(db.select(Order.id).limit(1)).first() is not None:
+        return 0
+    prescriber = find_user("prescriber")
+    start = local_today()
+    submit_order({
+        "patient": {"first_name": "Ruth", "last_name": "Okafor", "dob": "1958-04-17",
+                    "mrn": "MRN-20417", "allergies": "Penicillin (rash)"},
+        "drug": "cyanocobalamin", "concentration_mcg_per_ml": 1000, "vial_volume_ml": 10,
+        "container": "multiple-dose", "route": "IM", "start_date": start.isoformat(),
+        "phases": [{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 7},
+                   {"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4},
+                   {"dose_mcg": 1000, "every": 1, "unit": "month", "count": None}],
+        "days_supply": 56, "refills": 5,
+        "indication": "Pernicious anaemia (B12 below 150 pg/mL, intrinsic factor antibodies)",
+        "compounding_reason": "Commercial 10 mL vials on national shortage; preservative "
+                              "and strength matched to the patient's prior product.",
+        "notes": "Demo order: verify it, fill it from the work list, print and check the labels.",
+    }, prescriber, source="web")
+    return 1
+
+
 def load_demo() -> list[str]:
     """Load whatever of the demo pharmacy is missing; return what was added."""
     done = []
@@ -185,4 +211,6 @@ def load_demo() -> list[str]:
         done.append(f"{count} released ingredient lots")
     if count := _batches():
         done.append(f"{count} released batches")
+    if _orders():
+        done.append("1 order awaiting verification")
     return done
