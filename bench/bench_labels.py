@@ -10,6 +10,7 @@ lot numbers, so no round reuses barcode encodings cached by an earlier one.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import sys
 import time
@@ -25,7 +26,7 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 from labels import Barcode, VialLabel, render_pdf  # noqa: E402
 
 COUNT = 500
-ROUNDS = 5
+ROUNDS = 7
 GOAL = 1.3
 GTIN = "09501101530003"
 
@@ -90,25 +91,36 @@ def plain_script(labels: list[VialLabel]) -> bytes:
     return buf.getvalue()
 
 
+def timed(render, labels: list[VialLabel]) -> tuple[float, float, bytes]:
+    """Return (CPU seconds, wall seconds, PDF) of one render."""
+    gc.collect()  # neither side pays for the other's garbage
+    cpu, wall = time.process_time(), time.perf_counter()
+    pdf = render(labels)
+    return time.process_time() - cpu, time.perf_counter() - wall, pdf
+
+
 def main() -> None:
-    """Time both renderers over several rounds (interleaved) and print the best of each."""
+    """Time both renderers over several interleaved rounds and print the best of each.
+
+    The ratio uses this process's CPU time: on a shared machine wall-clock time mostly measures
+    the other processes. Wall-clock bests are printed too.
+    """
     ours, plain = [], []
     for round_no in range(ROUNDS):
         labels = make_labels(round_no)
-        start = time.perf_counter()
-        pdf = render_pdf(labels)
-        ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        baseline = plain_script(labels)
-        plain.append(time.perf_counter() - start)
-    ratio = min(ours) / min(plain)
+        ours.append(timed(render_pdf, labels))
+        plain.append(timed(plain_script, labels))
+    best_ours, best_plain = min(t[0] for t in ours), min(t[0] for t in plain)
+    ratio = best_ours / best_plain
     print(
-        f"labels.render_pdf: {min(ours):.2f} s for {COUNT} vial labels "
-        f"({len(pdf) / 1024:.0f} KiB); plain script: {min(plain):.2f} s "
-        f"({len(baseline) / 1024:.0f} KiB); ratio {ratio:.2f} (goal <= {GOAL})"
+        f"labels.render_pdf: {best_ours:.2f} s for {COUNT} vial labels "
+        f"({len(ours[-1][2]) / 1024:.0f} KiB); plain script: {best_plain:.2f} s "
+        f"({len(plain[-1][2]) / 1024:.0f} KiB); ratio {ratio:.2f} (goal <= {GOAL})"
     )
-    print(f"  all rounds, ours:  {', '.join(f'{t:.2f}' for t in ours)}")
-    print(f"  all rounds, plain: {', '.join(f'{t:.2f}' for t in plain)}")
+    print(
+        f"  CPU seconds, best of {ROUNDS} interleaved rounds; wall-clock bests: "
+        f"{min(t[1] for t in ours):.2f} s vs {min(t[1] for t in plain):.2f} s"
+    )
     sys.exit(0 if ratio <= GOAL else 1)
 
 

@@ -15,6 +15,7 @@ other encoder slip raises instead of printing a barcode that scans as something 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,6 +45,7 @@ _SWITCH = {
     ("C", CODE_A): "A",
     ("C", CODE_B): "B",
 }
+_BAR_RUN = re.compile("1+")
 _PATTERN_VALUE = {pattern: value for value, pattern in enumerate(_charset.CODES)}
 
 
@@ -53,6 +55,7 @@ class _FoldRealSwitchesOnly:
     code: str
 
     def _try_to_optimize(self, encoded: list[int]) -> list[int]:
+        """Return ``encoded``, folding a leading switch into the start symbol if it is one."""
         # In code set C a leading digit pair is data, even when its value (99, 100, 101) equals a
         # switch symbol's value; python-barcode 0.16.1 folds it away (upstream issue 251).
         if encoded[0] == START_C and len(self.code) >= 2 and self.code[:2].isdigit():
@@ -185,14 +188,7 @@ def _check_printable(data: str) -> None:
 
 def _bar_runs(pattern: str) -> tuple[tuple[int, int], ...]:
     """Return (first module, width) of every run of ``1`` in ``pattern``."""
-    runs = []
-    start = pattern.find("1")
-    while start >= 0:
-        end = pattern.find("0", start)
-        end = len(pattern) if end < 0 else end
-        runs.append((start, end - start))
-        start = pattern.find("1", end)
-    return tuple(runs)
+    return tuple((run.start(), run.end() - run.start()) for run in _BAR_RUN.finditer(pattern))
 
 
 def _decode(pattern: str) -> tuple[tuple[tuple[str, int], ...], bool, str]:

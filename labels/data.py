@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 MM_PER_INCH = 25.4
@@ -26,6 +27,7 @@ class LabelError(ValueError):
     """
 
     def __init__(self, field: str, message: str) -> None:
+        """Name the field at fault and say what is wrong with it."""
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
@@ -39,6 +41,7 @@ class LabelOverflow(LabelError):
     """
 
     def __init__(self, element: str, text: str, detail: str = "") -> None:
+        """Name the element and quote the text that did not fit (``detail``: box and sizes)."""
         message = f"does not fit on the label: {text!r}"
         if detail:
             message = f"{message} ({detail})"
@@ -100,6 +103,7 @@ class Stock:
     height_in: Decimal | float
 
     def __post_init__(self) -> None:
+        """Refuse sizes no label printer takes (zero, negative, wider than 12 in)."""
         if not (0 < float(self.width_in) <= 12 and 0 < float(self.height_in) <= 24):
             size = f"{self.width_in} x {self.height_in} in"
             raise LabelError("stock", f"implausible stock size {size}")
@@ -133,6 +137,7 @@ class _TupleFields:
     _tuple_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        """Replace lists (or one string) in the tuple fields by tuples."""
         for name in self._tuple_fields:
             object.__setattr__(self, name, _as_tuple(getattr(self, name)))
 
@@ -199,15 +204,21 @@ class BatchLabel:
 Label = PrescriptionLabel | VialLabel | BatchLabel
 
 
+@lru_cache(maxsize=16)
+def _field_names(label_type: type) -> tuple[str, ...]:
+    """Return a label type's field names, in order (looked up once per type)."""
+    return tuple(f.name for f in fields(label_type))
+
+
 def missing_fields(label: Label) -> list[str]:
     """Return the names of the label's empty required fields (every field is required)."""
     missing = []
-    for f in fields(label):
-        value = getattr(label, f.name)
+    for name in _field_names(type(label)):
+        value = getattr(label, name)
         if value is None or (isinstance(value, (str, tuple)) and not any(_non_blank(value))):
-            missing.append(f.name)
+            missing.append(name)
         elif isinstance(value, Barcode) and not value.data:
-            missing.append(f.name)
+            missing.append(name)
     return missing
 
 

@@ -76,12 +76,18 @@ class TextBlock:
     @property
     def fields(self) -> tuple[str, ...]:
         """Return the label fields the template reads."""
-        return tuple(f for _, f, _, _ in string.Formatter().parse(self.template) if f)
+        return _template_fields(self.template)
 
     @property
     def font(self) -> str:
         """Return the font name."""
         return FONT_BOLD if self.bold else FONT
+
+
+@lru_cache(maxsize=256)
+def _template_fields(template: str) -> tuple[str, ...]:
+    """Return the field names of a ``str.format`` template (parsed once per template)."""
+    return tuple(f for _, f, _, _ in string.Formatter().parse(template) if f)
 
 
 @dataclass(frozen=True)
@@ -218,7 +224,7 @@ PRESCRIPTION_LAYOUT = LabelLayout(
         ),
         TextBlock("patient_name", "{patient_name}", 2.0, 13.5, 97.6, 5.6, 14, 8, bold=True),
         TextBlock(
-            "directions", "{directions}", 2.0, 19.3, 97.6, 11.4, 11, 7, max_lines=4,
+            "directions", "{directions}", 2.0, 19.3, 97.6, 11.2, 11, 7, max_lines=4,
             valign="top",
         ),
         TextBlock("drug_strength", "{drug_strength}", 2.0, 31.2, 56.0, 4.2, 10, 6, bold=True),
@@ -362,11 +368,12 @@ def block_text(block: TextBlock, label: Label) -> str:
 
 @dataclass(frozen=True)
 class Fitted:
-    """Hold text fitted to a block: font size and leading (pt) and the wrapped lines."""
+    """Hold text fitted to a block: font size and leading (pt), the lines and their widths (pt)."""
 
     size: float
     leading: float
     lines: tuple[str, ...]
+    widths: tuple[float, ...]
 
     def ink_height_pt(self) -> float:
         """Return the height from the first line's ascender to the last line's descender."""
@@ -408,7 +415,8 @@ def _fit(
         # One-line blocks keep their spacing as written ("Rx 100023   Fill 0").
         lines = (text,) if max_lines == 1 else _wrap(words, font, size, w_pt, max_lines)
         if lines is not None:
-            fitted = Fitted(size, size * LEADING, lines)
+            widths = tuple(unit_width(line, font) * size for line in lines)
+            fitted = Fitted(size, size * LEADING, lines, widths)
             if fitted.ink_height_pt() <= h_pt + 1e-6:
                 return fitted
         size -= SIZE_STEP

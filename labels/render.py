@@ -12,6 +12,7 @@ from io import BytesIO
 
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.pathobject import PDFPathObject
+from reportlab.pdfgen.textobject import PDFTextObject
 
 from labels.barcode import encode, human_readable
 from labels.data import (
@@ -86,9 +87,13 @@ def _draw_label(canvas: Canvas, label: Label, layout: LabelLayout, dpi: int) -> 
     page_h = layout.height_mm * PT_PER_MM
     canvas.setPageSize((layout.width_mm * PT_PER_MM, page_h))
     _draw_barcode(canvas, layout.barcode, barcode, readable, page_h, dpi)
+    # One text object for the page, blocks grouped by font and size: each font change and each
+    # separate string costs PDF operators, and these are most of a label's content stream.
+    text = canvas.beginText()
     font = None
-    for block, fitted in texts:
-        font = _draw_text(canvas, block, fitted, page_h, font)
+    for block, fitted in sorted(texts, key=lambda item: (item[0].font, item[1].size)):
+        font = _draw_text(text, block, fitted, page_h, font)
+    canvas.drawText(text)
     for rule in layout.rules:
         _draw_rule(canvas, rule, page_h)
     for frame in layout.frames:
@@ -103,24 +108,28 @@ def _fitted(block: TextBlock, text: str) -> Fitted:
 
 
 def _draw_text(
-    canvas: Canvas, block: TextBlock, fitted: Fitted, page_h: float, font: tuple | None
+    text: PDFTextObject, block: TextBlock, fitted: Fitted, page_h: float, font: tuple | None
 ) -> tuple:
     """Draw a fitted text block; return the font now set, so unchanged fonts are not re-set."""
     wanted = (block.font, fitted.size)
     if wanted != font:
-        canvas.setFont(block.font, fitted.size)
+        text.setFont(block.font, fitted.size, fitted.leading)
     top = block.y * PT_PER_MM
     if block.valign == "middle":
         top += (block.h * PT_PER_MM - fitted.ink_height_pt()) / 2
     baseline = page_h - top - ASCENT * fitted.size
     x0 = block.x * PT_PER_MM
-    for line in fitted.lines:
+    spare = block.w * PT_PER_MM
+    for line, width in zip(fitted.lines, fitted.widths):
+        # Aligned with the widths measured when fitting, not re-measured by reportlab.
         if block.align == "left":
-            canvas.drawString(x0, baseline, line)
+            x = x0
         elif block.align == "right":
-            canvas.drawRightString(x0 + block.w * PT_PER_MM, baseline, line)
+            x = x0 + spare - width
         else:
-            canvas.drawCentredString(x0 + block.w * PT_PER_MM / 2, baseline, line)
+            x = x0 + (spare - width) / 2
+        text.setTextOrigin(x, baseline)
+        text.textLine(line)
         baseline -= fitted.leading
     return wanted
 
