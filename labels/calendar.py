@@ -100,6 +100,7 @@ class _Calendar:
     """Lay out and draw the calendar pages, top to bottom, starting pages as needed."""
 
     def __init__(self, canvas: Canvas, data: CalendarData) -> None:
+        """Index the doses, discard days and checkpoints by date."""
         self.c = canvas
         self.data = data
         self.page = 1
