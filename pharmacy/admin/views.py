@@ -10,6 +10,7 @@ from pharmacy.admin.forms import ReasonForm, SettingsForm, UserForm
 from pharmacy.auth.roles import ADMIN, ALL_ROLES, PHARMACIST, role_required
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.extensions import db
+from pharmacy.forms import attach_errors
 from pharmacy.models import AuditEvent, User
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service
@@ -19,17 +20,6 @@ from pharmacy.services.settings import EDITABLE, get_settings, update_settings
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 USER_FIELDS = ("username", "role", "full_name", "npi", "clinic", "phone", "password")
-
-
-def _attach(form, exc: ValidationFailed | DomainError) -> None:
-    """Show service errors on the form fields they name."""
-    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = list(field.errors) + [message]
-        else:
-            flash(message, "error")
 
 
 @bp.get("/users")
@@ -50,7 +40,7 @@ def new_user():
             user = user_service.create_user(data, current_user)
         except (ValidationFailed, DomainError) as exc:
             db.session.rollback()
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash(f"User {user.username} added.", "success")
             return redirect(url_for("admin.users"))
@@ -72,7 +62,7 @@ def edit_user(user_id: int):
             user_service.update_user(user, data, current_user)
         except (ValidationFailed, DomainError) as exc:
             db.session.rollback()
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash(f"User {user.username} saved.", "success")
             return redirect(url_for("admin.users"))

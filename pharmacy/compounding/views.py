@@ -16,6 +16,7 @@ from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN, role_req
 from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonForm, SterilityForm
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import db
+from pharmacy.forms import attach_errors
 from pharmacy.models import now_utc
 from pharmacy.services import batches as batch_service
 from pharmacy.services import formulary as formulary_service
@@ -46,7 +47,7 @@ def receive_lot():
             lot = lot_service.receive_lot(form.to_body(), current_user)
         except (ValidationFailed, DomainError) as exc:
             db.session.rollback()
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             flash(f"Lot {lot.lot} of {lot.component} received into quarantine.", "success")
             return redirect(url_for("compounding.lot", lot_id=lot.id))
@@ -241,16 +242,5 @@ def _act(action, success: str) -> None:
         flash(exc.message, "error")
     else:
         flash(success, "success")
-
-
-def _attach(form, exc: DomainError) -> None:
-    """Show service errors on the fields they name."""
-    errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: exc.message}
-    for name, message in errors.items():
-        field = getattr(form, name, None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = list(field.errors) + [message]
-        else:
-            flash(message, "error")
 
 
