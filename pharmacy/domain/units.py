@@ -98,6 +98,19 @@ def format_ml(volume_ml: Decimal) -> str:
     return f"{_plain(volume_ml)} mL"
 
 
+def json_decimal(value: Decimal | int) -> int | float:
+    """Return a stored quantity for JSON without rounding: an int when whole, else a float.
+
+    ``float("33.105")`` prints as 33.105, so clients see the decimal that was stored.
+    """
+    if isinstance(value, int):
+        return value
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return int(value)
+    return float(format(value.normalize(), "f"))
+
+
 def to_json_number(value: Decimal | int) -> int | float:
     """Return ``value`` for a JSON encoder: an int when whole, else the float of its 2-dp value.
 

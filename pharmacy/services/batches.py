@@ -25,13 +25,13 @@ from pharmacy.domain.bud import Bud, Expiry, beyond_use
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import FormulationSpec
 from pharmacy.domain.lots import DEFAULT_BATCH_PREFIX, batch_lot_number, next_batch_sequence
+from pharmacy.domain.units import json_decimal
 from pharmacy.domain.worksheet import Coa, WorksheetLine, convert_amount, worksheet
 from pharmacy.extensions import db
 from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
-from pharmacy.services.formulary import json_number
 from pharmacy.services.settings import pharmacy_zone
 
 QUARANTINE = "quarantine"
@@ -408,13 +408,13 @@ def to_dict(batch: Batch, now: datetime | None = None) -> dict[str, Any]:
         "released_at": batch.released_dt.isoformat() if batch.released_dt else None,
         "worksheet": [
             {"component": row["component"], "lot": row["lot"],
-             "required": json_number(row["required"]), "weigh": json_number(row["weigh"]),
+             "required": json_decimal(row["required"]), "weigh": json_decimal(row["weigh"]),
              "unit": row["unit"]}
             for row in rows
         ],
         "components": [
             {"component": row["component"], "ingredient_lot_id": row["ingredient_lot_id"],
-             "lot": row["lot"], "drawn": json_number(row["drawn"]), "unit": row["lot_unit"]}
+             "lot": row["lot"], "drawn": json_decimal(row["drawn"]), "unit": row["lot_unit"]}
             for row in rows
         ],
     }

@@ -9,13 +9,13 @@ keep pointing at the version they were made from.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.formulation import DEFAULT_IN_USE_DAYS, FormulationSpec, parse_formulation
+from pharmacy.domain.units import json_decimal
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Formulation, FormulationIngredient, User
 from pharmacy.services import audit
@@ -29,19 +29,6 @@ _FIELDS = (
     "category", "sterilization", "sterility_tested", "nonsterile_components", "storage",
     "protect_from_light", "in_use_days", "gtin",
 )
-
-
-def json_number(value: Decimal | int) -> int | float:
-    """Return a stored quantity for JSON: an int when whole, else the float of its exact text.
-
-    ``float("33.105")`` prints as 33.105, so clients see the decimal that was stored.
-    """
-    if isinstance(value, int):
-        return value
-    value = Decimal(value)
-    if value == value.to_integral_value():
-        return int(value)
-    return float(format(value.normalize(), "f"))
 
 
 def current(code: str) -> Formulation | None:
@@ -198,10 +185,10 @@ def to_dict(formulation: Formulation) -> dict[str, Any]:
         "status": formulation.status,
         "name": formulation.name,
         "drug": formulation.drug,
-        "concentration_mcg_per_ml": json_number(formulation.concentration_mcg_per_ml),
-        "vial_volume_ml": json_number(formulation.vial_volume_ml),
+        "concentration_mcg_per_ml": json_decimal(formulation.concentration_mcg_per_ml),
+        "vial_volume_ml": json_decimal(formulation.vial_volume_ml),
         "container": formulation.container,
-        "overfill_ml": json_number(formulation.overfill_ml),
+        "overfill_ml": json_decimal(formulation.overfill_ml),
         "category": formulation.category,
         "sterilization": formulation.sterilization,
         "sterility_tested": formulation.sterility_tested,
@@ -212,7 +199,7 @@ def to_dict(formulation: Formulation) -> dict[str, Any]:
         "gtin": formulation.gtin,
         "ingredients": [
             {"component": item.component,
-             "amount": None if item.amount is None else json_number(item.amount),
+             "amount": None if item.amount is None else json_decimal(item.amount),
              "unit": item.unit, "active": item.active}
             for item in formulation.ingredients
         ],

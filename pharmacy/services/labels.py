@@ -15,9 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
-import labels as labelkit
 from sqlalchemy import func, select
 
+import labels as labelkit
 from pharmacy.database import write_intent
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.monitoring import monitoring_checkpoints

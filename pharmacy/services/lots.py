@@ -22,11 +22,12 @@ from sqlalchemy import func, select
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import parse_decimal
 from pharmacy.domain.lots import parse_expiry_text
+from pharmacy.domain.units import json_decimal
 from pharmacy.domain.worksheet import check_release
 from pharmacy.extensions import db
 from pharmacy.models import IngredientLot, User, now_utc
 from pharmacy.services import audit
-from pharmacy.services.formulary import active_components, json_number
+from pharmacy.services.formulary import active_components
 from pharmacy.services.settings import pharmacy_zone
 
 LOT_UNITS = ("mg", "g", "mL")
@@ -236,11 +237,11 @@ def to_dict(lot: IngredientLot, today: date | None = None) -> dict[str, Any]:
         "expiry": lot.expiry,
         "expiry_date": lot.expiry_date.isoformat(),
         "expired": is_expired(lot, today),
-        "quantity_received": json_number(lot.quantity_received),
-        "quantity_on_hand": json_number(lot.quantity_on_hand),
+        "quantity_received": json_decimal(lot.quantity_received),
+        "quantity_on_hand": json_decimal(lot.quantity_on_hand),
         "unit": lot.unit,
-        "assay_percent": None if lot.assay_percent is None else json_number(lot.assay_percent),
-        "lod_percent": None if lot.lod_percent is None else json_number(lot.lod_percent),
+        "assay_percent": None if lot.assay_percent is None else json_decimal(lot.assay_percent),
+        "lod_percent": None if lot.lod_percent is None else json_decimal(lot.lod_percent),
         "coa_reference": lot.coa_reference,
         "status": lot.status,
         "status_reason": lot.status_reason or None,

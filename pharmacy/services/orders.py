@@ -20,6 +20,7 @@ from pharmacy.domain.npi import validate_npi
 from pharmacy.domain.order_input import OrderInput, PatientInput, parse_order
 from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.regimen import Phase, Regimen
+from pharmacy.domain.units import json_decimal
 from pharmacy.domain.vials import PlanRequest, VialPlan, VialSpec, plan_vials
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
@@ -237,8 +238,8 @@ def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
         "patient": patient_to_dict(order.patient),
         "prescriber": prescriber_to_dict(order.prescriber),
         "drug": order.drug,
-        "concentration_mcg_per_ml": _number(order.concentration_mcg_per_ml),
-        "vial_volume_ml": _number(order.vial_volume_ml),
+        "concentration_mcg_per_ml": json_decimal(order.concentration_mcg_per_ml),
+        "vial_volume_ml": json_decimal(order.vial_volume_ml),
         "container": order.container,
         "route": order.route,
         "start_date": order.start_date.isoformat(),
@@ -262,12 +263,6 @@ def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
     if with_plan:
         data["plan"] = order_plan_dict(order)
     return data
-
-
-def _number(value: Decimal) -> int | float:
-    """Return a stored Decimal as a JSON number (int when whole)."""
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value.normalize())
 
 
 # --- submission ---------------------------------------------------------------------------
