@@ -39,7 +39,6 @@ def new_user():
         try:
             user = user_service.create_user(data, current_user)
         except (ValidationFailed, DomainError) as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             flash(f"User {user.username} added.", "success")
@@ -61,7 +60,6 @@ def edit_user(user_id: int):
         try:
             user_service.update_user(user, data, current_user)
         except (ValidationFailed, DomainError) as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             flash(f"User {user.username} saved.", "success")

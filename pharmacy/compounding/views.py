@@ -15,7 +15,6 @@ from wtforms import SelectChoice
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN, role_required
 from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonForm, SterilityForm
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
-from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
 from pharmacy.models import now_utc
 from pharmacy.services import batches as batch_service
@@ -46,7 +45,6 @@ def receive_lot():
         try:
             lot = lot_service.receive_lot(form.to_body(), current_user)
         except (ValidationFailed, DomainError) as exc:
-            db.session.rollback()
             attach_errors(form, exc)
         else:
             flash(f"Lot {lot.lot} of {lot.component} received into quarantine.", "success")
@@ -78,11 +76,9 @@ def release_lot(lot_id: int):
         try:
             lot_service.release_lot(record.id, current_user)
         except ValidationFailed as exc:
-            db.session.rollback()
             for message in exc.errors.values():
                 flash(f"Not released: {message}", "error")
         except (ConflictError, DomainError) as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(f"Lot {record.lot} released.", "success")
@@ -99,7 +95,6 @@ def reject_lot(lot_id: int):
         try:
             lot_service.reject_lot(record.id, form.reason.data, current_user)
         except (ConflictError, DomainError) as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(f"Lot {record.lot} rejected.", "success")
@@ -152,11 +147,9 @@ def new_batch():
                 return redirect(url_for("compounding.batch", lot_number=batch.lot_number))
             plan = batch_service.plan_batch(body)
         except ValidationFailed as exc:
-            db.session.rollback()
             error = " ".join(exc.errors.values())
             status = 422
         except (ConflictError, DomainError) as exc:
-            db.session.rollback()
             error = exc.message
             status = 409 if isinstance(exc, ConflictError) else 422
     return render_template("compounding/new_batch.html", form=form, formulation=formulation,
@@ -238,7 +231,6 @@ def _act(action, success: str) -> None:
     try:
         action()
     except (ConflictError, DomainError) as exc:
-        db.session.rollback()
         flash(exc.message, "error")
     else:
         flash(success, "success")

@@ -7,7 +7,6 @@ from flask_login import current_user
 
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
-from pharmacy.extensions import db
 from pharmacy.formulary.forms import ActionForm, FormulationForm
 from pharmacy.services import batches as batch_service
 from pharmacy.services import formulary as service
@@ -51,7 +50,6 @@ def new():
         try:
             formulation = service.create_formulation(body, current_user)
         except (ValidationFailed, DomainError) as exc:
-            db.session.rollback()
             _attach(form, exc)
         else:
             flash(f"Formulation {formulation.code} created.", "success")
@@ -73,7 +71,6 @@ def edit(code: str):
         try:
             saved = service.update_formulation(formulation.code, body, current_user)
         except (ValidationFailed, DomainError) as exc:
-            db.session.rollback()
             _attach(form, exc)
         else:
             flash(f"Formulation {saved.code} saved as version {saved.version}.", "success")
@@ -94,7 +91,6 @@ def set_status(code: str):
         try:
             service.set_status(formulation.code, status, current_user)
         except (ConflictError, DomainError) as exc:
-            db.session.rollback()
             flash(exc.message, "error")
         else:
             flash(f"Formulation {formulation.code} is now {status}.", "success")

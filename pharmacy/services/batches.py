@@ -33,6 +33,7 @@ from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
 from pharmacy.services.settings import pharmacy_zone
+from pharmacy.services.tx import atomic
 
 QUARANTINE = "quarantine"
 RELEASED = "released"
@@ -199,6 +200,7 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
     return BatchPlan(formulation, spec, vials, compounded_dt, tuple(draws), bud)
 
 
+@atomic
 def compound_batch(data: dict, actor: User | None, now: datetime | None = None) -> Batch:
     """Record a compounded batch and draw its ingredients, all or nothing.
 
@@ -296,6 +298,7 @@ def is_expired(batch: Batch, now: datetime | None = None) -> bool:
     return batch.bud_dt <= (now or now_utc())
 
 
+@atomic
 def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
     """Record a sterility test result; a failed test rejects the batch.
 
@@ -326,6 +329,7 @@ def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
     return batch
 
 
+@atomic
 def release_batch(lot_number: str, actor: User | None, now: datetime | None = None) -> Batch:
     """Release a quarantined batch for dispensing.
 
@@ -352,6 +356,7 @@ def release_batch(lot_number: str, actor: User | None, now: datetime | None = No
     return batch
 
 
+@atomic
 def reject_batch(lot_number: str, reason: Any, actor: User | None) -> Batch:
     """Reject a batch (quarantined or released) with a reason; it is never allocated again.
 

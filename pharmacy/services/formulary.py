@@ -19,6 +19,7 @@ from pharmacy.domain.units import json_decimal
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Formulation, FormulationIngredient, User
 from pharmacy.services import audit
+from pharmacy.services.tx import atomic
 
 ACTIVE = "active"
 RETIRED = "retired"
@@ -97,6 +98,7 @@ def to_body(formulation: Formulation) -> dict[str, Any]:
     return body
 
 
+@atomic
 def create_formulation(data: dict, actor: User | None) -> Formulation:
     """Create version 1 of a new formulation code from a SPEC formulation body.
 
@@ -118,6 +120,7 @@ def create_formulation(data: dict, actor: User | None) -> Formulation:
     return formulation
 
 
+@atomic
 def update_formulation(code: str, data: dict, actor: User | None) -> Formulation:
     """Edit a formulation: in place when no batch used it, else as a new version.
 
@@ -154,6 +157,7 @@ def update_formulation(code: str, data: dict, actor: User | None) -> Formulation
     return formulation
 
 
+@atomic
 def set_status(code: str, status: str, actor: User | None) -> Formulation:
     """Retire or re-activate the current version of ``code``.
 

@@ -29,6 +29,7 @@ from pharmacy.models import IngredientLot, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.formulary import active_components
 from pharmacy.services.settings import pharmacy_zone
+from pharmacy.services.tx import atomic
 
 LOT_UNITS = ("mg", "g", "mL")
 QUARANTINE = "quarantine"
@@ -92,6 +93,7 @@ def usable_lots(component: str, today: date | None = None) -> list[IngredientLot
     return [lot for lot in list_lots(component, RELEASED) if is_usable(lot, today)]
 
 
+@atomic
 def receive_lot(data: dict, actor: User | None, today: date | None = None) -> IngredientLot:
     """Record a received lot in quarantine (SPEC ingredient lot body).
 
@@ -182,6 +184,7 @@ def receive_lot(data: dict, actor: User | None, today: date | None = None) -> In
     return lot
 
 
+@atomic
 def release_lot(lot_id: Any, actor: User | None, today: date | None = None) -> IngredientLot:
     """Release a quarantined lot after checking its specification (SPEC 2.5-2.6).
 
@@ -207,6 +210,7 @@ def release_lot(lot_id: Any, actor: User | None, today: date | None = None) -> I
     return lot
 
 
+@atomic
 def reject_lot(lot_id: Any, reason: Any, actor: User | None) -> IngredientLot:
     """Reject a lot (in quarantine or released) with a reason; it can no longer be used.
 

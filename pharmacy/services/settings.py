@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from pharmacy.extensions import db
 from pharmacy.models import PharmacySettings, User
 from pharmacy.services import audit
+from pharmacy.services.tx import atomic
 
 EDITABLE = (
     "name", "address", "phone", "licence_number", "timezone",
@@ -34,6 +35,7 @@ def pharmacy_zone() -> ZoneInfo:
     return ZoneInfo(get_settings().timezone)
 
 
+@atomic
 def update_settings(changes: dict, actor: User | None) -> PharmacySettings:
     """Apply ``changes`` (already validated by the form) and audit the difference."""
     settings = get_settings()

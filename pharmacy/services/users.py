@@ -14,6 +14,7 @@ from pharmacy.extensions import db
 from pharmacy.models import User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.settings import get_settings
+from pharmacy.services.tx import atomic
 
 # Checked when the username is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
@@ -139,6 +140,7 @@ def _check_fields(data: dict, creating: bool) -> dict:
     return clean
 
 
+@atomic
 def create_user(data: dict, actor: User | None) -> User:
     """Create a user from ``data`` (username, role, password, full_name, npi, clinic, phone)."""
     clean = _check_fields(data, creating=True)
@@ -154,6 +156,7 @@ def create_user(data: dict, actor: User | None) -> User:
     return user
 
 
+@atomic
 def update_user(user: User, data: dict, actor: User | None) -> User:
     """Change a user's role, details or password; audit the change."""
     data = dict(data, current_role=user.role, current_full_name=user.full_name,
@@ -178,6 +181,7 @@ def update_user(user: User, data: dict, actor: User | None) -> User:
     return user
 
 
+@atomic
 def set_active(user: User, active: bool, actor: User | None) -> User:
     """Activate or deactivate ``user``; deactivation also revokes their tokens."""
     if actor is not None and actor.id == user.id and not active:
