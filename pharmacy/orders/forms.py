@@ -7,9 +7,8 @@ from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 from wtforms.widgets import DateInput, NumberInput
 
-from pharmacy.plan.forms import CONTAINER_CHOICES, RegimenForm, _number, _text, phases_from_form
+from pharmacy.plan.forms import DosingForm, number_value, phases_from_form, text_value
 
-ROUTE_CHOICES = [SelectChoice("IM", "IM (intramuscular)"), SelectChoice("SC", "SC (subcutaneous)")]
 DRUG_CHOICES = [SelectChoice("cyanocobalamin", "Cyanocobalamin (vitamin B12) injection")]
 
 # Order-body JSON path -> form field name, for errors the domain reports.
@@ -24,7 +23,7 @@ ERROR_ALIASES = {
 }
 
 
-class OrderForm(RegimenForm):
+class OrderForm(DosingForm):
     """A prescriber's cyanocobalamin order: patient, product, regimen and supply."""
 
     patient_first_name = StringField("First name", validators=[Length(max=80)])
@@ -34,17 +33,6 @@ class OrderForm(RegimenForm):
     patient_allergies = StringField("Allergies", validators=[Length(max=2000)])
     drug = SelectField("Drug", choices=DRUG_CHOICES, default="cyanocobalamin",
                        validate_choice=False)
-    concentration_mcg_per_ml = StringField(
-        "Concentration (mcg/mL)", widget=NumberInput(min=1, step="any"), default="1000",
-        validators=[Length(max=20)])
-    vial_volume_ml = StringField("Vial volume (mL)", widget=NumberInput(min=0.01, step=0.01),
-                                 default="10", validators=[Length(max=20)])
-    container = SelectField("Container", choices=CONTAINER_CHOICES, default="multiple-dose",
-                            validate_choice=False)
-    route = SelectField("Route", choices=ROUTE_CHOICES, default="IM", validate_choice=False)
-    start_date = StringField("Start date", widget=DateInput(), validators=[Length(max=20)])
-    days_supply = StringField("Days supply", widget=NumberInput(min=1, max=365), default="90",
-                              validators=[Length(max=20)])
     refills = StringField("Refills", widget=NumberInput(min=0, max=11), default="0",
                           validators=[Length(max=20)])
     indication = StringField("Indication", validators=[Length(max=2000)])
@@ -55,24 +43,24 @@ class OrderForm(RegimenForm):
         """Return the SPEC 3 order body the form describes (the API's input shape)."""
         return {
             "patient": {
-                "first_name": _text(self.patient_first_name),
-                "last_name": _text(self.patient_last_name),
-                "dob": _text(self.patient_dob),
-                "mrn": _text(self.patient_mrn),
-                "allergies": _text(self.patient_allergies),
+                "first_name": text_value(self.patient_first_name),
+                "last_name": text_value(self.patient_last_name),
+                "dob": text_value(self.patient_dob),
+                "mrn": text_value(self.patient_mrn),
+                "allergies": text_value(self.patient_allergies),
             },
-            "drug": _text(self.drug),
-            "concentration_mcg_per_ml": _number(self.concentration_mcg_per_ml),
-            "vial_volume_ml": _number(self.vial_volume_ml),
-            "container": _text(self.container),
-            "route": _text(self.route),
-            "start_date": _text(self.start_date),
+            "drug": text_value(self.drug),
+            "concentration_mcg_per_ml": number_value(self.concentration_mcg_per_ml),
+            "vial_volume_ml": number_value(self.vial_volume_ml),
+            "container": text_value(self.container),
+            "route": text_value(self.route),
+            "start_date": text_value(self.start_date),
             "phases": phases_from_form(self),
-            "days_supply": _number(self.days_supply),
-            "refills": _number(self.refills),
-            "indication": _text(self.indication),
-            "compounding_reason": _text(self.compounding_reason),
-            "notes": _text(self.notes),
+            "days_supply": number_value(self.days_supply),
+            "refills": number_value(self.refills),
+            "indication": text_value(self.indication),
+            "compounding_reason": text_value(self.compounding_reason),
+            "notes": text_value(self.notes),
         }
 
 

@@ -51,7 +51,7 @@ _WHOLE = re.compile(r"[+-]?\d+")
 _PATH_PART = re.compile(r"\[(\d+)\]\.?")
 
 
-def _number(field: StringField) -> int | str | None:
+def number_value(field: StringField) -> int | str | None:
     """Return a numeric field's value for the SPEC JSON: int, raw text, or None when blank."""
     text = (field.data or "").strip()
     if not text:
@@ -59,7 +59,7 @@ def _number(field: StringField) -> int | str | None:
     return int(text) if _WHOLE.fullmatch(text) else text
 
 
-def _text(field: StringField | SelectField) -> str | None:
+def text_value(field: StringField | SelectField) -> str | None:
     """Return a text/select value stripped, or None when blank."""
     text = (field.data or "").strip() if isinstance(field.data, str) else field.data
     return text or None
@@ -106,12 +106,12 @@ def phases_from_form(form: RegimenForm) -> list[dict[str, object]]:
     phases = []
     for entry in form.phases:
         sub = entry.form
-        unit = _text(sub.unit)
+        unit = text_value(sub.unit)
         phase: dict[str, object] = {
-            "dose_mcg": _number(sub.dose_mcg),
-            "every": _number(sub.every),
+            "dose_mcg": number_value(sub.dose_mcg),
+            "every": number_value(sub.every),
             "unit": unit,
-            "count": _number(sub.count),
+            "count": number_value(sub.count),
         }
         weekdays = [d for d in (sub.weekdays.data or []) if d]
         if weekdays and unit == "week":
@@ -171,8 +171,8 @@ def apply_errors(form: FlaskForm, errors: Mapping[str, str],
     return unplaced
 
 
-class PlanForm(RegimenForm):
-    """The dosing plan page: regimen, product, supply, and optional vial options to compare."""
+class DosingForm(RegimenForm):
+    """Fields every dosing form shares: the regimen, product, route, start and supply."""
 
     start_date = StringField("Start date", widget=DateInput(), validators=[Length(max=20)])
     concentration_mcg_per_ml = StringField(
@@ -182,12 +182,17 @@ class PlanForm(RegimenForm):
                                  default="10", validators=[Length(max=20)])
     container = SelectField("Container", choices=CONTAINER_CHOICES, default="multiple-dose",
                             validate_choice=False)
+    route = SelectField("Route", choices=ROUTE_CHOICES, default="IM", validate_choice=False)
+    days_supply = StringField("Days supply", widget=NumberInput(min=1, max=365), default="90",
+                              validators=[Length(max=20)])
+
+
+class PlanForm(DosingForm):
+    """The dosing plan page: regimen, product, supply, and optional vial options to compare."""
+
     vial_options = SelectMultipleField("Compare vial options", choices=VIAL_OPTION_CHOICES,
                                        validate_choice=False)
-    route = SelectField("Route", choices=ROUTE_CHOICES, default="IM", validate_choice=False)
     in_use_days = StringField("In-use days (multiple-dose)", widget=NumberInput(min=1, max=28),
-                              validators=[Length(max=20)])
-    days_supply = StringField("Days supply", widget=NumberInput(min=1, max=365), default="90",
                               validators=[Length(max=20)])
     fills = StringField("Fills (1 + refills)", widget=NumberInput(min=1, max=13), default="1",
                         validators=[Length(max=20)])
@@ -203,15 +208,15 @@ class PlanForm(RegimenForm):
         """
         body: dict[str, object] = {
             "phases": phases_from_form(self),
-            "start_date": _text(self.start_date),
-            "concentration_mcg_per_ml": _number(self.concentration_mcg_per_ml),
-            "route": _text(self.route),
-            "in_use_days": _number(self.in_use_days),
-            "days_supply": _number(self.days_supply),
-            "fills": _number(self.fills),
-            "bud_days": _number(self.bud_days),
+            "start_date": text_value(self.start_date),
+            "concentration_mcg_per_ml": number_value(self.concentration_mcg_per_ml),
+            "route": text_value(self.route),
+            "in_use_days": number_value(self.in_use_days),
+            "days_supply": number_value(self.days_supply),
+            "fills": number_value(self.fills),
+            "bud_days": number_value(self.bud_days),
         }
-        vial = {"vial_volume_ml": _number(self.vial_volume_ml), "container": _text(self.container)}
+        vial = {"vial_volume_ml": number_value(self.vial_volume_ml), "container": text_value(self.container)}
         ticked = [v for v in (self.vial_options.data or []) if v]
         if ticked:
             options = [vial]
