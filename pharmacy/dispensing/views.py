@@ -9,6 +9,7 @@ from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
 from pharmacy.dispensing.forms import CheckForm, DispenseForm
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.services import dispensing as service
+from pharmacy.services import fills as fills_service
 from pharmacy.services import labels as label_service
 
 bp = Blueprint("dispensing", __name__, url_prefix="/fills")
@@ -29,7 +30,7 @@ def fills():
 
 
 def _detail_context(fill_id: int) -> dict:
-    fill = label_service.get_fill(fill_id)
+    fill = fills_service.get_fill(fill_id)
     history = label_service.render_history("fill", fill.id)
     printed = {r.kind for r in history}
     return {

@@ -17,7 +17,8 @@ from pharmacy.domain.scan import rx_payload
 from pharmacy.extensions import db
 from pharmacy.models import Fill, FinalCheck, User, now_utc
 from pharmacy.services import audit
-from pharmacy.services.labels import get_fill, initials, local_date
+from pharmacy.services.labels import initials, local_date
+from pharmacy.services.locks import lock_fill
 
 MAX_SCANS = 200
 MAX_SCAN_LENGTH = 200
@@ -73,7 +74,7 @@ def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
     :raise ConflictError: the fill is voided or already dispensed (409).
     :raise DomainError: ``scans`` is not a non-empty list of strings (422).
     """
-    fill = get_fill(fill_id)
+    fill = lock_fill(fill_id)
     if fill.status not in ("allocated", "checked"):
         raise ConflictError("fill", f"Fill {fill.id} is {fill.status}; only an allocated fill "
                                     "can be checked.")
@@ -107,7 +108,7 @@ def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) 
     :raise ConflictError: no passed check, or the fill is not ``checked`` (409).
     :raise DomainError: initials that are not 1-8 letters (422).
     """
-    fill = get_fill(fill_id)
+    fill = lock_fill(fill_id)
     last = latest_check(fill)
     if fill.status != "checked" or last is None or not last.ok:
         raise ConflictError("fill", f"Fill {fill.id} is {fill.status}: it can be dispensed only "

@@ -53,6 +53,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, FillAllocation, Formulation, Order, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.locks import lock_order
 
 OPEN_FILL_STATUSES = ("allocated", "checked", "dispensed")
 VOIDABLE_STATUSES = ("allocated", "checked")
@@ -264,20 +265,6 @@ def _check_order(order: Order) -> None:
         raise ConflictError("status", f"Rx {order.rx_number} cannot be filled: {detail}.")
 
 
-def _lock_order(order: Order) -> Order:
-    """Re-read ``order`` with a row lock so that two fills of it never run at once."""
-    locked = db.session.execute(
-        select(Order).where(Order.id == order.id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    # Refresh the fills too: another transaction may have filled or voided meanwhile.
-    db.session.execute(
-        select(Fill).where(Fill.order_id == locked.id).execution_options(populate_existing=True)
-    ).scalars().all()
-    db.session.refresh(locked, attribute_names=["fills"])
-    return locked
-
-
 def _take(batch: Batch, wanted: int) -> int:
     """Take up to ``wanted`` vials from ``batch`` atomically; return how many were taken."""
     while wanted > 0:
@@ -317,7 +304,7 @@ def allocate_fill(order: Order, actor: User | None, today: date) -> Fill:
 
 
 def _allocate(order: Order, actor: User | None, today: date) -> Fill:
-    order = _lock_order(order)
+    order = lock_order(order)
     _check_order(order)
     k = _next_number(order)
     if k is None:

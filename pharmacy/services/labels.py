@@ -30,6 +30,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.fills import get_fill
 
 DPIS = (203, 300)
 OUTPUTS = ("pdf", "zpl203", "zpl300")
@@ -57,11 +58,6 @@ class Rendered:
 
 
 # --- loading --------------------------------------------------------------------------------
-
-
-def get_fill(fill_id: int) -> Fill:
-    """Return the fill or answer 404."""
-    return db.get_or_404(Fill, fill_id, description="No such fill.")
 
 
 def get_batch(lot_number: str) -> Batch:

@@ -28,6 +28,7 @@ from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit
 from pharmacy.services.patients import patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.locks import lock_order
 
 ACTIVE_STATUSES = ("submitted", "verified")
 DECISIONS = ("approve", "reject")
@@ -435,6 +436,7 @@ def verify_order(order: Order, pharmacist: User, decision: object, reason: objec
     :raise ConflictError: the order is not waiting for verification, or a stop alert (409).
     """
     try:
+        order = lock_order(order)
         if decision not in DECISIONS:
             raise DomainError("decision", 'The decision must be "approve" or "reject".')
         text = _reason(reason, required=decision == "reject", what="rejecting the order")
@@ -479,6 +481,7 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
     :raise ConflictError: the order's state does not allow it (409).
     """
     try:
+        order = lock_order(order)
         text = _reason(reason, required=True, what="cancelling the order")
         if order.status not in ACTIVE_STATUSES:
             raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
