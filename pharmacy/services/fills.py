@@ -52,15 +52,12 @@ from pharmacy.domain.vials import MAX_IN_USE_DAYS, PlanRequest, VialPlan, VialSp
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, FillAllocation, Formulation, Order, User, now_utc
 from pharmacy.services import audit
-from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
+from pharmacy.services.settings import get_settings, pharmacy_zone
 
 OPEN_FILL_STATUSES = ("allocated", "checked", "dispensed")
 VOIDABLE_STATUSES = ("allocated", "checked")
-
-
-class NotFound(Exception):
-    """An order or fill that does not exist (the API answers 404)."""
 
 
 def local_today() -> date:

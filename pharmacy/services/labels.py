@@ -29,8 +29,8 @@ from pharmacy.domain.units import format_ml, format_number
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
 from pharmacy.services import audit
-from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.fills import get_fill
+from pharmacy.services.settings import get_settings, pharmacy_zone
 
 DPIS = (203, 300)
 OUTPUTS = ("pdf", "zpl203", "zpl300")

@@ -8,10 +8,10 @@ a cancel) waits for the first to commit and then sees its result. SQLite ignores
 from __future__ import annotations
 
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from pharmacy.extensions import db
 from pharmacy.models import Fill, Order
+from pharmacy.services.errors import NotFound
 
 
 def lock_order(order: Order) -> Order:

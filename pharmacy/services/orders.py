@@ -26,9 +26,9 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit
+from pharmacy.services.locks import lock_order
 from pharmacy.services.patients import patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, pharmacy_zone
-from pharmacy.services.locks import lock_order
 
 ACTIVE_STATUSES = ("submitted", "verified")
 DECISIONS = ("approve", "reject")
