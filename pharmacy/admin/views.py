@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from pharmacy.admin.forms import ReasonForm, SettingsForm, UserForm
 from pharmacy.auth.roles import ADMIN, ALL_ROLES, PHARMACIST, role_required
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
-from pharmacy.models import AuditEvent, User
+from pharmacy.models import User
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service
-from pharmacy.services.audit import verify_chain
+from pharmacy.services.audit import list_events, verify_chain
 from pharmacy.services.settings import EDITABLE, get_settings, update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -126,18 +125,8 @@ def tokens():
 def audit():
     """Page through the audit trail, filtered by entity or actor, and verify the chain."""
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    per_page = 50
-    query = select(AuditEvent)
     filters = {k: request.args.get(k, "").strip() for k in ("entity", "entity_id", "actor")}
-    if filters["entity"]:
-        query = query.where(AuditEvent.entity == filters["entity"])
-    if filters["entity_id"]:
-        query = query.where(AuditEvent.entity_id == filters["entity_id"])
-    if filters["actor"]:
-        query = query.where(AuditEvent.actor == filters["actor"])
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    events = list(db.session.execute(
-        query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)).scalars())
+    listing = list_events(filters, page)
     report = verify_chain() if request.args.get("verify") else None
-    return render_template("admin/audit.html", events=events, filters=filters, page=page,
-                           pages=max(1, -(-total // per_page)), total=total, report=report)
+    return render_template("admin/audit.html", events=listing.events, filters=filters, page=page,
+                           pages=listing.pages, total=listing.total, report=report)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask import jsonify, request
-from sqlalchemy import func, select
 
 from pharmacy.api.base import ApiError, api_roles, bp
 from pharmacy.auth.roles import ADMIN, PHARMACIST
-from pharmacy.extensions import db
 from pharmacy.models import AuditEvent
-from pharmacy.services.audit import verify_chain
+from pharmacy.services import audit as audit_service
 
 
 def event_to_dict(event: AuditEvent) -> dict:
@@ -41,21 +39,14 @@ def list_events():
     """Page through audit events, newest first; filter by ``entity``, ``entity_id``, ``actor``."""
     page = _int_arg("page", 1, 1, 10**6)
     per_page = _int_arg("per_page", 50, 1, 500)
-    query = select(AuditEvent)
-    for arg, column in (("entity", AuditEvent.entity), ("entity_id", AuditEvent.entity_id),
-                        ("actor", AuditEvent.actor), ("action", AuditEvent.action)):
-        if request.args.get(arg):
-            query = query.where(column == request.args[arg])
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    events = db.session.execute(
-        query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).scalars()
-    return jsonify({"events": [event_to_dict(e) for e in events], "page": page,
-                    "per_page": per_page, "total": total})
+    filters = {name: request.args.get(name, "") for name in audit_service.FILTERS}
+    listing = audit_service.list_events(filters, page, per_page)
+    return jsonify({"events": [event_to_dict(e) for e in listing.events], "page": page,
+                    "per_page": per_page, "total": listing.total})
 
 
 @bp.get("/audit/verify")
 @api_roles(PHARMACIST, ADMIN)
 def verify():
     """Recompute the hash chain: ``{"ok": bool, "checked": n}``."""
-    return jsonify(verify_chain().to_dict())
+    return jsonify(audit_service.verify_chain().to_dict())

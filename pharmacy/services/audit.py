@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, AuditHead, User, now_utc
@@ -102,6 +102,38 @@ def record(
     head.hash = event.hash
     db.session.add(event)
     return event
+
+
+FILTERS = {"entity": AuditEvent.entity, "entity_id": AuditEvent.entity_id,
+           "actor": AuditEvent.actor, "action": AuditEvent.action}
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of audit events, newest first."""
+
+    events: list[AuditEvent]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """Return the number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_events(filters: dict[str, str], page: int = 1, per_page: int = 50) -> EventPage:
+    """Return a page of events matching ``filters`` (entity, entity_id, actor, action)."""
+    query = select(AuditEvent)
+    for name, column in FILTERS.items():
+        if filters.get(name):
+            query = query.where(column == filters[name])
+    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    events = list(db.session.execute(
+        query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).scalars())
+    return EventPage(events, page, per_page, total)
 
 
 @dataclass(frozen=True)
