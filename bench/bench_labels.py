@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from barcode.codex import Gs1_128  # noqa: E402
-from reportlab.lib.units import inch, mm  # noqa: E402
-from reportlab.pdfgen.canvas import Canvas  # noqa: E402
+from barcode.codex import Gs1_128
+from reportlab.lib.units import inch, mm
+from reportlab.pdfgen.canvas import Canvas
 
-from labels import Barcode, VialLabel, render_pdf  # noqa: E402
+from labels import Barcode, VialLabel, render_pdf
 
 COUNT = 500
 ROUNDS = 7

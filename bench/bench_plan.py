@@ -16,17 +16,17 @@ from pathlib import Path
 # Runnable as a plain script: put the repo root (this file's parent's parent) on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pharmacy.domain.regimen import PRESETS, expand_regimen  # noqa: E402
-from pharmacy.domain.vials import PlanRequest, VialSpec, plan_options, plan_vials  # noqa: E402
+from pharmacy.domain.regimen import PRESETS, expand_regimen
+from pharmacy.domain.vials import PlanRequest, VialSpec, plan_options, plan_vials
 
 FILLS = 20
 DAYS_SUPPLY = 91  # 20 fills x 91 days = 1,820 days, about five years
 OPTIONS = (
-    VialSpec(Decimal("1"), "single-dose"),
-    VialSpec(Decimal("2"), "multiple-dose"),
-    VialSpec(Decimal("5"), "multiple-dose"),
-    VialSpec(Decimal("10"), "multiple-dose"),
-    VialSpec(Decimal("30"), "multiple-dose"),
+    VialSpec(Decimal(1), "single-dose"),
+    VialSpec(Decimal(2), "multiple-dose"),
+    VialSpec(Decimal(5), "multiple-dose"),
+    VialSpec(Decimal(10), "multiple-dose"),
+    VialSpec(Decimal(30), "multiple-dose"),
 )
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     request = PlanRequest(
         regimen=regimen,
         start_date=date(2026, 12, 1),
-        concentration_mcg_per_ml=Decimal("1000"),
+        concentration_mcg_per_ml=Decimal(1000),
         vial=OPTIONS[3],
         days_supply=DAYS_SUPPLY,
         fills=FILLS,

@@ -67,7 +67,7 @@ class _Code128(_FoldRealSwitchesOnly, Code128):
     """Code 128 with the leading-99 fix."""
 
 
-class _Gs1_128(_FoldRealSwitchesOnly, Gs1_128):  # noqa: N801
+class _Gs1_128(_FoldRealSwitchesOnly, Gs1_128):
     """GS1-128 (FNC1 after the start character) with the leading-99 fix."""
 
 

@@ -179,7 +179,15 @@ class _Calendar:
         """
         w = PAGE_W - MARGIN - x
         block = TextBlock(
-            name, "", 0, 0, w / PT_PER_MM, h / PT_PER_MM, size[0], size[1], bold=bold,
+            name,
+            "",
+            0,
+            0,
+            w / PT_PER_MM,
+            h / PT_PER_MM,
+            size[0],
+            size[1],
+            bold=bold,
             max_lines=lines,
         )
         fitted = fit_text(block, text)

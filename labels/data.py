@@ -119,9 +119,9 @@ class Stock:
         return float(self.height_in) * MM_PER_INCH
 
 
-PRESCRIPTION_STOCK = Stock(Decimal("4"), Decimal("2"))
+PRESCRIPTION_STOCK = Stock(Decimal(4), Decimal(2))
 VIAL_STOCK = Stock(Decimal("2.25"), Decimal("1.25"))
-BATCH_STOCK = Stock(Decimal("4"), Decimal("2"))
+BATCH_STOCK = Stock(Decimal(4), Decimal(2))
 
 
 def _as_tuple(value: object) -> tuple:
@@ -215,9 +215,12 @@ def missing_fields(label: Label) -> list[str]:
     missing = []
     for name in _field_names(type(label)):
         value = getattr(label, name)
-        if value is None or (isinstance(value, (str, tuple)) and not any(_non_blank(value))):
-            missing.append(name)
-        elif isinstance(value, Barcode) and not value.data:
+        if (
+            value is None
+            or (isinstance(value, (str, tuple)) and not any(_non_blank(value)))
+            or isinstance(value, Barcode)
+            and not value.data
+        ):
             missing.append(name)
     return missing
 

@@ -178,4 +178,3 @@ def _draw_frame(canvas: Canvas, frame: Frame, page_h: float) -> None:
         stroke=1,
         fill=0,
     )
-

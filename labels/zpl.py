@@ -36,6 +36,7 @@ from labels.data import (
 )
 from labels.layout import (
     MM_PER_INCH,
+    PRINTER_DPIS,
     PT_PER_MM,
     BarcodeBox,
     Fitted,
@@ -44,7 +45,6 @@ from labels.layout import (
     TextBlock,
     block_text,
     check_text,
-    PRINTER_DPIS,
     fit_text,
     layout_of,
     place_barcode,

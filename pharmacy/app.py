@@ -53,7 +53,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         if env not in ("development", "testing"):
-            raise RuntimeError("SECRET_KEY is not set: it is required outside development and tests")
+            raise RuntimeError(
+                "SECRET_KEY is not set: it is required outside development and tests"
+            )
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
@@ -82,8 +84,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_request_hooks(app)
     _register_blueprints(app)
 
-    from pharmacy.errors import register_error_handlers
     from pharmacy.cli import register_commands
+    from pharmacy.errors import register_error_handlers
     from pharmacy.templating import register_template_helpers
 
     register_error_handlers(app)

@@ -41,9 +41,18 @@ def users_add(username, role, password, full_name, npi, clinic, phone) -> None:
 
     with write_intent():
         try:
-            user = create_user({"username": username, "role": role, "password": password,
-                                "full_name": full_name, "npi": npi, "clinic": clinic,
-                                "phone": phone}, actor=None)
+            user = create_user(
+                {
+                    "username": username,
+                    "role": role,
+                    "password": password,
+                    "full_name": full_name,
+                    "npi": npi,
+                    "clinic": clinic,
+                    "phone": phone,
+                },
+                actor=None,
+            )
         except DomainError as exc:
             db.session.rollback()
             _fail_on(exc)
@@ -61,8 +70,9 @@ def demo_load() -> None:
     with write_intent():
         added = load_demo()
     click.echo("Demo pharmacy: " + (", ".join(added) if added else "already loaded") + ".")
-    click.echo("Demo logins (password " + DEMO_PASSWORD + "): "
-               + ", ".join(u[0] for u in DEMO_USERS))
+    click.echo(
+        "Demo logins (password " + DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS)
+    )
 
 
 audit_cli = AppGroup("audit", help="The audit trail.")
@@ -77,8 +87,11 @@ def audit_verify() -> None:
     if report.ok:
         click.echo(f"Audit chain OK: {report.checked} events checked.")
         return
-    click.echo(f"Audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): "
-               f"{report.reason}. {report.checked} events before it are intact.", err=True)
+    click.echo(
+        f"Audit chain BROKEN at event seq {report.broken_seq} (id {report.broken_id}): "
+        f"{report.reason}. {report.checked} events before it are intact.",
+        err=True,
+    )
     raise SystemExit(1)
 
 
@@ -98,15 +111,27 @@ def backup(target: str) -> None:
         click.echo(f"Backed up SQLite database to {target}.")
         return
     if shutil.which("pg_dump") is None:
-        click.echo("pg_dump is not installed: install the PostgreSQL client tools "
-                   "(Debian: apt-get install postgresql-client) and run again.", err=True)
+        click.echo(
+            "pg_dump is not installed: install the PostgreSQL client tools "
+            "(Debian: apt-get install postgresql-client) and run again.",
+            err=True,
+        )
         raise SystemExit(1)
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
-    cmd = ["pg_dump", "--format=custom", f"--file={target}", "--host", url.host or "localhost",
-           "--port", str(url.port or 5432), "--username", url.username or "postgres",
-           url.database or "postgres"]
+    cmd = [
+        "pg_dump",
+        "--format=custom",
+        f"--file={target}",
+        "--host",
+        url.host or "localhost",
+        "--port",
+        str(url.port or 5432),
+        "--username",
+        url.username or "postgres",
+        url.database or "postgres",
+    ]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         click.echo(f"pg_dump failed: {result.stderr.strip()}", err=True)

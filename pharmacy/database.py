@@ -10,9 +10,9 @@ PostgreSQL uses row locks and conditional UPDATEs instead (see the services).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -25,7 +25,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15000
 def engine_options(uri: str) -> dict:
     """Return SQLAlchemy engine options suited to the database in ``uri``."""
     if uri.startswith("sqlite"):
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}}
+        return {
+            "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        }
     return {"pool_pre_ping": True}
 
 

@@ -32,8 +32,9 @@ def _wants_json() -> bool:
 
 
 def _page(status: int, message: str):
-    return render_template("errors/error.html", status=status,
-                           title=TITLES.get(status, "Error"), message=message), status
+    return render_template(
+        "errors/error.html", status=status, title=TITLES.get(status, "Error"), message=message
+    ), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -47,8 +48,11 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(exc: CSRFError):
         if _wants_json():
             return error_response(400, exc.description, "csrf_failed")
-        return _page(400, "The form had expired or was sent from elsewhere. Go back, reload the "
-                          "page and try again; nothing was saved.")
+        return _page(
+            400,
+            "The form had expired or was sent from elsewhere. Go back, reload the "
+            "page and try again; nothing was saved.",
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -58,22 +62,31 @@ def register_error_handlers(app: Flask) -> None:
             if status == 405:
                 message = f"{request.method} is not allowed on {request.path}."
             return error_response(status, message)
-        return _page(status, exc.description if status not in (404, 500) else {
-            404: "There is nothing at this address, or it is not yours to see.",
-            500: "The error has been logged. Nothing you saved before was lost.",
-        }[status])
+        return _page(
+            status,
+            exc.description
+            if status not in (404, 500)
+            else {
+                404: "There is nothing at this address, or it is not yours to see.",
+                500: "The error has been logged. Nothing you saved before was lost.",
+            }[status],
+        )
 
     @app.errorhandler(ValidationFailed)
     def _validation(exc: ValidationFailed):
         if _wants_json():
-            return error_response(422, "Some fields are not valid.", "validation_failed", exc.errors)
+            return error_response(
+                422, "Some fields are not valid.", "validation_failed", exc.errors
+            )
         return _page(422, "; ".join(f"{k}: {v}" if k else v for k, v in exc.errors.items()))
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         status = 409 if isinstance(exc, ConflictError) else 422
         if _wants_json():
-            return error_response(status, exc.message, None, {exc.field: exc.message} if exc.field else {})
+            return error_response(
+                status, exc.message, None, {exc.field: exc.message} if exc.field else {}
+            )
         return _page(status, exc.message)
 
     @app.errorhandler(Exception)

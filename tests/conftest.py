@@ -49,8 +49,13 @@ def _seed_users(app) -> None:
 
     with app.app_context(), write_intent():
         for username, (role, full_name, npi) in USERS.items():
-            make_user(username, role, full_name=full_name, npi=npi, clinic="Riverside Clinic"
-                      if role == "prescriber" else None)
+            make_user(
+                username,
+                role,
+                full_name=full_name,
+                npi=npi,
+                clinic="Riverside Clinic" if role == "prescriber" else None,
+            )
         db.session.remove()
 
 
@@ -96,8 +101,10 @@ def app(sqlite_template, tmp_path):
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 requires_pg = pytest.mark.skipif(
-    not PG_URL, reason="PostgreSQL tests need TEST_DATABASE_URL (e.g. "
-    "postgresql+psycopg://root@127.0.0.1:5432/test); .ci/run sets it")
+    not PG_URL,
+    reason="PostgreSQL tests need TEST_DATABASE_URL (e.g. "
+    "postgresql+psycopg://root@127.0.0.1:5432/test); .ci/run sets it",
+)
 
 
 def _admin_engine():

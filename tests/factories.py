@@ -19,8 +19,9 @@ USERS = {
 
 def make_user(username: str, role: str, password: str = PASSWORD, **fields) -> User:
     """Create and commit a user (scrypt-hashed password)."""
-    user = User(username=username, role=role, full_name=fields.pop("full_name", username.title()),
-                **fields)
+    user = User(
+        username=username, role=role, full_name=fields.pop("full_name", username.title()), **fields
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()

@@ -29,10 +29,18 @@ from tests.factories_fills import (
 GTIN = "09501101530003"  # valid GS1 mod-10 check digit
 
 
-def make_labelled_fill(*, gtin: str | None = GTIN, lots: int = 1, batch_status: str = "released",
-                       bud_days: int = 60, phases: list | None = None,
-                       monitoring_tests: list | None = None, start: date | None = None,
-                       patient_name: tuple[str, str] = ("Ada", "Lovelace"), **order_fields) -> Fill:
+def make_labelled_fill(
+    *,
+    gtin: str | None = GTIN,
+    lots: int = 1,
+    batch_status: str = "released",
+    bud_days: int = 60,
+    phases: list | None = None,
+    monitoring_tests: list | None = None,
+    start: date | None = None,
+    patient_name: tuple[str, str] = ("Ada", "Lovelace"),
+    **order_fields,
+) -> Fill:
     """Create and commit an allocated fill of 10 mL multiple-dose vials (default HIGH_DOSE).
 
     :param gtin: the formulation's GTIN (None: plain Code 128 lot barcodes).
@@ -42,29 +50,63 @@ def make_labelled_fill(*, gtin: str | None = GTIN, lots: int = 1, batch_status: 
     settings.name = "Riverside Compounding Pharmacy"
     settings.address = "12 Harbor St, Portland, ME 04101"
     settings.phone = "(207) 555-0142"
-    formulation = make_formulation(gtin=gtin, vial_volume_ml=Decimal("10"),
-                                   container="multiple-dose", name="Cyanocobalamin 1,000 mcg/mL "
-                                   "injection, 10 mL multiple-dose")
+    formulation = make_formulation(
+        gtin=gtin,
+        vial_volume_ml=Decimal(10),
+        container="multiple-dose",
+        name="Cyanocobalamin 1,000 mcg/mL injection, 10 mL multiple-dose",
+    )
     start = start or date.today()
     phases = phases or HIGH_DOSE
     regimen = parse_phases(phases)
-    concentration = Decimal("1000")
+    concentration = Decimal(1000)
     patient = make_patient(first_name=patient_name[0], last_name=patient_name[1])
     order = make_verified_order(
-        patient, concentration_mcg_per_ml=concentration, vial_volume_ml=Decimal("10"),
-        container="multiple-dose", route="IM", start_date=start, phases=phases, days_supply=90,
-        refills=2, sig=sig(regimen, concentration, "IM"),
-        monitoring_tests=monitoring_tests or [], verified_by_id=user("pharmacist").id,
-        **order_fields)
-    request = PlanRequest(regimen=regimen, start_date=start, concentration_mcg_per_ml=concentration,
-                          vial=VialSpec(Decimal("10"), "multiple-dose"), in_use_days=28,
-                          days_supply=90, fills=3, bud_days=bud_days, route="IM")
+        patient,
+        concentration_mcg_per_ml=concentration,
+        vial_volume_ml=Decimal(10),
+        container="multiple-dose",
+        route="IM",
+        start_date=start,
+        phases=phases,
+        days_supply=90,
+        refills=2,
+        sig=sig(regimen, concentration, "IM"),
+        monitoring_tests=monitoring_tests or [],
+        verified_by_id=user("pharmacist").id,
+        **order_fields,
+    )
+    request = PlanRequest(
+        regimen=regimen,
+        start_date=start,
+        concentration_mcg_per_ml=concentration,
+        vial=VialSpec(Decimal(10), "multiple-dose"),
+        in_use_days=28,
+        days_supply=90,
+        fills=3,
+        bud_days=bud_days,
+        route="IM",
+    )
     plan = plan_to_dict(plan_vials(request))
     vials = next(f["vials"] for f in plan["fills"] if f["fill_number"] == 0)
-    batches = [make_batch(formulation, vials=10, status=batch_status,
-                          bud_dt=now_utc() + timedelta(days=bud_days + i)) for i in range(lots)]
-    fill = Fill(order_id=order.id, fill_number=0, status="allocated", vials=vials,
-                dispense_date=start, plan=plan, created_by_id=user("technician").id)
+    batches = [
+        make_batch(
+            formulation,
+            vials=10,
+            status=batch_status,
+            bud_dt=now_utc() + timedelta(days=bud_days + i),
+        )
+        for i in range(lots)
+    ]
+    fill = Fill(
+        order_id=order.id,
+        fill_number=0,
+        status="allocated",
+        vials=vials,
+        dispense_date=start,
+        plan=plan,
+        created_by_id=user("technician").id,
+    )
     split = [vials] if lots == 1 else [vials - vials // 2, vials // 2]
     for batch, count in zip(batches, split):
         if count:
@@ -82,7 +124,10 @@ def scans_for(fill: Fill, *, gs1: bool = True) -> list[str]:
     scans = [f"RX{fill.order.rx_number}-{fill.fill_number}"]
     for allocation in fill.allocations:
         barcode = vial_barcode(allocation.batch)
-        payload = ("]C1" + barcode.data) if gs1 and barcode.symbology == "gs1-128" else (
-            allocation.batch.lot_number)
+        payload = (
+            ("]C1" + barcode.data)
+            if gs1 and barcode.symbology == "gs1-128"
+            else (allocation.batch.lot_number)
+        )
         scans.extend([payload] * allocation.vials)
     return scans

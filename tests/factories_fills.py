@@ -7,7 +7,7 @@ not depend on order entry or batch compounding. Each ``make_x(**overrides)`` com
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pharmacy.extensions import db
@@ -38,8 +38,11 @@ HIGH_DOSE = [
 def make_patient(**overrides) -> Patient:
     """Create and commit a patient."""
     n = next(_seq)
-    fields = {"first_name": f"Pat{n}", "last_name": f"Jones{n}", "dob": date(1960, 1, 1) +
-              timedelta(days=n)}
+    fields = {
+        "first_name": f"Pat{n}",
+        "last_name": f"Jones{n}",
+        "dob": date(1960, 1, 1) + timedelta(days=n),
+    }
     fields.update(overrides)
     patient = Patient(**fields)
     db.session.add(patient)
@@ -54,8 +57,8 @@ def make_formulation(**overrides) -> Formulation:
         "code": f"CYA-T{n}",
         "name": "Cyanocobalamin 1,000 mcg/mL",
         "drug": "cyanocobalamin",
-        "concentration_mcg_per_ml": Decimal("1000"),
-        "vial_volume_ml": Decimal("1"),
+        "concentration_mcg_per_ml": Decimal(1000),
+        "vial_volume_ml": Decimal(1),
         "container": "single-dose",
         "overfill_ml": Decimal("0.10"),
         "category": 2,
@@ -83,8 +86,8 @@ def make_ingredient_lot(**overrides) -> IngredientLot:
         "lot": f"CN{n:05d}",
         "expiry": "2030-12",
         "expiry_date": date(2030, 12, 31),
-        "quantity_received": Decimal("10000"),
-        "quantity_on_hand": Decimal("10000"),
+        "quantity_received": Decimal(10000),
+        "quantity_on_hand": Decimal(10000),
         "unit": "mg",
         "assay_percent": Decimal("99.0"),
         "lod_percent": Decimal("5.0"),
@@ -97,9 +100,15 @@ def make_ingredient_lot(**overrides) -> IngredientLot:
     return lot
 
 
-def make_batch(formulation: Formulation | None = None, *, vials: int = 10,
-               bud_dt: datetime | None = None, status: str = "released",
-               ingredient_lots: list[IngredientLot] = (), **overrides) -> Batch:
+def make_batch(
+    formulation: Formulation | None = None,
+    *,
+    vials: int = 10,
+    bud_dt: datetime | None = None,
+    status: str = "released",
+    ingredient_lots: list[IngredientLot] = (),
+    **overrides,
+) -> Batch:
     """Create and commit a batch (released, 10 vials, BUD 60 days from now by default)."""
     n = next(_seq)
     formulation = formulation or make_formulation()
@@ -116,9 +125,17 @@ def make_batch(formulation: Formulation | None = None, *, vials: int = 10,
     fields.update(overrides)
     batch = Batch(**fields)
     for i, lot in enumerate(ingredient_lots):
-        batch.components.append(BatchComponent(
-            ingredient_lot_id=lot.id, position=i, component=lot.component,
-            required=Decimal("1"), weigh=Decimal("1"), unit="mg", drawn=Decimal("1")))
+        batch.components.append(
+            BatchComponent(
+                ingredient_lot_id=lot.id,
+                position=i,
+                component=lot.component,
+                required=Decimal(1),
+                weigh=Decimal(1),
+                unit="mg",
+                drawn=Decimal(1),
+            )
+        )
     db.session.add(batch)
     db.session.commit()
     return batch
@@ -136,8 +153,8 @@ def make_verified_order(patient: Patient | None = None, **overrides) -> Order:
         "patient_id": (patient or make_patient()).id,
         "prescriber_id": user(prescriber).id,
         "drug": "cyanocobalamin",
-        "concentration_mcg_per_ml": Decimal("1000"),
-        "vial_volume_ml": Decimal("1"),
+        "concentration_mcg_per_ml": Decimal(1000),
+        "vial_volume_ml": Decimal(1),
         "container": "single-dose",
         "route": "IM",
         "start_date": local_today(),
@@ -157,4 +174,4 @@ def make_verified_order(patient: Patient | None = None, **overrides) -> Order:
 
 def utc(y: int, m: int, d: int, h: int = 12) -> datetime:
     """Return an aware UTC datetime (noon by default: the same calendar day in US zones)."""
-    return datetime(y, m, d, h, tzinfo=timezone.utc)
+    return datetime(y, m, d, h, tzinfo=UTC)

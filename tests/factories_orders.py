@@ -19,8 +19,13 @@ HIGH_DOSE = [
 def order_body(**overrides) -> dict:
     """Return a valid order body (SPEC 3); ``patient__x=`` overrides a patient field."""
     body = {
-        "patient": {"first_name": "Ada", "last_name": "Lovelace", "dob": "1960-05-04",
-                    "mrn": "MRN-1001", "allergies": "penicillin"},
+        "patient": {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "dob": "1960-05-04",
+            "mrn": "MRN-1001",
+            "allergies": "penicillin",
+        },
         "drug": "cyanocobalamin",
         "concentration_mcg_per_ml": 1000,
         "vial_volume_ml": 10,
@@ -32,7 +37,7 @@ def order_body(**overrides) -> dict:
         "refills": 1,
         "indication": "Pernicious anaemia (D51.0)",
         "compounding_reason": "Preservative concentration needed for multi-dose use; commercial"
-                              " vials on shortage.",
+        " vials on shortage.",
         "notes": "",
     }
     for key, value in overrides.items():
@@ -43,25 +48,47 @@ def order_body(**overrides) -> dict:
     return body
 
 
-def make_formulation(*, concentration=Decimal("1000"), volume=Decimal("10"),
-                     container="multiple-dose", benzyl_alcohol=True, code=None,
-                     status="active") -> Formulation:
+def make_formulation(
+    *,
+    concentration=Decimal(1000),
+    volume=Decimal(10),
+    container="multiple-dose",
+    benzyl_alcohol=True,
+    code=None,
+    status="active",
+) -> Formulation:
     """Create and commit an active cyanocobalamin formulation (with benzyl alcohol by default)."""
     with write_intent():
         formulation = Formulation(
             code=code or f"CY{int(concentration)}-{int(volume)}{container[0].upper()}",
             name=f"Cyanocobalamin {concentration} mcg/mL {volume} mL {container}",
-            drug="cyanocobalamin", concentration_mcg_per_ml=concentration,
-            vial_volume_ml=volume, container=container, overfill_ml=Decimal("0.5"),
-            category=2, sterilization="aseptic", sterility_tested=True,
-            nonsterile_components=True, storage="refrigerated", status=status,
+            drug="cyanocobalamin",
+            concentration_mcg_per_ml=concentration,
+            vial_volume_ml=volume,
+            container=container,
+            overfill_ml=Decimal("0.5"),
+            category=2,
+            sterilization="aseptic",
+            sterility_tested=True,
+            nonsterile_components=True,
+            storage="refrigerated",
+            status=status,
         )
-        formulation.ingredients.append(FormulationIngredient(
-            position=0, component="Cyanocobalamin USP", amount=concentration, unit="mcg/mL",
-            active=True))
+        formulation.ingredients.append(
+            FormulationIngredient(
+                position=0,
+                component="Cyanocobalamin USP",
+                amount=concentration,
+                unit="mcg/mL",
+                active=True,
+            )
+        )
         if benzyl_alcohol:
-            formulation.ingredients.append(FormulationIngredient(
-                position=1, component="Benzyl alcohol", amount=Decimal("1.5"), unit="% w/v"))
+            formulation.ingredients.append(
+                FormulationIngredient(
+                    position=1, component="Benzyl alcohol", amount=Decimal("1.5"), unit="% w/v"
+                )
+            )
         db.session.add(formulation)
         db.session.commit()
         return formulation

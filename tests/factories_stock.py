@@ -23,20 +23,26 @@ from decimal import Decimal
 
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
-from pharmacy.models import Batch, BatchComponent, Formulation, FormulationIngredient, IngredientLot
-from pharmacy.models import now_utc
+from pharmacy.models import (
+    Batch,
+    BatchComponent,
+    Formulation,
+    FormulationIngredient,
+    IngredientLot,
+    now_utc,
+)
 
 _sequence = itertools.count(1)
 
 DEFAULT_INGREDIENTS = (
-    ("Cyanocobalamin", Decimal("1000"), "mcg/mL", True),
+    ("Cyanocobalamin", Decimal(1000), "mcg/mL", True),
     ("Benzyl alcohol", Decimal("1.5"), "% v/v", False),
     ("Sodium chloride", Decimal("0.9"), "% w/v", False),
     ("Water for injection", None, "q.s.", False),
 )
 
 SINGLE_DOSE_INGREDIENTS = (
-    ("Cyanocobalamin", Decimal("1000"), "mcg/mL", True),
+    ("Cyanocobalamin", Decimal(1000), "mcg/mL", True),
     ("Sodium chloride", Decimal("0.9"), "% w/v", False),
     ("Water for injection", None, "q.s.", False),
 )
@@ -50,8 +56,8 @@ def make_formulation(ingredients=DEFAULT_INGREDIENTS, **overrides) -> Formulatio
         "version": 1,
         "name": "Cyanocobalamin 1,000 mcg/mL, 10 mL multiple-dose vial",
         "drug": "cyanocobalamin",
-        "concentration_mcg_per_ml": Decimal("1000"),
-        "vial_volume_ml": Decimal("10"),
+        "concentration_mcg_per_ml": Decimal(1000),
+        "vial_volume_ml": Decimal(10),
         "container": "multiple-dose",
         "overfill_ml": Decimal("0.50"),
         "category": 2,
@@ -67,8 +73,9 @@ def make_formulation(ingredients=DEFAULT_INGREDIENTS, **overrides) -> Formulatio
     fields.update(overrides)
     formulation = Formulation(**fields)
     formulation.ingredients = [
-        FormulationIngredient(position=index, component=component, amount=amount, unit=unit,
-                              active=active)
+        FormulationIngredient(
+            position=index, component=component, amount=amount, unit=unit, active=active
+        )
         for index, (component, amount, unit, active) in enumerate(ingredients)
     ]
     with write_intent():
@@ -82,7 +89,7 @@ def make_single_dose_formulation(**overrides) -> Formulation:
     fields = {
         "code": f"TEST-SDV1-{next(_sequence)}",
         "name": "Cyanocobalamin 1,000 mcg/mL, 1 mL single-dose vial",
-        "vial_volume_ml": Decimal("1"),
+        "vial_volume_ml": Decimal(1),
         "container": "single-dose",
         "overfill_ml": Decimal("0.10"),
         "sterilization": "aseptic",
@@ -95,7 +102,7 @@ def make_lot(**overrides) -> IngredientLot:
     """Create and commit a released ingredient lot (default: cyanocobalamin, 10 g)."""
     number = next(_sequence)
     expiry_date = (now_utc() + timedelta(days=730)).date()
-    quantity = overrides.pop("quantity", Decimal("10"))
+    quantity = overrides.pop("quantity", Decimal(10))
     fields = {
         "component": "Cyanocobalamin",
         "manufacturer": "Fagron",
@@ -122,8 +129,7 @@ def make_lot(**overrides) -> IngredientLot:
     return lot
 
 
-def make_batch(formulation: Formulation | None = None, ingredient_lots=None,
-               **overrides) -> Batch:
+def make_batch(formulation: Formulation | None = None, ingredient_lots=None, **overrides) -> Batch:
     """Create and commit a released batch (default 40 vials, BUD 59 days from now).
 
     :param ingredient_lots: lots to record as worksheet lines (default: one new active lot).
@@ -144,7 +150,7 @@ def make_batch(formulation: Formulation | None = None, ingredient_lots=None,
         "bud_dt": now + timedelta(days=59),
         "bud_limited_by": "usp797",
         "bud_rule": "USP <797> Category 2, terminally sterilized, sterility tested and passed, "
-                    "refrigerated (2-8 C): 60 days",
+        "refrigerated (2-8 C): 60 days",
         "status": "released",
         "sterility_test": "passed" if formulation.sterility_tested else None,
         "sterility_recorded_dt": now - timedelta(hours=2),
@@ -153,9 +159,15 @@ def make_batch(formulation: Formulation | None = None, ingredient_lots=None,
     fields.update(overrides)
     batch = Batch(**fields)
     batch.components = [
-        BatchComponent(position=index, ingredient_lot_id=lot.id, component=lot.component,
-                       required=Decimal("1"), weigh=Decimal("1"), unit=lot.unit,
-                       drawn=Decimal("0"))
+        BatchComponent(
+            position=index,
+            ingredient_lot_id=lot.id,
+            component=lot.component,
+            required=Decimal(1),
+            weigh=Decimal(1),
+            unit=lot.unit,
+            drawn=Decimal(0),
+        )
         for index, lot in enumerate(ingredient_lots)
     ]
     with write_intent():

@@ -22,8 +22,9 @@ print(",".join(loaded))
 
 
 def test_domain_and_labels_import_without_flask_or_sqlalchemy():
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "", f"loaded: {result.stdout.strip()}"
 
 
@@ -31,7 +32,9 @@ def test_labels_package_imports_nothing_from_pharmacy():
     offenders = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "labels").rglob("*.py")
-        if any(line.lstrip().startswith(("import pharmacy", "from pharmacy"))
-               for line in path.read_text().splitlines())
+        if any(
+            line.lstrip().startswith(("import pharmacy", "from pharmacy"))
+            for line in path.read_text().splitlines()
+        )
     ]
     assert offenders == []

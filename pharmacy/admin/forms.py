@@ -41,30 +41,49 @@ class SettingsForm(FlaskForm):
     phone = StringField("Phone", validators=[DataRequired(), Length(max=40)])
     licence_number = StringField("Licence number", validators=[Length(max=60)])
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=60)])
-    rx_label_width_in = DecimalField("Prescription label width (in)", places=2,
-                                     validators=[NumberRange(1, 8)])
-    rx_label_height_in = DecimalField("Prescription label height (in)", places=2,
-                                      validators=[NumberRange(0.5, 8)])
-    vial_label_width_in = DecimalField("Vial label width (in)", places=2, validators=[NumberRange(1, 8)])
-    vial_label_height_in = DecimalField("Vial label height (in)", places=2,
-                                        validators=[NumberRange(0.5, 8)])
-    batch_label_width_in = DecimalField("Batch label width (in)", places=2, validators=[NumberRange(1, 8)])
-    batch_label_height_in = DecimalField("Batch label height (in)", places=2,
-                                         validators=[NumberRange(0.5, 8)])
-    max_dose_mcg = IntegerField("Usual maximum dose per injection (mcg)",
-                                validators=[NumberRange(1, 100000)])
-    im_max_ml = DecimalField("Maximum IM injection volume (mL)", places=2, validators=[NumberRange(0.1, 10)])
-    sc_max_ml = DecimalField("Maximum SC injection volume (mL)", places=2, validators=[NumberRange(0.1, 10)])
-    min_dose_volume_ml = DecimalField("Alert below dose volume (mL)", places=2,
-                                      validators=[NumberRange(0.01, 5)])
+    rx_label_width_in = DecimalField(
+        "Prescription label width (in)", places=2, validators=[NumberRange(1, 8)]
+    )
+    rx_label_height_in = DecimalField(
+        "Prescription label height (in)", places=2, validators=[NumberRange(0.5, 8)]
+    )
+    vial_label_width_in = DecimalField(
+        "Vial label width (in)", places=2, validators=[NumberRange(1, 8)]
+    )
+    vial_label_height_in = DecimalField(
+        "Vial label height (in)", places=2, validators=[NumberRange(0.5, 8)]
+    )
+    batch_label_width_in = DecimalField(
+        "Batch label width (in)", places=2, validators=[NumberRange(1, 8)]
+    )
+    batch_label_height_in = DecimalField(
+        "Batch label height (in)", places=2, validators=[NumberRange(0.5, 8)]
+    )
+    max_dose_mcg = IntegerField(
+        "Usual maximum dose per injection (mcg)", validators=[NumberRange(1, 100000)]
+    )
+    im_max_ml = DecimalField(
+        "Maximum IM injection volume (mL)", places=2, validators=[NumberRange(0.1, 10)]
+    )
+    sc_max_ml = DecimalField(
+        "Maximum SC injection volume (mL)", places=2, validators=[NumberRange(0.1, 10)]
+    )
+    min_dose_volume_ml = DecimalField(
+        "Alert below dose volume (mL)", places=2, validators=[NumberRange(0.01, 5)]
+    )
     default_in_use_days = IntegerField("Multiple-dose in-use days", validators=[NumberRange(1, 28)])
-    refill_elapsed_percent = IntegerField("Refill allowed after % of days supply",
-                                          validators=[NumberRange(0, 100)])
-    expiring_within_days = IntegerField("Flag stock expiring within (days)",
-                                        validators=[NumberRange(1, 365)])
-    monitoring_interval_months = IntegerField("Maintenance monitoring every (months)",
-                                              validators=[NumberRange(1, 24)])
-    login_slowdown_after = IntegerField("Slow sign-in after failures", validators=[NumberRange(1, 20)])
+    refill_elapsed_percent = IntegerField(
+        "Refill allowed after % of days supply", validators=[NumberRange(0, 100)]
+    )
+    expiring_within_days = IntegerField(
+        "Flag stock expiring within (days)", validators=[NumberRange(1, 365)]
+    )
+    monitoring_interval_months = IntegerField(
+        "Maintenance monitoring every (months)", validators=[NumberRange(1, 24)]
+    )
+    login_slowdown_after = IntegerField(
+        "Slow sign-in after failures", validators=[NumberRange(1, 20)]
+    )
     login_lock_after = IntegerField("Lock account after failures", validators=[NumberRange(2, 50)])
     login_lock_minutes = IntegerField("Lock for (minutes)", validators=[NumberRange(1, 1440)])
     token_hours = IntegerField("API token lifetime (hours)", validators=[NumberRange(1, 24 * 90)])
@@ -76,8 +95,11 @@ class SettingsForm(FlaskForm):
 
     def validate_login_lock_after(self, field) -> None:
         """Locking must come after slowing down."""
-        if self.login_slowdown_after.data and field.data is not None and \
-                field.data <= self.login_slowdown_after.data:
+        if (
+            self.login_slowdown_after.data
+            and field.data is not None
+            and field.data <= self.login_slowdown_after.data
+        ):
             raise ValidationError("Lock only after more failures than the slow-down starts at.")
 
 

@@ -25,7 +25,9 @@ USER_FIELDS = ("username", "role", "full_name", "npi", "clinic", "phone", "passw
 @role_required(ADMIN)
 def users():
     """List users."""
-    return render_template("admin/users.html", users=user_service.list_users(), action_form=ReasonForm())
+    return render_template(
+        "admin/users.html", users=user_service.list_users(), action_form=ReasonForm()
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -128,5 +130,12 @@ def audit():
     filters = {k: request.args.get(k, "").strip() for k in ("entity", "entity_id", "actor")}
     listing = list_events(filters, page)
     report = verify_chain() if request.args.get("verify") else None
-    return render_template("admin/audit.html", events=listing.events, filters=filters, page=page,
-                           pages=listing.pages, total=listing.total, report=report)
+    return render_template(
+        "admin/audit.html",
+        events=listing.events,
+        filters=filters,
+        page=page,
+        pages=listing.pages,
+        total=listing.total,
+        report=report,
+    )

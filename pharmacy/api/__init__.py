@@ -1,6 +1,19 @@
 """The JSON API under ``/api/v1``; importing this package registers every resource."""
 
-from pharmacy.api import audit, batches, formulations, fhir, lots, dispensing, fills, labels, orders, plan, tokens, trace  # noqa: F401  (modules add routes to bp)
+from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
+    audit,
+    batches,
+    dispensing,
+    fhir,
+    fills,
+    formulations,
+    labels,
+    lots,
+    orders,
+    plan,
+    tokens,
+    trace,
+)
 from pharmacy.api.base import bp
 
 __all__ = ["bp"]

@@ -13,10 +13,18 @@ from pharmacy.services import audit as audit_service
 def event_to_dict(event: AuditEvent) -> dict:
     """Return the API form of an audit event."""
     return {
-        "id": event.id, "seq": event.seq, "at": event.occurred_dt.isoformat(),
-        "actor": event.actor, "action": event.action, "entity": event.entity,
-        "entity_id": event.entity_id, "before": event.before, "after": event.after,
-        "request_id": event.request_id, "prev_hash": event.prev_hash, "hash": event.hash,
+        "id": event.id,
+        "seq": event.seq,
+        "at": event.occurred_dt.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "before": event.before,
+        "after": event.after,
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
     }
 
 
@@ -27,9 +35,13 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, f"{name} must be a whole number.", fields={name: "Must be a whole number."})
+        raise ApiError(
+            422, f"{name} must be a whole number.", fields={name: "Must be a whole number."}
+        )
     if not low <= value <= high:
-        raise ApiError(422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."})
+        raise ApiError(
+            422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."}
+        )
     return value
 
 
@@ -41,8 +53,14 @@ def list_events():
     per_page = _int_arg("per_page", 50, 1, 500)
     filters = {name: request.args.get(name, "") for name in audit_service.FILTERS}
     listing = audit_service.list_events(filters, page, per_page)
-    return jsonify({"events": [event_to_dict(e) for e in listing.events], "page": page,
-                    "per_page": per_page, "total": listing.total})
+    return jsonify(
+        {
+            "events": [event_to_dict(e) for e in listing.events],
+            "page": page,
+            "per_page": per_page,
+            "total": listing.total,
+        }
+    )
 
 
 @bp.get("/audit/verify")

@@ -7,8 +7,9 @@ conflict, 422 validation failure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
@@ -24,16 +25,31 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer-token clients cannot carry a CSRF token; session callers are checked in api_roles.
 csrf.exempt(bp)
 
-STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                415: "unsupported_media_type", 422: "validation_failed", 500: "server_error"}
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    500: "server_error",
+}
 
 
 class ApiError(Exception):
     """An error answered in the SPEC's JSON shape."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None,
-                 fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or STATUS_CODES.get(status, "error")
@@ -41,11 +57,17 @@ class ApiError(Exception):
         self.fields = fields or {}
 
 
-def error_response(status: int, message: str, code: str | None = None,
-                   fields: dict[str, str] | None = None):
+def error_response(
+    status: int, message: str, code: str | None = None, fields: dict[str, str] | None = None
+):
     """Return a Flask response carrying the JSON error shape."""
-    body = {"error": {"code": code or STATUS_CODES.get(status, "error"), "message": message,
-                      "fields": fields or {}}}
+    body = {
+        "error": {
+            "code": code or STATUS_CODES.get(status, "error"),
+            "message": message,
+            "fields": fields or {},
+        }
+    }
     response = jsonify(body)
     response.status_code = status
     if status == 401:
@@ -59,7 +81,9 @@ def json_body() -> dict[str, Any]:
     if data is None:
         raise ApiError(400, "The request body is not valid JSON.", code="malformed_json")
     if not isinstance(data, dict):
-        raise ApiError(422, "The request body must be a JSON object.", fields={"": "Expected an object."})
+        raise ApiError(
+            422, "The request body must be a JSON object.", fields={"": "Expected an object."}
+        )
     return data
 
 
@@ -73,7 +97,9 @@ def _authenticate() -> User:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            raise ApiError(401, "Send 'Authorization: Bearer <token>' (get one from POST /api/v1/tokens).")
+            raise ApiError(
+                401, "Send 'Authorization: Bearer <token>' (get one from POST /api/v1/tokens)."
+            )
         from pharmacy.services.tokens import user_for_token
 
         user = user_for_token(secret.strip())
@@ -124,10 +150,13 @@ def _validation_failed(exc: ValidationFailed):
 
 @bp.errorhandler(ConflictError)
 def _conflict(exc: ConflictError):
-    return error_response(409, exc.message, "conflict", {exc.field: exc.message} if exc.field else {})
+    return error_response(
+        409, exc.message, "conflict", {exc.field: exc.message} if exc.field else {}
+    )
 
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    return error_response(422, exc.message, "validation_failed",
-                          {exc.field: exc.message} if exc.field else {})
+    return error_response(
+        422, exc.message, "validation_failed", {exc.field: exc.message} if exc.field else {}
+    )

@@ -28,8 +28,9 @@ def compound_batch():
 @api_roles(*PHARMACY_STAFF)
 def list_batches():
     """List batches, newest first (filters: ``status``, ``formulation``)."""
-    batches = service.list_batches(request.args.get("status") or None,
-                                   request.args.get("formulation") or None)
+    batches = service.list_batches(
+        request.args.get("status") or None, request.args.get("formulation") or None
+    )
     return jsonify({"batches": [service.to_dict(batch) for batch in batches]})
 
 
@@ -46,8 +47,9 @@ def sterility_test(lot_number: str):
     """Record ``{"result": "passed" | "failed"}``; a failure rejects the batch."""
     batch = _existing(lot_number)
     body = json_body()
-    return jsonify(service.to_dict(
-        service.record_sterility(batch.lot_number, body.get("result"), api_user())))
+    return jsonify(
+        service.to_dict(service.record_sterility(batch.lot_number, body.get("result"), api_user()))
+    )
 
 
 @bp.post("/batches/<lot_number>/release")
@@ -64,5 +66,6 @@ def reject_batch(lot_number: str):
     """Reject a batch with ``{"reason"}``."""
     batch = _existing(lot_number)
     body = json_body()
-    return jsonify(service.to_dict(
-        service.reject_batch(batch.lot_number, body.get("reason"), api_user())))
+    return jsonify(
+        service.to_dict(service.reject_batch(batch.lot_number, body.get("reason"), api_user()))
+    )

@@ -20,11 +20,16 @@ def check_fill(fill_id: int):
     if result.ok:
         return jsonify(outcome)
     message = "The final check failed: " + "; ".join(result.reasons)
-    response = jsonify({
-        "error": {"code": "check_failed", "message": message,
-                  "fields": {"scans": result.reasons[0]}},
-        **outcome,
-    })
+    response = jsonify(
+        {
+            "error": {
+                "code": "check_failed",
+                "message": message,
+                "fields": {"scans": result.reasons[0]},
+            },
+            **outcome,
+        }
+    )
     response.status_code = 409
     return response
 

@@ -28,8 +28,9 @@ def create_medication_request():
     """Create an order from a MedicationRequest: ``201`` with it back, or 422 OperationOutcome."""
     resource = request.get_json(silent=True, force=True)
     if resource is None:
-        return _outcome(400, [Issue("MedicationRequest", "The body is not valid JSON.",
-                                    "structure")])
+        return _outcome(
+            400, [Issue("MedicationRequest", "The body is not valid JSON.", "structure")]
+        )
     try:
         order = service.submit_fhir(resource, api_user())
     except FhirError as exc:

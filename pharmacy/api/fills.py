@@ -46,7 +46,10 @@ def void_fill(fill_id: int):
     body = json_body()
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise ApiError(422, "Give the reason for voiding the fill.",
-                       fields={"reason": "The reason is required."})
+        raise ApiError(
+            422,
+            "Give the reason for voiding the fill.",
+            fields={"reason": "The reason is required."},
+        )
     fill = fills_service.void_fill(_fill(fill_id), api_user(), reason)
     return jsonify(fills_service.fill_to_dict(fill))

@@ -29,8 +29,9 @@ def create_formulation():
 def list_formulations():
     """List current formulations: active ones, or with ``?all=1`` the retired ones too."""
     include_retired = request.args.get("all", "") in ("1", "true", "yes")
-    return jsonify({"formulations": [service.to_dict(f)
-                                     for f in service.list_formulations(include_retired)]})
+    return jsonify(
+        {"formulations": [service.to_dict(f) for f in service.list_formulations(include_retired)]}
+    )
 
 
 @bp.get("/formulations/<code>")
@@ -39,8 +40,10 @@ def get_formulation(code: str):
     """Return the current version of a formulation and the numbers of its older versions."""
     formulation = _existing(code)
     data = service.to_dict(formulation)
-    data["versions"] = [{"version": f.version, "status": f.status, "id": f.id}
-                        for f in service.versions(formulation.code)]
+    data["versions"] = [
+        {"version": f.version, "status": f.status, "id": f.id}
+        for f in service.versions(formulation.code)
+    ]
     return jsonify(data)
 
 

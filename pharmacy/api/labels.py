@@ -27,8 +27,9 @@ def _reason() -> str | None:
 def _dpi() -> int:
     dpi = request.args.get("dpi", "203")
     if dpi not in ("203", "300"):
-        raise ApiError(422, "The printer resolution must be 203 or 300 dpi.",
-                       fields={"dpi": "Use 203 or 300."})
+        raise ApiError(
+            422, "The printer resolution must be 203 or 300 dpi.", fields={"dpi": "Use 203 or 300."}
+        )
     return int(dpi)
 
 
@@ -46,8 +47,9 @@ def fill_label_pdf(fill_id: int):
 @api_roles(*PHARMACY_STAFF)
 def fill_label_zpl(fill_id: int):
     """Return the same labels as ZPL II for a 203 or 300 dpi printer (``?dpi=``)."""
-    return _send(label_service.fill_labels(fill_id, f"zpl{_dpi()}", api_user(), _reason()),
-                 inline=False)
+    return _send(
+        label_service.fill_labels(fill_id, f"zpl{_dpi()}", api_user(), _reason()), inline=False
+    )
 
 
 @bp.get("/batches/<lot>/labels.pdf")
@@ -60,8 +62,11 @@ def batch_labels_pdf(lot: str):
         try:
             count = int(raw)
         except ValueError:
-            raise ApiError(422, "count must be a whole number of vial labels.",
-                           fields={"count": "Give a whole number."}) from None
+            raise ApiError(
+                422,
+                "count must be a whole number of vial labels.",
+                fields={"count": "Give a whole number."},
+            ) from None
     return _send(label_service.batch_labels(lot, api_user(), count, _reason(), dpi=_dpi()))
 
 

@@ -28,8 +28,9 @@ def receive_lot():
 @api_roles(*PHARMACY_STAFF)
 def list_lots():
     """List lots with ``quantity_on_hand`` (filters: ``component``, ``status``)."""
-    lots = service.list_lots(request.args.get("component") or None,
-                             request.args.get("status") or None)
+    lots = service.list_lots(
+        request.args.get("component") or None, request.args.get("status") or None
+    )
     return jsonify({"ingredient_lots": [service.to_dict(lot) for lot in lots]})
 
 

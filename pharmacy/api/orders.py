@@ -18,10 +18,13 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, f"{name} must be a whole number.",
-                       fields={name: "Must be a whole number."}) from None
+        raise ApiError(
+            422, f"{name} must be a whole number.", fields={name: "Must be a whole number."}
+        ) from None
     if not low <= value <= high:
-        raise ApiError(422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."})
+        raise ApiError(
+            422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."}
+        )
     return value
 
 
@@ -55,8 +58,14 @@ def list_orders():
         page=_int_arg("page", 1, 1, 10**6),
         per_page=_int_arg("per_page", 25, 1, 200),
     )
-    return jsonify({"orders": [service.order_to_dict(o, with_plan=False) for o in page.orders],
-                    "page": page.page, "per_page": page.per_page, "total": page.total})
+    return jsonify(
+        {
+            "orders": [service.order_to_dict(o, with_plan=False) for o in page.orders],
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+        }
+    )
 
 
 @bp.get("/orders/<rx_number>")
@@ -71,8 +80,9 @@ def get_order(rx_number: str):
 def verify_order(rx_number: str):
     """Approve or reject: ``{"decision": "approve"|"reject", "reason"}`` (409 on a stop alert)."""
     body = json_body()
-    order = service.verify_order(_order(rx_number), api_user(), body.get("decision"),
-                                 body.get("reason"))
+    order = service.verify_order(
+        _order(rx_number), api_user(), body.get("decision"), body.get("reason")
+    )
     return jsonify(service.order_to_dict(order))
 
 

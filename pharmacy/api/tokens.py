@@ -28,7 +28,9 @@ def create_token():
         if isinstance(body, dict) and isinstance(body.get("label"), str):
             label = body["label"]
     secret, token = token_service.issue_token(user, label)
-    return jsonify({"token": secret, "expires_at": token.expires_dt.isoformat(), "id": token.id}), 201
+    return jsonify(
+        {"token": secret, "expires_at": token.expires_dt.isoformat(), "id": token.id}
+    ), 201
 
 
 @bp.get("/tokens")

@@ -17,16 +17,23 @@ def trace():
     if fmt not in ("json", "csv"):
         raise ApiError(422, "format must be json or csv.", fields={"format": "Use json or csv."})
     try:
-        result = trace_service.trace(request.args.get("ingredient_lot"),
-                                     request.args.get("batch_lot"))
+        result = trace_service.trace(
+            request.args.get("ingredient_lot"), request.args.get("batch_lot")
+        )
     except trace_service.NotFound as exc:
         raise ApiError(404, str(exc)) from None
     if fmt == "csv":
         query = result["query"]
-        name = (f"ingredient-lot-{query['ingredient_lot']}" if query["ingredient_lot"]
-                is not None else f"batch-{query['batch_lot']}")
-        return Response(trace_service.trace_csv(result), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="trace-{name}.csv"'})
+        name = (
+            f"ingredient-lot-{query['ingredient_lot']}"
+            if query["ingredient_lot"] is not None
+            else f"batch-{query['batch_lot']}"
+        )
+        return Response(
+            trace_service.trace_csv(result),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="trace-{name}.csv"'},
+        )
     return jsonify(result)
 
 
@@ -36,8 +43,12 @@ def create_recall():
     """Recall an ingredient lot or batch lot (``reason`` required); return whom to contact."""
     body = json_body()
     try:
-        _, result = trace_service.recall(body.get("ingredient_lot"), body.get("batch_lot"),
-                                         reason=body.get("reason"), actor=api_user())
+        _, result = trace_service.recall(
+            body.get("ingredient_lot"),
+            body.get("batch_lot"),
+            reason=body.get("reason"),
+            actor=api_user(),
+        )
     except trace_service.NotFound as exc:
         raise ApiError(404, str(exc)) from None
     return jsonify(result), 201

@@ -7,8 +7,8 @@ with every role and checks the answer against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import abort
 from flask_login import current_user

@@ -24,8 +24,9 @@ class FillForm(FlaskForm):
 class VoidForm(FlaskForm):
     """Void a fill: the reason is required."""
 
-    reason = StringField("Reason", validators=[DataRequired("Give the reason for voiding."),
-                                               Length(max=500)])
+    reason = StringField(
+        "Reason", validators=[DataRequired("Give the reason for voiding."), Length(max=500)]
+    )
 
 
 class RecallForm(FlaskForm):
@@ -33,9 +34,10 @@ class RecallForm(FlaskForm):
 
     ingredient_lot = HiddenField()
     batch_lot = HiddenField()
-    reason = TextAreaField("Reason for the recall",
-                           validators=[DataRequired("Give the reason for the recall."),
-                                       Length(max=2000)])
+    reason = TextAreaField(
+        "Reason for the recall",
+        validators=[DataRequired("Give the reason for the recall."), Length(max=2000)],
+    )
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -64,8 +66,7 @@ def fill_order(rx_number: str):
     form = FillForm()
     back = _safe_next(form.next.data) or _order_page(rx_number)
     if not form.validate_on_submit():
-        flash("The form had expired; reload the page and try again. Nothing was filled.",
-              "error")
+        flash("The form had expired; reload the page and try again. Nothing was filled.", "error")
         return redirect(back)
     try:
         order = fills_service.get_order(rx_number)
@@ -77,8 +78,11 @@ def fill_order(rx_number: str):
         flash(exc.message, "error")
         return redirect(back)
     lots = ", ".join(f"{a.batch.lot_number} x {a.vials}" for a in fill.allocations)
-    flash(f"Filled Rx {rx_number} ({'original fill' if fill.fill_number == 0 else f'refill {fill.fill_number}'}):"
-          f" {fill.vials} vial{'' if fill.vials == 1 else 's'} from {lots}.", "success")
+    flash(
+        f"Filled Rx {rx_number} ({'original fill' if fill.fill_number == 0 else f'refill {fill.fill_number}'}):"
+        f" {fill.vials} vial{'' if fill.vials == 1 else 's'} from {lots}.",
+        "success",
+    )
     return redirect(_fill_page(fill))
 
 
@@ -101,8 +105,11 @@ def void_fill(fill_id: int):
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(back)
-    flash(f"Fill {fill_id} voided; its {fill.vials} vial{'' if fill.vials == 1 else 's'}"
-          " went back to stock.", "success")
+    flash(
+        f"Fill {fill_id} voided; its {fill.vials} vial{'' if fill.vials == 1 else 's'}"
+        " went back to stock.",
+        "success",
+    )
     return redirect(back)
 
 
@@ -112,8 +119,9 @@ def worklist():
     """Show what to compound (no stock for the next fill) and what to fill (due, in stock)."""
     today = fills_service.local_today()
     lists = fills_service.worklist(today)
-    return render_template("compounding/worklist.html", today=today, form=FillForm(),
-                           order_page=_order_page, **lists)
+    return render_template(
+        "compounding/worklist.html", today=today, form=FillForm(), order_page=_order_page, **lists
+    )
 
 
 @bp.get("/trace")
@@ -134,9 +142,14 @@ def trace():
             error, status = str(exc), 404
     form = RecallForm(ingredient_lot=ingredient_lot, batch_lot=batch_lot)
     return render_template(
-        "compounding/trace.html", result=result, error=error, form=form,
-        ingredient_lot=ingredient_lot, batch_lot=batch_lot,
-        lots=trace_service.ingredient_lot_choices(), batches=trace_service.batch_choices(),
+        "compounding/trace.html",
+        result=result,
+        error=error,
+        form=form,
+        ingredient_lot=ingredient_lot,
+        batch_lot=batch_lot,
+        lots=trace_service.ingredient_lot_choices(),
+        batches=trace_service.batch_choices(),
     ), status
 
 
@@ -145,24 +158,36 @@ def trace():
 def recall():
     """Recall the traced lot: its batches are marked recalled and never allocated again."""
     form = RecallForm()
-    query = {k: v for k, v in (("ingredient_lot", form.ingredient_lot.data),
-                               ("batch_lot", form.batch_lot.data)) if v}
+    query = {
+        k: v
+        for k, v in (
+            ("ingredient_lot", form.ingredient_lot.data),
+            ("batch_lot", form.batch_lot.data),
+        )
+        if v
+    }
     if not form.validate_on_submit():
         errors = form.reason.errors or ["The form had expired; reload the page and try again."]
         flash(f"Nothing was recalled: {errors[0]}", "error")
         return redirect(url_for("compounding.trace", **query))
     try:
-        _, result = trace_service.recall(form.ingredient_lot.data or None,
-                                         form.batch_lot.data or None,
-                                         reason=form.reason.data, actor=current_user)
+        _, result = trace_service.recall(
+            form.ingredient_lot.data or None,
+            form.batch_lot.data or None,
+            reason=form.reason.data,
+            actor=current_user,
+        )
     except trace_service.NotFound as exc:
         flash(f"Nothing was recalled: {exc}", "error")
         return redirect(url_for("compounding.trace"))
     except DomainError as exc:
         flash(f"Nothing was recalled: {exc.message}", "error")
         return redirect(url_for("compounding.trace", **query))
-    flash(f"Recalled {len(result['batches'])} batch{'' if len(result['batches']) == 1 else 'es'}:"
-          f" contact {len(result['patients'])} patient{'' if len(result['patients']) == 1 else 's'}"
-          f" and {len(result['prescribers'])} prescriber"
-          f"{'' if len(result['prescribers']) == 1 else 's'} listed below.", "success")
+    flash(
+        f"Recalled {len(result['batches'])} batch{'' if len(result['batches']) == 1 else 'es'}:"
+        f" contact {len(result['patients'])} patient{'' if len(result['patients']) == 1 else 's'}"
+        f" and {len(result['prescribers'])} prescriber"
+        f"{'' if len(result['prescribers']) == 1 else 's'} listed below.",
+        "success",
+    )
     return redirect(url_for("compounding.trace", **query))

@@ -24,9 +24,20 @@ class LotForm(FlaskForm):
 
     def to_body(self) -> dict:
         """Return the API body the lot service reads."""
-        return {name: (getattr(self, name).data or None) for name in (
-            "component", "manufacturer", "lot", "expiry", "quantity", "unit", "assay_percent",
-            "lod_percent", "coa_reference")}
+        return {
+            name: (getattr(self, name).data or None)
+            for name in (
+                "component",
+                "manufacturer",
+                "lot",
+                "expiry",
+                "quantity",
+                "unit",
+                "assay_percent",
+                "lod_percent",
+                "coa_reference",
+            )
+        }
 
 
 class ReasonForm(FlaskForm):
@@ -38,7 +49,9 @@ class ReasonForm(FlaskForm):
 class SterilityForm(FlaskForm):
     """Record a sterility test result."""
 
-    result = SelectField("Result", choices=[SelectChoice("passed", "Passed"), SelectChoice("failed", "Failed")])
+    result = SelectField(
+        "Result", choices=[SelectChoice("passed", "Passed"), SelectChoice("failed", "Failed")]
+    )
 
 
 class BatchForm(FlaskForm):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -27,13 +26,13 @@ bp = Blueprint("compounding", __name__, url_prefix="/compounding")
 
 # --- Stock and ingredient lots ----------------------------------------------------------------
 
+
 @bp.get("/stock")
 @role_required(*PHARMACY_STAFF)
 def stock():
     """Show ingredient lots and batches on hand, and what expires soon."""
     days = get_settings().expiring_within_days
-    return render_template("compounding/stock.html", days=days,
-                           **batch_service.stock_summary(days))
+    return render_template("compounding/stock.html", days=days, **batch_service.stock_summary(days))
 
 
 @bp.route("/lots/receive", methods=["GET", "POST"])
@@ -50,8 +49,9 @@ def receive_lot():
             flash(f"Lot {lot.lot} of {lot.component} received into quarantine.", "success")
             return redirect(url_for("compounding.lot", lot_id=lot.id))
     status = 422 if request.method == "POST" else 200
-    return render_template("compounding/receive_lot.html", form=form,
-                           components=formulary_service.known_components()), status
+    return render_template(
+        "compounding/receive_lot.html", form=form, components=formulary_service.known_components()
+    ), status
 
 
 @bp.get("/lots/<int:lot_id>")
@@ -59,12 +59,16 @@ def receive_lot():
 def lot(lot_id: int):
     """Show a lot with its specification and, for a pharmacist, release and reject."""
     record = lot_service.get_lot(lot_id) or abort(404)
-    return render_template("compounding/lot.html", lot=record,
-                           is_active=lot_service.is_active_component(record.component),
-                           expired=lot_service.is_expired(record),
-                           used_by=batch_service.batches_using_lot(record),
-                           action_form=ActionForm(), reason_form=ReasonForm(),
-                           errors=None)
+    return render_template(
+        "compounding/lot.html",
+        lot=record,
+        is_active=lot_service.is_active_component(record.component),
+        expired=lot_service.is_expired(record),
+        used_by=batch_service.batches_using_lot(record),
+        action_form=ActionForm(),
+        reason_form=ReasonForm(),
+        errors=None,
+    )
 
 
 @bp.post("/lots/<int:lot_id>/release")
@@ -103,13 +107,18 @@ def reject_lot(lot_id: int):
 
 # --- Batches ----------------------------------------------------------------------------------
 
+
 @bp.get("/batches")
 @role_required(*PHARMACY_STAFF)
 def batches():
     """List batches, newest first (filter by status)."""
     status = request.args.get("status") or None
-    return render_template("compounding/batches.html", status=status,
-                           batches=batch_service.list_batches(status), now=now_utc())
+    return render_template(
+        "compounding/batches.html",
+        status=status,
+        batches=batch_service.list_batches(status),
+        now=now_utc(),
+    )
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -121,25 +130,25 @@ def new_batch():
     """
     form = BatchForm()
     formulations = formulary_service.list_formulations()
-    form.formulation.choices = [SelectChoice(f.code, f"{f.code} - {f.name}")
-                                for f in formulations]
+    form.formulation.choices = [SelectChoice(f.code, f"{f.code} - {f.name}") for f in formulations]
     code = request.values.get("formulation") or (formulations[0].code if formulations else None)
     formulation = formulary_service.get_active(code) if code else None
     if request.method == "GET":
         form.formulation.data = code
-        form.compounded_at.data = now_utc().astimezone(pharmacy_zone()).strftime(
-            "%Y-%m-%dT%H:%M")
+        form.compounded_at.data = now_utc().astimezone(pharmacy_zone()).strftime("%Y-%m-%dT%H:%M")
     choices = batch_service.lot_choices(formulation) if formulation else []
     chosen = {row["index"]: request.form.get(f"lot-{row['index']}", "") for row in choices}
     if request.method == "GET":
-        chosen = {row["index"]: str(row["lots"][0].id) if row["lots"] else ""
-                  for row in choices}
+        chosen = {row["index"]: str(row["lots"][0].id) if row["lots"] else "" for row in choices}
     plan, error = None, None
     status = 200
     if request.method == "POST" and formulation and form.validate_on_submit():
-        body = {"formulation": formulation.code, "vials": form.vials.data,
-                "compounded_at": form.compounded_at.data,
-                "ingredient_lots": [value for value in chosen.values() if value]}
+        body = {
+            "formulation": formulation.code,
+            "vials": form.vials.data,
+            "compounded_at": form.compounded_at.data,
+            "ingredient_lots": [value for value in chosen.values() if value],
+        }
         try:
             if request.form.get("action") == "compound":
                 batch = batch_service.compound_batch(body, current_user)
@@ -152,8 +161,15 @@ def new_batch():
         except (ConflictError, DomainError) as exc:
             error = exc.message
             status = 409 if isinstance(exc, ConflictError) else 422
-    return render_template("compounding/new_batch.html", form=form, formulation=formulation,
-                           choices=choices, chosen=chosen, plan=plan, error=error), status
+    return render_template(
+        "compounding/new_batch.html",
+        form=form,
+        formulation=formulation,
+        choices=choices,
+        chosen=chosen,
+        plan=plan,
+        error=error,
+    ), status
 
 
 @bp.get("/batches/<lot_number>")
@@ -161,11 +177,15 @@ def new_batch():
 def batch(lot_number: str):
     """Show a batch: worksheet, BUD and what limited it, sterility, release and reject."""
     record = batch_service.get_batch(lot_number) or abort(404)
-    return render_template("compounding/batch.html", batch=record,
-                           rows=batch_service.worksheet_rows(record),
-                           expired=batch_service.is_expired(record),
-                           sterility_form=SterilityForm(), action_form=ActionForm(),
-                           reason_form=ReasonForm())
+    return render_template(
+        "compounding/batch.html",
+        batch=record,
+        rows=batch_service.worksheet_rows(record),
+        expired=batch_service.is_expired(record),
+        sterility_form=SterilityForm(),
+        action_form=ActionForm(),
+        reason_form=ReasonForm(),
+    )
 
 
 @bp.post("/batches/<lot_number>/sterility")
@@ -175,9 +195,12 @@ def sterility(lot_number: str):
     record = batch_service.get_batch(lot_number) or abort(404)
     form = SterilityForm()
     if form.validate_on_submit():
-        _act(lambda: batch_service.record_sterility(record.lot_number, form.result.data,
-                                                    current_user),
-             f"Sterility test recorded as {form.result.data}.")
+        _act(
+            lambda: batch_service.record_sterility(
+                record.lot_number, form.result.data, current_user
+            ),
+            f"Sterility test recorded as {form.result.data}.",
+        )
     return redirect(url_for("compounding.batch", lot_number=record.lot_number))
 
 
@@ -187,8 +210,10 @@ def release_batch(lot_number: str):
     """Release a batch for dispensing."""
     record = batch_service.get_batch(lot_number) or abort(404)
     if ActionForm().validate_on_submit():
-        _act(lambda: batch_service.release_batch(record.lot_number, current_user),
-             f"Batch {record.lot_number} released.")
+        _act(
+            lambda: batch_service.release_batch(record.lot_number, current_user),
+            f"Batch {record.lot_number} released.",
+        )
     return redirect(url_for("compounding.batch", lot_number=record.lot_number))
 
 
@@ -199,9 +224,10 @@ def reject_batch(lot_number: str):
     record = batch_service.get_batch(lot_number) or abort(404)
     form = ReasonForm()
     if form.validate_on_submit():
-        _act(lambda: batch_service.reject_batch(record.lot_number, form.reason.data,
-                                                current_user),
-             f"Batch {record.lot_number} rejected.")
+        _act(
+            lambda: batch_service.reject_batch(record.lot_number, form.reason.data, current_user),
+            f"Batch {record.lot_number} rejected.",
+        )
     return redirect(url_for("compounding.batch", lot_number=record.lot_number))
 
 
@@ -210,8 +236,9 @@ def reject_batch(lot_number: str):
 def worksheet(lot_number: str):
     """Show the printable worksheet."""
     record = batch_service.get_batch(lot_number) or abort(404)
-    return render_template("compounding/worksheet.html", batch=record,
-                           doc=batch_service.worksheet_document(record))
+    return render_template(
+        "compounding/worksheet.html", batch=record, doc=batch_service.worksheet_document(record)
+    )
 
 
 @bp.get("/batches/<lot_number>/worksheet.pdf")
@@ -222,8 +249,9 @@ def worksheet_pdf(lot_number: str):
 
     record = batch_service.get_batch(lot_number) or abort(404)
     pdf = render_worksheet(batch_service.worksheet_document(record))
-    return send_file(BytesIO(pdf), mimetype="application/pdf",
-                     download_name=f"worksheet-{record.lot_number}.pdf")
+    return send_file(
+        BytesIO(pdf), mimetype="application/pdf", download_name=f"worksheet-{record.lot_number}.pdf"
+    )
 
 
 def _act(action, success: str) -> None:
@@ -234,5 +262,3 @@ def _act(action, success: str) -> None:
         flash(exc.message, "error")
     else:
         flash(success, "success")
-
-

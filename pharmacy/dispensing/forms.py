@@ -10,12 +10,20 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 class CheckForm(FlaskForm):
     """Hold the scans of a final check, one per line (the no-JavaScript path)."""
 
-    scans = TextAreaField("Scans, one per line", validators=[
-        DataRequired("Scan the prescription label and every vial."), Length(max=20000)])
+    scans = TextAreaField(
+        "Scans, one per line",
+        validators=[DataRequired("Scan the prescription label and every vial."), Length(max=20000)],
+    )
 
 
 class DispenseForm(FlaskForm):
     """Hold the dispensing pharmacist's initials."""
 
-    pharmacist_initials = StringField("Pharmacist initials", validators=[
-        Optional(), Length(max=8), Regexp(r"^[A-Za-z]*$", message="Initials are letters only.")])
+    pharmacist_initials = StringField(
+        "Pharmacist initials",
+        validators=[
+            Optional(),
+            Length(max=8),
+            Regexp(r"^[A-Za-z]*$", message="Initials are letters only."),
+        ],
+    )

@@ -40,10 +40,17 @@ def _detail_context(fill_id: int) -> dict:
         "history": history,
         "label_printed": "prescription" in printed,
         "checks": list(reversed(fill.checks)),
-        "void_endpoint": "compounding.void_fill" if _has_endpoint("compounding.void_fill")
+        "void_endpoint": "compounding.void_fill"
+        if _has_endpoint("compounding.void_fill")
         else None,
-        "plan_fill": next((f for f in (fill.plan or {}).get("fills", [])
-                           if f.get("fill_number") == fill.fill_number), None),
+        "plan_fill": next(
+            (
+                f
+                for f in (fill.plan or {}).get("fills", [])
+                if f.get("fill_number") == fill.fill_number
+            ),
+            None,
+        ),
         "expected_rx": service.expected_rx(fill),
         "pharmacist": label_service.fill_pharmacist(fill),
     }
@@ -64,9 +71,14 @@ def fill_detail(fill_id: int):
 
 def _render_check(fill_id: int, form: CheckForm, result=None, status: int = 200):
     context = _detail_context(fill_id)
-    return render_template("dispensing/check.html", form=form, result=result,
-                           dispense_form=DispenseForm(formdata=None),
-                           current_user_initials=label_service.initials(current_user), **context), status
+    return render_template(
+        "dispensing/check.html",
+        form=form,
+        result=result,
+        dispense_form=DispenseForm(formdata=None),
+        current_user_initials=label_service.initials(current_user),
+        **context,
+    ), status
 
 
 @bp.route("/<int:fill_id>/check", methods=["GET", "POST"])
@@ -80,8 +92,9 @@ def check(fill_id: int):
             result = service.check_fill(fill_id, scans, current_user._get_current_object())
         except DomainError as exc:
             form.scans.errors.append(exc.message)
-            return _render_check(fill_id, form, status=409 if isinstance(exc, ConflictError)
-                                 else 422)
+            return _render_check(
+                fill_id, form, status=409 if isinstance(exc, ConflictError) else 422
+            )
         return _render_check(fill_id, form, service.result_to_dict(result))
     return _render_check(fill_id, form)
 
@@ -96,11 +109,15 @@ def dispense(fill_id: int):
             flash(error, "error")
         return redirect(url_for("dispensing.check", fill_id=fill_id))
     try:
-        fill = service.dispense(fill_id, current_user._get_current_object(),
-                                form.pharmacist_initials.data)
+        fill = service.dispense(
+            fill_id, current_user._get_current_object(), form.pharmacist_initials.data
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("dispensing.check", fill_id=fill_id))
-    flash(f"Rx {fill.order.rx_number} fill {fill.fill_number} dispensed "
-          f"({fill.pharmacist_initials}).", "success")
+    flash(
+        f"Rx {fill.order.rx_number} fill {fill.fill_number} dispensed "
+        f"({fill.pharmacist_initials}).",
+        "success",
+    )
     return redirect(url_for("dispensing.fill_detail", fill_id=fill.id))

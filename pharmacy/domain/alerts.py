@@ -113,26 +113,35 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
     t = facts.thresholds
     numbered = list(enumerate(facts.phases, start=1))
     if facts.route == "IV":
-        alerts.append(Alert(
-            "route_iv", "stop",
-            "Route IV is not a depot route for this product: compounded cyanocobalamin"
-            " here is for IM or SC injection. Ask the prescriber for IM or SC.",
-        ))
+        alerts.append(
+            Alert(
+                "route_iv",
+                "stop",
+                "Route IV is not a depot route for this product: compounded cyanocobalamin"
+                " here is for IM or SC injection. Ask the prescriber for IM or SC.",
+            )
+        )
     if facts.benzyl_alcohol and is_under_one_year(facts.patient_dob, facts.today):
-        alerts.append(Alert(
-            "benzyl_alcohol_infant", "stop",
-            "The patient is under 1 year old and the matching formulation contains benzyl"
-            " alcohol (gasping syndrome risk). Order a preservative-free single-dose vial.",
-        ))
+        alerts.append(
+            Alert(
+                "benzyl_alcohol_infant",
+                "stop",
+                "The patient is under 1 year old and the matching formulation contains benzyl"
+                " alcohol (gasping syndrome risk). Order a preservative-free single-dose vial.",
+            )
+        )
     high = [(n, p) for n, p in numbered if p.dose_mcg > t.max_dose_mcg]
     if high:
         doses = sorted({p.dose_mcg for _, p in high})
-        alerts.append(Alert(
-            "dose_above_max", "warning",
-            f"{_phase_list([n for n, _ in high]).capitalize()}:"
-            f" {', '.join(format_number(d) for d in doses)} mcg per injection is above the"
-            f" usual maximum of {format_number(t.max_dose_mcg)} mcg.",
-        ))
+        alerts.append(
+            Alert(
+                "dose_above_max",
+                "warning",
+                f"{_phase_list([n for n, _ in high]).capitalize()}:"
+                f" {', '.join(format_number(d) for d in doses)} mcg per injection is above the"
+                f" usual maximum of {format_number(t.max_dose_mcg)} mcg.",
+            )
+        )
     if facts.concentration_mcg_per_ml > 0:
         volumes = [(n, _volume(p, facts.concentration_mcg_per_ml)) for n, p in numbered]
         route_max = t.route_max_ml(facts.route)
@@ -140,35 +149,47 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
             big = [(n, v) for n, v in volumes if v > route_max]
             if big:
                 largest = max(v for _, v in big)
-                alerts.append(Alert(
-                    "volume_above_route_max", "warning",
-                    f"{_phase_list([n for n, _ in big]).capitalize()}: an injection of"
-                    f" {format_ml(largest)} is above the {ROUTE_NAMES[facts.route]} maximum of"
-                    f" {format_ml(route_max)}. Consider a higher concentration.",
-                ))
+                alerts.append(
+                    Alert(
+                        "volume_above_route_max",
+                        "warning",
+                        f"{_phase_list([n for n, _ in big]).capitalize()}: an injection of"
+                        f" {format_ml(largest)} is above the {ROUTE_NAMES[facts.route]} maximum of"
+                        f" {format_ml(route_max)}. Consider a higher concentration.",
+                    )
+                )
         small = [(n, v) for n, v in volumes if v < t.min_dose_volume_ml]
         if small:
             smallest = min(v for _, v in small)
-            alerts.append(Alert(
-                "dose_volume_below_min", "warning",
-                f"{_phase_list([n for n, _ in small]).capitalize()}: a dose volume of"
-                f" {format_ml(smallest)} is below {format_ml(t.min_dose_volume_ml)} and hard to"
-                " measure accurately. Consider a lower concentration.",
-            ))
+            alerts.append(
+                Alert(
+                    "dose_volume_below_min",
+                    "warning",
+                    f"{_phase_list([n for n, _ in small]).capitalize()}: a dose volume of"
+                    f" {format_ml(smallest)} is below {format_ml(t.min_dose_volume_ml)} and hard to"
+                    " measure accurately. Consider a lower concentration.",
+                )
+            )
     if facts.other_active_orders:
         rx = ", ".join(facts.other_active_orders)
-        alerts.append(Alert(
-            "duplicate_active_order", "warning",
-            f"The patient already has an active cyanocobalamin order (Rx {rx})."
-            " Check for duplicate therapy; cancel the older order if this one replaces it.",
-        ))
+        alerts.append(
+            Alert(
+                "duplicate_active_order",
+                "warning",
+                f"The patient already has an active cyanocobalamin order (Rx {rx})."
+                " Check for duplicate therapy; cancel the older order if this one replaces it.",
+            )
+        )
     if not facts.formulation_matches:
-        alerts.append(Alert(
-            "no_matching_formulation", "warning",
-            f"No active formulation matches {format_number(facts.concentration_mcg_per_ml)}"
-            f" mcg/mL in a {format_ml(facts.vial_volume_ml)} {facts.container} vial:"
-            " it cannot be compounded until a master formulation record exists.",
-        ))
+        alerts.append(
+            Alert(
+                "no_matching_formulation",
+                "warning",
+                f"No active formulation matches {format_number(facts.concentration_mcg_per_ml)}"
+                f" mcg/mL in a {format_ml(facts.vial_volume_ml)} {facts.container} vial:"
+                " it cannot be compounded until a master formulation record exists.",
+            )
+        )
     return sorted(alerts, key=lambda a: -LEVELS.index(a.level))
 
 

@@ -50,16 +50,22 @@ UCUM = "http://unitsofmeasure.org"
 V3_ROUTE = "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration"
 CYANOCOBALAMIN_RXCUI = "11248"
 
-ROUTE_SNOMED = {"IM": ("78421000", "Intramuscular route"),
-                "SC": ("34206005", "Subcutaneous route"),
-                "IV": ("47625008", "Intravenous route")}
+ROUTE_SNOMED = {
+    "IM": ("78421000", "Intramuscular route"),
+    "SC": ("34206005", "Subcutaneous route"),
+    "IV": ("47625008", "Intravenous route"),
+}
 _ROUTE_BY_CODE = {code: route for route, (code, _) in ROUTE_SNOMED.items()}
 _ROUTE_BY_CODE.update({"IM": "IM", "SQ": "SC", "SC": "SC", "IV": "IV"})
 PERIOD_UNITS = {"day": "d", "week": "wk", "month": "mo"}
 _UNIT_BY_UCUM = {v: k for k, v in PERIOD_UNITS.items()}
 # Order status -> MedicationRequest.status (R4 value set medicationrequest-status).
-STATUS = {"submitted": "active", "verified": "active", "rejected": "cancelled",
-          "cancelled": "cancelled"}
+STATUS = {
+    "submitted": "active",
+    "verified": "active",
+    "rejected": "cancelled",
+    "cancelled": "cancelled",
+}
 _DRUG_WORDS = ("cyanocobalamin", "vitamin b12", "vitamin b 12")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -74,8 +80,12 @@ class Issue:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the OperationOutcome ``issue`` element."""
-        return {"severity": "error", "code": self.code, "diagnostics": self.message,
-                "expression": [self.expression]}
+        return {
+            "severity": "error",
+            "code": self.code,
+            "diagnostics": self.message,
+            "expression": [self.expression],
+        }
 
 
 class FhirError(Exception):
@@ -113,11 +123,18 @@ class MappedOrder:
         m = re.fullmatch(r"phases\[(\d+)\](?:\.(\w+))?", path or "")
         if m:
             i = int(m.group(1))
-            base = self.phase_paths[i] if i < len(self.phase_paths) else (
-                f"MedicationRequest.dosageInstruction[{i}]")
-            leaf = {"dose_mcg": ".doseAndRate[0].doseQuantity", "every": ".timing.repeat.period",
-                    "unit": ".timing.repeat.periodUnit", "count": ".timing.repeat.count",
-                    "weekdays": ".timing.repeat.dayOfWeek"}.get(m.group(2) or "", "")
+            base = (
+                self.phase_paths[i]
+                if i < len(self.phase_paths)
+                else (f"MedicationRequest.dosageInstruction[{i}]")
+            )
+            leaf = {
+                "dose_mcg": ".doseAndRate[0].doseQuantity",
+                "every": ".timing.repeat.period",
+                "unit": ".timing.repeat.periodUnit",
+                "count": ".timing.repeat.count",
+                "weekdays": ".timing.repeat.dayOfWeek",
+            }.get(m.group(2) or "", "")
             return base + leaf
         med = self.medication_path
         table = {
@@ -147,6 +164,7 @@ class MappedOrder:
 
 
 # --- reading ------------------------------------------------------------------------------
+
 
 def _decimal(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
@@ -200,14 +218,20 @@ def _extension(resource: Mapping[str, Any], url: str) -> Mapping[str, Any] | Non
     return None
 
 
-def _contained(resource: Mapping[str, Any], reference: object, kind: str,
-               ) -> tuple[int, Mapping[str, Any]] | None:
+def _contained(
+    resource: Mapping[str, Any],
+    reference: object,
+    kind: str,
+) -> tuple[int, Mapping[str, Any]] | None:
     """Return (index, resource) of the contained ``kind`` that ``#id`` points at."""
     if not isinstance(reference, str) or not reference.startswith("#"):
         return None
     for i, item in enumerate(resource.get("contained") or []):
-        if (isinstance(item, Mapping) and item.get("resourceType") == kind
-                and item.get("id") == reference[1:]):
+        if (
+            isinstance(item, Mapping)
+            and item.get("resourceType") == kind
+            and item.get("id") == reference[1:]
+        ):
             return i, item
     return None
 
@@ -230,8 +254,9 @@ def _ratio_mcg_per_ml(ratio: object) -> Decimal | str:
     return nv * factor / dv
 
 
-def _medication(res: Mapping[str, Any], out: dict[str, Any], mapped: MappedOrder,
-                issues: list[Issue]) -> None:
+def _medication(
+    res: Mapping[str, Any], out: dict[str, Any], mapped: MappedOrder, issues: list[Issue]
+) -> None:
     """Read the drug, strength, vial volume and container."""
     ref = res.get("medicationReference")
     concept = res.get("medicationCodeableConcept")
@@ -239,16 +264,22 @@ def _medication(res: Mapping[str, Any], out: dict[str, Any], mapped: MappedOrder
     if isinstance(ref, Mapping):
         found = _contained(res, ref.get("reference"), "Medication")
         if found is None:
-            issues.append(Issue("MedicationRequest.medicationReference",
-                                "Reference a contained Medication (\"#id\") that states the"
-                                " strength, vial volume and container.", "not-supported"))
+            issues.append(
+                Issue(
+                    "MedicationRequest.medicationReference",
+                    'Reference a contained Medication ("#id") that states the'
+                    " strength, vial volume and container.",
+                    "not-supported",
+                )
+            )
             return
         index, med = found
         mapped.medication_path = f"MedicationRequest.contained[{index}]"
         concept = med.get("code")
     elif concept is None:
-        issues.append(Issue("MedicationRequest.medication[x]", "The medication is required.",
-                            "required"))
+        issues.append(
+            Issue("MedicationRequest.medication[x]", "The medication is required.", "required")
+        )
         return
     else:
         mapped.medication_path = "MedicationRequest.medicationCodeableConcept"
@@ -256,19 +287,30 @@ def _medication(res: Mapping[str, Any], out: dict[str, Any], mapped: MappedOrder
     code_path = f"{path}.code" if med is not None else path
     names = _names_cyanocobalamin(concept)
     if names is False:
-        issues.append(Issue(code_path, "This pharmacy compounds only cyanocobalamin (RxNorm"
-                            f" {CYANOCOBALAMIN_RXCUI}); the request names another medication.",
-                            "not-supported"))
+        issues.append(
+            Issue(
+                code_path,
+                "This pharmacy compounds only cyanocobalamin (RxNorm"
+                f" {CYANOCOBALAMIN_RXCUI}); the request names another medication.",
+                "not-supported",
+            )
+        )
         return
     if names is None:
-        issues.append(Issue(code_path, "Name the medication (RxNorm 11248 cyanocobalamin).",
-                            "required"))
+        issues.append(
+            Issue(code_path, "Name the medication (RxNorm 11248 cyanocobalamin).", "required")
+        )
         return
     out["drug"] = "cyanocobalamin"
     if med is None:
-        issues.append(Issue(path, "State the concentration: reference a contained Medication"
-                            " with ingredient.strength (ug/mL), amount (mL) and container.",
-                            "required"))
+        issues.append(
+            Issue(
+                path,
+                "State the concentration: reference a contained Medication"
+                " with ingredient.strength (ug/mL), amount (mL) and container.",
+                "required",
+            )
+        )
         return
     strength = None
     for i, ingredient in enumerate(med.get("ingredient") or []):
@@ -276,8 +318,13 @@ def _medication(res: Mapping[str, Any], out: dict[str, Any], mapped: MappedOrder
             strength = (i, ingredient["strength"])
             break
     if strength is None:
-        issues.append(Issue(f"{path}.ingredient", "State the strength (ingredient.strength in"
-                            " ug per mL).", "required"))
+        issues.append(
+            Issue(
+                f"{path}.ingredient",
+                "State the strength (ingredient.strength in ug per mL).",
+                "required",
+            )
+        )
     else:
         value = _ratio_mcg_per_ml(strength[1])
         if isinstance(value, str):
@@ -287,16 +334,23 @@ def _medication(res: Mapping[str, Any], out: dict[str, Any], mapped: MappedOrder
     amount = med.get("amount")
     num = amount.get("numerator") if isinstance(amount, Mapping) else None
     if not isinstance(num, Mapping):
-        issues.append(Issue(f"{path}.amount", "State the vial volume (amount.numerator in mL).",
-                            "required"))
+        issues.append(
+            Issue(f"{path}.amount", "State the vial volume (amount.numerator in mL).", "required")
+        )
     elif _unit(num) != "mL" or _decimal(num.get("value")) is None:
         issues.append(Issue(f"{path}.amount.numerator", "The vial volume must be a number of mL."))
     else:
         out["vial_volume_ml"] = _plain(_decimal(num.get("value")))
     ext = _extension(med, CONTAINER_URL)
     if ext is None:
-        issues.append(Issue(f"{path}.extension", f"State the container with the extension"
-                            f" {CONTAINER_URL} (single-dose or multiple-dose).", "required"))
+        issues.append(
+            Issue(
+                f"{path}.extension",
+                f"State the container with the extension"
+                f" {CONTAINER_URL} (single-dose or multiple-dose).",
+                "required",
+            )
+        )
     else:
         out["container"] = ext.get("valueCode")
 
@@ -309,13 +363,19 @@ def _route(dosage: Mapping[str, Any], path: str, issues: list[Issue]) -> str | N
         route = _ROUTE_BY_CODE.get(str(coding.get("code") or ""))
         if route and coding.get("system") in (SNOMED, V3_ROUTE, None):
             return route
-    issues.append(Issue(f"{path}.route", "Code the route as SNOMED CT 78421000 (intramuscular)"
-                        " or 34206005 (subcutaneous).", "code-invalid"))
+    issues.append(
+        Issue(
+            f"{path}.route",
+            "Code the route as SNOMED CT 78421000 (intramuscular) or 34206005 (subcutaneous).",
+            "code-invalid",
+        )
+    )
     return None
 
 
-def _dose_mcg(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
-              issues: list[Issue]) -> int | None:
+def _dose_mcg(
+    dosage: Mapping[str, Any], path: str, concentration: Decimal | None, issues: list[Issue]
+) -> int | None:
     rates = dosage.get("doseAndRate")
     first = rates[0] if isinstance(rates, list) and rates else None
     qty = first.get("doseQuantity") if isinstance(first, Mapping) else None
@@ -338,18 +398,29 @@ def _dose_mcg(dosage: Mapping[str, Any], path: str, concentration: Decimal | Non
             return None
         mcg = value * concentration
     else:
-        issues.append(Issue(where, f"Cannot convert dose unit {unit!r}: use ug, mg or mL (UCUM).",
-                            "not-supported"))
+        issues.append(
+            Issue(
+                where,
+                f"Cannot convert dose unit {unit!r}: use ug, mg or mL (UCUM).",
+                "not-supported",
+            )
+        )
         return None
     if mcg != mcg.to_integral_value() or mcg <= 0:
-        issues.append(Issue(where, f"The dose comes to {mcg.normalize():f} mcg: it must be a"
-                            " whole number of micrograms more than 0."))
+        issues.append(
+            Issue(
+                where,
+                f"The dose comes to {mcg.normalize():f} mcg: it must be a"
+                " whole number of micrograms more than 0.",
+            )
+        )
         return None
     return int(mcg)
 
 
-def _duration_count(bounds: object, every: Decimal, unit: str, weekdays: list[str], path: str,
-                    issues: list[Issue]) -> int | None:
+def _duration_count(
+    bounds: object, every: Decimal, unit: str, weekdays: list[str], path: str, issues: list[Issue]
+) -> int | None:
     """Return the number of doses a ``boundsDuration`` allows, or record an issue."""
     where = f"{path}.timing.repeat.boundsDuration"
     value = _decimal(bounds.get("value")) if isinstance(bounds, Mapping) else None
@@ -368,15 +439,21 @@ def _duration_count(bounds: object, every: Decimal, unit: str, weekdays: list[st
     else:
         count = None
     if count is None or count != count.to_integral_value() or count < 1:
-        issues.append(Issue(where, f"A duration of {value.normalize():f} {code} is not a whole"
-                            " number of doses at this interval; send count instead.",
-                            "not-supported"))
+        issues.append(
+            Issue(
+                where,
+                f"A duration of {value.normalize():f} {code} is not a whole"
+                " number of doses at this interval; send count instead.",
+                "not-supported",
+            )
+        )
         return None
     return int(count)
 
 
-def _phase(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
-           issues: list[Issue]) -> dict[str, Any]:
+def _phase(
+    dosage: Mapping[str, Any], path: str, concentration: Decimal | None, issues: list[Issue]
+) -> dict[str, Any]:
     """Read one dosageInstruction into a SPEC 2.1 phase (invalid parts left out)."""
     phase: dict[str, Any] = {}
     dose = _dose_mcg(dosage, path, concentration, issues)
@@ -386,8 +463,13 @@ def _phase(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
     repeat = timing.get("repeat") if isinstance(timing, Mapping) else None
     rpath = f"{path}.timing.repeat"
     if not isinstance(repeat, Mapping):
-        issues.append(Issue(rpath, "State the schedule in timing.repeat (period, periodUnit,"
-                            " count).", "required"))
+        issues.append(
+            Issue(
+                rpath,
+                "State the schedule in timing.repeat (period, periodUnit, count).",
+                "required",
+            )
+        )
         return phase
     weekdays = repeat.get("dayOfWeek") or []
     if not isinstance(weekdays, list):
@@ -396,8 +478,13 @@ def _phase(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
     unit_code = repeat.get("periodUnit")
     unit = _UNIT_BY_UCUM.get(str(unit_code)) if unit_code is not None else None
     if unit is None:
-        issues.append(Issue(f"{rpath}.periodUnit", f"Unsupported periodUnit {unit_code!r}: use"
-                            " d, wk or mo.", "not-supported"))
+        issues.append(
+            Issue(
+                f"{rpath}.periodUnit",
+                f"Unsupported periodUnit {unit_code!r}: use d, wk or mo.",
+                "not-supported",
+            )
+        )
     else:
         phase["unit"] = unit
     period = _decimal(repeat.get("period", 1))
@@ -409,8 +496,13 @@ def _phase(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
     frequency = _decimal(repeat.get("frequency", 1))
     allowed = {Decimal(1)} | ({Decimal(len(weekdays))} if weekdays else set())
     if frequency not in allowed:
-        issues.append(Issue(f"{rpath}.frequency", "One dose per period is supported (frequency"
-                            " 1, or one per listed dayOfWeek).", "not-supported"))
+        issues.append(
+            Issue(
+                f"{rpath}.frequency",
+                "One dose per period is supported (frequency 1, or one per listed dayOfWeek).",
+                "not-supported",
+            )
+        )
     if weekdays:
         phase["weekdays"] = weekdays
     count = repeat.get("count")
@@ -418,8 +510,13 @@ def _phase(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
     if count is not None:
         phase["count"] = count
         if repeat.get("countMax") is not None:
-            issues.append(Issue(f"{rpath}.countMax", "Send one dose count (count), not a range.",
-                                "not-supported"))
+            issues.append(
+                Issue(
+                    f"{rpath}.countMax",
+                    "Send one dose count (count), not a range.",
+                    "not-supported",
+                )
+            )
     elif bounds is not None and unit is not None and period is not None:
         counted = _duration_count(bounds, period, unit, weekdays, path, issues)
         if counted is not None:
@@ -429,21 +526,29 @@ def _phase(dosage: Mapping[str, Any], path: str, concentration: Decimal | None,
     return phase
 
 
-def _start(res: Mapping[str, Any], first_path: str | None, first: Mapping[str, Any] | None,
-           mapped: MappedOrder) -> str | None:
+def _start(
+    res: Mapping[str, Any],
+    first_path: str | None,
+    first: Mapping[str, Any] | None,
+    mapped: MappedOrder,
+) -> str | None:
     """Return the start date: first phase's boundsPeriod.start, else validityPeriod.start."""
     candidates = []
     if first is not None:
-        repeat = (first.get("timing") or {}).get("repeat") if isinstance(
-            first.get("timing"), Mapping) else None
+        repeat = (
+            (first.get("timing") or {}).get("repeat")
+            if isinstance(first.get("timing"), Mapping)
+            else None
+        )
         bp = repeat.get("boundsPeriod") if isinstance(repeat, Mapping) else None
         if isinstance(bp, Mapping) and bp.get("start") is not None:
             candidates.append((f"{first_path}.timing.repeat.boundsPeriod.start", bp["start"]))
     dispense = res.get("dispenseRequest")
     validity = dispense.get("validityPeriod") if isinstance(dispense, Mapping) else None
     if isinstance(validity, Mapping) and validity.get("start") is not None:
-        candidates.append(("MedicationRequest.dispenseRequest.validityPeriod.start",
-                           validity["start"]))
+        candidates.append(
+            ("MedicationRequest.dispenseRequest.validityPeriod.start", validity["start"])
+        )
     if not candidates:
         if first_path:
             mapped.start_path = f"{first_path}.timing.repeat.boundsPeriod.start"
@@ -454,12 +559,18 @@ def _start(res: Mapping[str, Any], first_path: str | None, first: Mapping[str, A
     return value if isinstance(value, str) else str(value)
 
 
-def _patient(res: Mapping[str, Any], mapped: MappedOrder, issues: list[Issue]
-             ) -> dict[str, Any] | None:
+def _patient(
+    res: Mapping[str, Any], mapped: MappedOrder, issues: list[Issue]
+) -> dict[str, Any] | None:
     subject = res.get("subject")
     if not isinstance(subject, Mapping):
-        issues.append(Issue("MedicationRequest.subject", "The patient is required: a contained"
-                            " Patient (\"#id\") or subject.identifier (MRN).", "required"))
+        issues.append(
+            Issue(
+                "MedicationRequest.subject",
+                'The patient is required: a contained Patient ("#id") or subject.identifier (MRN).',
+                "required",
+            )
+        )
         return None
     found = _contained(res, subject.get("reference"), "Patient")
     if found is None:
@@ -467,8 +578,13 @@ def _patient(res: Mapping[str, Any], mapped: MappedOrder, issues: list[Issue]
         if isinstance(ident, Mapping) and isinstance(ident.get("value"), str) and ident["value"]:
             mapped.patient_path = "MedicationRequest.subject.identifier"
             return {"mrn": ident["value"].strip()}
-        issues.append(Issue("MedicationRequest.subject", "Reference a contained Patient (\"#id\")"
-                            " or give subject.identifier with the MRN.", "required"))
+        issues.append(
+            Issue(
+                "MedicationRequest.subject",
+                'Reference a contained Patient ("#id") or give subject.identifier with the MRN.',
+                "required",
+            )
+        )
         return None
     index, patient = found
     mapped.patient_path = f"MedicationRequest.contained[{index}]"
@@ -502,8 +618,9 @@ def from_medication_request(resource: object) -> MappedOrder:
     """
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
         kind = resource.get("resourceType") if isinstance(resource, Mapping) else None
-        raise FhirError([Issue("resourceType", f"Expected a MedicationRequest, got {kind!r}.",
-                               "structure")])
+        raise FhirError(
+            [Issue("resourceType", f"Expected a MedicationRequest, got {kind!r}.", "structure")]
+        )
     res = resource
     issues: list[Issue] = []
     out: dict[str, Any] = {}
@@ -513,8 +630,13 @@ def from_medication_request(resource: object) -> MappedOrder:
 
     dosages = res.get("dosageInstruction")
     if not isinstance(dosages, list) or not dosages:
-        issues.append(Issue("MedicationRequest.dosageInstruction", "Add one dosageInstruction"
-                            " per phase (ordered by sequence).", "required"))
+        issues.append(
+            Issue(
+                "MedicationRequest.dosageInstruction",
+                "Add one dosageInstruction per phase (ordered by sequence).",
+                "required",
+            )
+        )
         dosages = []
     indexed = []
     for i, dosage in enumerate(dosages):
@@ -530,8 +652,12 @@ def from_medication_request(resource: object) -> MappedOrder:
     indexed.sort(key=lambda item: (item[0], item[1]))
     seqs = [s for s, _, _ in indexed]
     if len(set(seqs)) != len(seqs):
-        issues.append(Issue("MedicationRequest.dosageInstruction.sequence",
-                            "Each phase needs its own sequence number."))
+        issues.append(
+            Issue(
+                "MedicationRequest.dosageInstruction.sequence",
+                "Each phase needs its own sequence number.",
+            )
+        )
     phases, routes = [], []
     for _, i, dosage in indexed:
         path = f"MedicationRequest.dosageInstruction[{i}]"
@@ -547,12 +673,20 @@ def from_medication_request(resource: object) -> MappedOrder:
             if route != routes[0][1]:
                 issues.append(Issue(f"{path}.route", "Every phase must use the same route."))
     elif dosages and not any(i.expression.endswith(".route") for i in issues):
-        issues.append(Issue(f"{mapped.phase_paths[0] if mapped.phase_paths else 'MedicationRequest.dosageInstruction[0]'}.route",
-                            "Code the route: SNOMED CT 78421000 (IM) or 34206005 (SC).",
-                            "required"))
+        issues.append(
+            Issue(
+                f"{mapped.phase_paths[0] if mapped.phase_paths else 'MedicationRequest.dosageInstruction[0]'}.route",
+                "Code the route: SNOMED CT 78421000 (IM) or 34206005 (SC).",
+                "required",
+            )
+        )
     first = indexed[0] if indexed else None
-    out["start_date"] = _start(res, first and f"MedicationRequest.dosageInstruction[{first[1]}]",
-                               first and first[2], mapped)
+    out["start_date"] = _start(
+        res,
+        first and f"MedicationRequest.dosageInstruction[{first[1]}]",
+        first and first[2],
+        mapped,
+    )
 
     dispense = res.get("dispenseRequest")
     dispense = dispense if isinstance(dispense, Mapping) else {}
@@ -562,20 +696,28 @@ def from_medication_request(resource: object) -> MappedOrder:
         value, code = _decimal(supply.get("value")), _unit(supply)
         factor = {"d": 1, "wk": 7}.get(code)
         if value is None or factor is None:
-            issues.append(Issue("MedicationRequest.dispenseRequest.expectedSupplyDuration",
-                                "The days supply must be a number of d or wk (UCUM).",
-                                "not-supported"))
+            issues.append(
+                Issue(
+                    "MedicationRequest.dispenseRequest.expectedSupplyDuration",
+                    "The days supply must be a number of d or wk (UCUM).",
+                    "not-supported",
+                )
+            )
         else:
             out["days_supply"] = _plain(value * factor)
     reasons = res.get("reasonCode") or []
     reason = reasons[0] if isinstance(reasons, list) and reasons else None
     if isinstance(reason, Mapping):
         out["indication"] = reason.get("text") or next(
-            (c.get("display") for c in _codings(reason) if c.get("display")), None)
+            (c.get("display") for c in _codings(reason) if c.get("display")), None
+        )
     ext = _extension(res, COMPOUNDING_REASON_URL)
     out["compounding_reason"] = ext.get("valueString") if ext else None
-    notes = [n.get("text") for n in res.get("note") or [] if isinstance(n, Mapping)
-             and isinstance(n.get("text"), str)]
+    notes = [
+        n.get("text")
+        for n in res.get("note") or []
+        if isinstance(n, Mapping) and isinstance(n.get("text"), str)
+    ]
     out["notes"] = "\n".join(notes)
     out["patient"] = _patient(res, mapped, issues)
     if issues:
@@ -585,7 +727,8 @@ def from_medication_request(resource: object) -> MappedOrder:
 
 # --- writing ------------------------------------------------------------------------------
 
-def _quantity(value: int | float | Decimal, code: str) -> dict[str, Any]:
+
+def _quantity(value: float | Decimal, code: str) -> dict[str, Any]:
     return {"value": value, "unit": code, "system": UCUM, "code": code}
 
 
@@ -594,8 +737,9 @@ def _route_concept(route: str) -> dict[str, Any]:
     return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": route}
 
 
-def _dosage(phase: Mapping[str, Any], index: int, route: str, start: str | None,
-            text: str) -> dict[str, Any]:
+def _dosage(
+    phase: Mapping[str, Any], index: int, route: str, start: str | None, text: str
+) -> dict[str, Any]:
     weekdays = list(phase.get("weekdays") or [])
     repeat: dict[str, Any] = {}
     if start is not None:
@@ -634,42 +778,64 @@ def to_medication_request(order: Mapping[str, Any]) -> dict[str, Any]:
     """
     patient = order["patient"]
     prescriber = order.get("prescriber") or {}
-    pid = {"resourceType": "Patient", "id": "patient",
-           "name": [{"family": patient["last_name"], "given": [patient["first_name"]]}],
-           "birthDate": patient["dob"]}
+    pid = {
+        "resourceType": "Patient",
+        "id": "patient",
+        "name": [{"family": patient["last_name"], "given": [patient["first_name"]]}],
+        "birthDate": patient["dob"],
+    }
     if patient.get("mrn"):
         pid["identifier"] = [{"system": MRN_SYSTEM, "value": patient["mrn"]}]
     if patient.get("allergies"):
-        pid["extension"] = [{"url": f"{BASE_URL}/StructureDefinition/allergies",
-                             "valueString": patient["allergies"]}]
+        pid["extension"] = [
+            {
+                "url": f"{BASE_URL}/StructureDefinition/allergies",
+                "valueString": patient["allergies"],
+            }
+        ]
     concentration = order["concentration_mcg_per_ml"]
-    drug = {"coding": [{"system": RXNORM, "code": CYANOCOBALAMIN_RXCUI,
-                        "display": "cyanocobalamin"}],
-            "text": f"Cyanocobalamin {concentration:,} mcg/mL injection (compounded)"}
+    drug = {
+        "coding": [{"system": RXNORM, "code": CYANOCOBALAMIN_RXCUI, "display": "cyanocobalamin"}],
+        "text": f"Cyanocobalamin {concentration:,} mcg/mL injection (compounded)",
+    }
     medication = {
-        "resourceType": "Medication", "id": "med",
+        "resourceType": "Medication",
+        "id": "med",
         "extension": [{"url": CONTAINER_URL, "valueCode": order["container"]}],
         "code": drug,
-        "form": {"coding": [{"system": SNOMED, "code": "385219001",
-                             "display": "Solution for injection"}],
-                 "text": "Solution for injection"},
-        "amount": {"numerator": _quantity(order["vial_volume_ml"], "mL"),
-                   "denominator": {"value": 1, "unit": "vial"}},
-        "ingredient": [{"itemCodeableConcept": drug, "isActive": True,
-                        "strength": {"numerator": _quantity(concentration, "ug"),
-                                     "denominator": _quantity(1, "mL")}}],
+        "form": {
+            "coding": [
+                {"system": SNOMED, "code": "385219001", "display": "Solution for injection"}
+            ],
+            "text": "Solution for injection",
+        },
+        "amount": {
+            "numerator": _quantity(order["vial_volume_ml"], "mL"),
+            "denominator": {"value": 1, "unit": "vial"},
+        },
+        "ingredient": [
+            {
+                "itemCodeableConcept": drug,
+                "isActive": True,
+                "strength": {
+                    "numerator": _quantity(concentration, "ug"),
+                    "denominator": _quantity(1, "mL"),
+                },
+            }
+        ],
     }
     phases = order["phases"]
     resource: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "contained": [pid, medication],
-        "extension": [{"url": COMPOUNDING_REASON_URL,
-                       "valueString": order["compounding_reason"]}],
+        "extension": [{"url": COMPOUNDING_REASON_URL, "valueString": order["compounding_reason"]}],
         "status": STATUS.get(order.get("status") or "submitted", "unknown"),
         "intent": "order",
         "medicationReference": {"reference": "#med", "display": drug["text"]},
-        "subject": {"reference": "#patient",
-                    "display": f"{patient['first_name']} {patient['last_name']}"},
+        "subject": {
+            "reference": "#patient",
+            "display": f"{patient['first_name']} {patient['last_name']}",
+        },
     }
     if order.get("rx_number"):
         resource["id"] = str(order["rx_number"])

@@ -121,8 +121,10 @@ def final_check(
                 rx_ok = True
                 outcomes.append(ScanOutcome(position, shown, "rx", None, True, f"Rx {payload} ok"))
             else:
-                message = (f"scan {position} is prescription label {payload}, not this fill's "
-                           f"{expected_rx}")
+                message = (
+                    f"scan {position} is prescription label {payload}, not this fill's "
+                    f"{expected_rx}"
+                )
                 reasons.append(message)
                 outcomes.append(ScanOutcome(position, shown, "rx", None, False, message))
             continue

@@ -50,8 +50,13 @@ class PatientInput:
 
     def to_dict(self) -> dict[str, object]:
         """Return the order-body JSON form."""
-        return {"first_name": self.first_name, "last_name": self.last_name,
-                "dob": self.dob.isoformat(), "mrn": self.mrn, "allergies": self.allergies}
+        return {
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "dob": self.dob.isoformat(),
+            "mrn": self.mrn,
+            "allergies": self.allergies,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,8 +84,16 @@ class OrderInput:
         return [phase_to_dict(p) for p in self.regimen.phases]
 
 
-def _text(data: Mapping[str, object], key: str, path: str, errors: dict[str, str], *,
-          label: str, required: bool, limit: int = MAX_TEXT) -> str:
+def _text(
+    data: Mapping[str, object],
+    key: str,
+    path: str,
+    errors: dict[str, str],
+    *,
+    label: str,
+    required: bool,
+    limit: int = MAX_TEXT,
+) -> str:
     """Return a trimmed string field, recording an error when missing, too long or not text."""
     raw = data.get(key)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -126,15 +139,29 @@ def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientIn
         errors.setdefault("patient", "The patient is required: first_name, last_name and dob.")
         return None
     before = len(errors)
-    first = _text(raw, "first_name", "patient.first_name", errors, label="The first name",
-                  required=True, limit=MAX_NAME)
-    last = _text(raw, "last_name", "patient.last_name", errors, label="The last name",
-                 required=True, limit=MAX_NAME)
+    first = _text(
+        raw,
+        "first_name",
+        "patient.first_name",
+        errors,
+        label="The first name",
+        required=True,
+        limit=MAX_NAME,
+    )
+    last = _text(
+        raw,
+        "last_name",
+        "patient.last_name",
+        errors,
+        label="The last name",
+        required=True,
+        limit=MAX_NAME,
+    )
     dob = _dob(raw.get("dob"), today, errors)
-    mrn = _text(raw, "mrn", "patient.mrn", errors, label="The MRN", required=False,
-                limit=MAX_MRN)
-    allergies = _text(raw, "allergies", "patient.allergies", errors, label="Allergies",
-                      required=False)
+    mrn = _text(raw, "mrn", "patient.mrn", errors, label="The MRN", required=False, limit=MAX_MRN)
+    allergies = _text(
+        raw, "allergies", "patient.allergies", errors, label="Allergies", required=False
+    )
     if len(errors) > before or dob is None:
         return None
     return PatientInput(first, last, dob, mrn or None, allergies)
@@ -148,8 +175,10 @@ def _refills(raw: object, errors: dict[str, str]) -> None:
         number = Decimal(str(raw).strip())
     except ArithmeticError:
         return
-    if number.is_finite() and number == number.to_integral_value() and not (
-        0 <= number <= MAX_REFILLS
+    if (
+        number.is_finite()
+        and number == number.to_integral_value()
+        and not (0 <= number <= MAX_REFILLS)
     ):
         errors["refills"] = f"Refills must be a whole number from 0 to {MAX_REFILLS}."
 
@@ -177,17 +206,31 @@ def parse_order(data: object, today: date, *, in_use_days: int | None = None) ->
     elif not isinstance(route, str) or route.strip().upper() not in ORDER_ROUTES:
         errors["route"] = "The route must be IM or SC."
     route_code = route.strip().upper() if isinstance(route, str) else "IM"
-    indication = _text(data, "indication", "indication", errors, label="The indication",
-                       required=True)
-    reason = _text(data, "compounding_reason", "compounding_reason", errors,
-                   label="The compounding reason (why not a commercial product)", required=True)
+    indication = _text(
+        data, "indication", "indication", errors, label="The indication", required=True
+    )
+    reason = _text(
+        data,
+        "compounding_reason",
+        "compounding_reason",
+        errors,
+        label="The compounding reason (why not a commercial product)",
+        required=True,
+    )
     notes = _text(data, "notes", "notes", errors, label="Notes", required=False)
     _refills(data.get("refills"), errors)
 
     plan_body = {
         key: data.get(key)
-        for key in ("phases", "start_date", "concentration_mcg_per_ml", "vial_volume_ml",
-                    "container", "days_supply", "refills")
+        for key in (
+            "phases",
+            "start_date",
+            "concentration_mcg_per_ml",
+            "vial_volume_ml",
+            "container",
+            "days_supply",
+            "refills",
+        )
     }
     # The plan parser knows only IM and SC; the route was checked above.
     plan_body["route"] = route_code if route_code in ("IM", "SC") else "IM"

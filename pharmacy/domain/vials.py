@@ -344,7 +344,7 @@ def _plan(request: PlanRequest, scheduled: Sequence[Dose], volumes: dict[int, De
                 in_use_last = dose.date + timedelta(days=request.in_use_days - 1)
                 discard_by = min(in_use_last, request.bud_last_day(fill_number))
             open_vial = _OpenVial(
-                len(opened) + 1, fill_number, request.vial, dose.date, discard_by, [], Decimal("0")
+                len(opened) + 1, fill_number, request.vial, dose.date, discard_by, [], Decimal(0)
             )
             opened.append(open_vial)
         open_vial.serve(dose.date, volume)

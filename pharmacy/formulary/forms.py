@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, BooleanField, FieldList, Form, FormField, SelectField, StringField
+from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length
 
 from pharmacy.domain.formulation import CONTAINERS, UNITS
@@ -18,7 +18,9 @@ class IngredientRow(Form):
 
     component = StringField("Component", validators=[Length(max=100)])
     amount = StringField("Amount per mL", validators=[Length(max=20)])
-    unit = SelectField("Unit", choices=[SelectChoice("", "-")] + [SelectChoice(u, u) for u in UNITS], default="")
+    unit = SelectField(
+        "Unit", choices=[SelectChoice("", "-")] + [SelectChoice(u, u) for u in UNITS], default=""
+    )
     active = BooleanField("Active")
 
 
@@ -31,22 +33,38 @@ class FormulationForm(FlaskForm):
     vial_volume_ml = StringField("Vial volume (mL)")
     container = SelectField("Container", choices=[SelectChoice(c, c) for c in CONTAINERS])
     overfill_ml = StringField("Overfill per vial (mL)")
-    category = SelectField("USP <797> category", choices=[SelectChoice("1", "Category 1"),
-                                                         SelectChoice("2", "Category 2"),
-                                                         SelectChoice("3", "Category 3")], default="2")
-    sterilization = SelectField("Sterilization", choices=[SelectChoice("terminal", "Terminally sterilized"),
-                                                          SelectChoice("aseptic", "Aseptic (filtered)")])
+    category = SelectField(
+        "USP <797> category",
+        choices=[
+            SelectChoice("1", "Category 1"),
+            SelectChoice("2", "Category 2"),
+            SelectChoice("3", "Category 3"),
+        ],
+        default="2",
+    )
+    sterilization = SelectField(
+        "Sterilization",
+        choices=[
+            SelectChoice("terminal", "Terminally sterilized"),
+            SelectChoice("aseptic", "Aseptic (filtered)"),
+        ],
+    )
     sterility_tested = BooleanField("Sterility tested (release waits for a passed test)")
-    nonsterile_components = BooleanField("Has a nonsterile starting component (e.g. USP powder)",
-                                         default=True)
-    storage = SelectField("Storage", choices=[SelectChoice("refrigerated", "Refrigerated 2-8 C"),
-                                              SelectChoice("room", "Room 20-25 C"),
-                                              SelectChoice("frozen", "Frozen -25 to -10 C")])
+    nonsterile_components = BooleanField(
+        "Has a nonsterile starting component (e.g. USP powder)", default=True
+    )
+    storage = SelectField(
+        "Storage",
+        choices=[
+            SelectChoice("refrigerated", "Refrigerated 2-8 C"),
+            SelectChoice("room", "Room 20-25 C"),
+            SelectChoice("frozen", "Frozen -25 to -10 C"),
+        ],
+    )
     protect_from_light = BooleanField("Protect from light", default=True)
     in_use_days = StringField("In-use days after first puncture (multiple-dose)")
     gtin = StringField("GTIN-14 (optional)", validators=[Length(max=14)])
-    ingredients = FieldList(FormField(IngredientRow), min_entries=INGREDIENT_ROWS,
-                            max_entries=12)
+    ingredients = FieldList(FormField(IngredientRow), min_entries=INGREDIENT_ROWS, max_entries=12)
 
     def to_body(self) -> dict:
         """Return the SPEC formulation body (blank optional fields left out, rows skipped)."""
@@ -73,22 +91,38 @@ class FormulationForm(FlaskForm):
             if not (row.component.data or "").strip() and not row.unit.data:
                 continue
             self.row_index[len(body["ingredients"])] = index
-            body["ingredients"].append({
-                "component": row.component.data, "amount": row.amount.data or None,
-                "unit": row.unit.data or None, "active": bool(row.active.data)})
+            body["ingredients"].append(
+                {
+                    "component": row.component.data,
+                    "amount": row.amount.data or None,
+                    "unit": row.unit.data or None,
+                    "active": bool(row.active.data),
+                }
+            )
         return body
 
     def fill_from(self, data: dict) -> None:
         """Load a stored formulation body into the form (for editing)."""
-        for name in ("code", "name", "concentration_mcg_per_ml", "vial_volume_ml", "container",
-                     "overfill_ml", "sterilization", "sterility_tested",
-                     "nonsterile_components", "storage", "protect_from_light", "gtin"):
+        for name in (
+            "code",
+            "name",
+            "concentration_mcg_per_ml",
+            "vial_volume_ml",
+            "container",
+            "overfill_ml",
+            "sterilization",
+            "sterility_tested",
+            "nonsterile_components",
+            "storage",
+            "protect_from_light",
+            "gtin",
+        ):
             value = data.get(name)
-            getattr(self, name).data = "" if value is None else (
-                value if isinstance(value, bool) else str(value))
+            getattr(self, name).data = (
+                "" if value is None else (value if isinstance(value, bool) else str(value))
+            )
         self.category.data = str(data["category"])
-        self.in_use_days.data = "" if data.get("in_use_days") is None else str(
-            data["in_use_days"])
+        self.in_use_days.data = "" if data.get("in_use_days") is None else str(data["in_use_days"])
         for row, item in zip(self.ingredients, data["ingredients"], strict=False):
             row.component.data = item["component"]
             row.amount.data = "" if item["amount"] is None else _plain(item["amount"])

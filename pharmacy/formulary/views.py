@@ -19,9 +19,11 @@ bp = Blueprint("formulary", __name__, url_prefix="/formulations")
 def index():
     """List formulations (active; ``?all=1`` adds retired ones)."""
     include_retired = request.args.get("all") == "1"
-    return render_template("formulary/index.html",
-                           formulations=service.list_formulations(include_retired),
-                           include_retired=include_retired)
+    return render_template(
+        "formulary/index.html",
+        formulations=service.list_formulations(include_retired),
+        include_retired=include_retired,
+    )
 
 
 @bp.get("/<code>")
@@ -30,9 +32,13 @@ def detail(code: str):
     """Show a formulation's current version, its older versions and its recent batches."""
     formulation = service.current(code) or abort(404)
     return render_template(
-        "formulary/detail.html", f=formulation, versions=service.versions(formulation.code),
+        "formulary/detail.html",
+        f=formulation,
+        versions=service.versions(formulation.code),
         batches=batch_service.list_batches(formulation=formulation.code)[:10],
-        used=service.batch_count(formulation) > 0, action_form=ActionForm())
+        used=service.batch_count(formulation) > 0,
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,8 +82,9 @@ def edit(code: str):
             flash(f"Formulation {saved.code} saved as version {saved.version}.", "success")
             return redirect(url_for("formulary.detail", code=saved.code))
     status = 422 if request.method == "POST" else 200
-    return render_template("formulary/form.html", form=form, f=formulation,
-                           used=service.batch_count(formulation) > 0), status
+    return render_template(
+        "formulary/form.html", form=form, f=formulation, used=service.batch_count(formulation) > 0
+    ), status
 
 
 @bp.post("/<code>/status")
@@ -104,7 +111,7 @@ def _attach(form: FormulationForm, exc: DomainError) -> None:
     for path, message in errors.items():
         target = None
         if path.startswith("ingredients[") and "]." in path:
-            index = int(path[len("ingredients["):path.index("]")])
+            index = int(path[len("ingredients[") : path.index("]")])
             row = form.ingredients[rows.get(index, index)].form
             target = getattr(row, path.split("].", 1)[1], None)
         elif path and path != "ingredients":

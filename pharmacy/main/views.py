@@ -24,5 +24,6 @@ def index():
 @role_required(*ALL_ROLES)
 def home():
     """Show the signed-in role's work at a glance."""
-    return render_template(f"main/home_{current_user.role}.html",
-                           summary=home_summary(current_user))
+    return render_template(
+        f"main/home_{current_user.role}.html", summary=home_summary(current_user)
+    )

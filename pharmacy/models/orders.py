@@ -62,7 +62,7 @@ class Order(db.Model):
     prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
-    fills: Mapped[list["Fill"]] = relationship(  # noqa: F821
+    fills: Mapped[list[Fill]] = relationship(  # noqa: F821
         back_populates="order", order_by="Fill.id"
     )
 

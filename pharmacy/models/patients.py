@@ -24,7 +24,7 @@ class Patient(db.Model):
     allergies: Mapped[str] = mapped_column(Text, default="")
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
-    orders: Mapped[list["Order"]] = relationship(back_populates="patient")  # noqa: F821
+    orders: Mapped[list[Order]] = relationship(back_populates="patient")  # noqa: F821
 
     @property
     def full_name(self) -> str:

@@ -22,12 +22,12 @@ class PharmacySettings(db.Model):
     licence_number: Mapped[str] = mapped_column(String(60), default="")
     timezone: Mapped[str] = mapped_column(String(60), default="America/New_York")
     # Label stocks in inches (SPEC 2.8 defaults).
-    rx_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("4"))
-    rx_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("2"))
+    rx_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(4))
+    rx_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(2))
     vial_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("2.25"))
     vial_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("1.25"))
-    batch_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("4"))
-    batch_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("2"))
+    batch_label_width_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(4))
+    batch_label_height_in: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal(2))
     # Alert thresholds (SPEC 2.7).
     max_dose_mcg: Mapped[int] = mapped_column(default=1000)
     im_max_ml: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("2.0"))

@@ -31,10 +31,12 @@ class OrderForm(DosingForm):
     patient_dob = StringField("Date of birth", widget=DateInput(), validators=[Length(max=20)])
     patient_mrn = StringField("MRN (optional)", validators=[Length(max=40)])
     patient_allergies = StringField("Allergies", validators=[Length(max=2000)])
-    drug = SelectField("Drug", choices=DRUG_CHOICES, default="cyanocobalamin",
-                       validate_choice=False)
-    refills = StringField("Refills", widget=NumberInput(min=0, max=11), default="0",
-                          validators=[Length(max=20)])
+    drug = SelectField(
+        "Drug", choices=DRUG_CHOICES, default="cyanocobalamin", validate_choice=False
+    )
+    refills = StringField(
+        "Refills", widget=NumberInput(min=0, max=11), default="0", validators=[Length(max=20)]
+    )
     indication = StringField("Indication", validators=[Length(max=2000)])
     compounding_reason = TextAreaField("Compounding reason", validators=[Length(max=2000)])
     notes = TextAreaField("Notes to the pharmacy (optional)", validators=[Length(max=2000)])

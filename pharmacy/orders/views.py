@@ -70,8 +70,13 @@ def index():
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("orders.index"))
-    return render_template("orders/index.html", page=page, status=status, query=query,
-                           statuses=("submitted", "verified", "rejected", "cancelled"))
+    return render_template(
+        "orders/index.html",
+        page=page,
+        status=status,
+        query=query,
+        statuses=("submitted", "verified", "rejected", "cancelled"),
+    )
 
 
 @bp.get("/queue")
@@ -79,8 +84,10 @@ def index():
 def queue():
     """Show the orders waiting for verification, oldest first, with alerts and plan pictures."""
     today = service.local_today()
-    items = [{"order": o, "age": service.patient_age(o.patient.dob, today), **_picture(o)}
-             for o in service.verification_queue()]
+    items = [
+        {"order": o, "age": service.patient_age(o.patient.dob, today), **_picture(o)}
+        for o in service.verification_queue()
+    ]
     return render_template("orders/queue.html", items=items, form=ReasonForm())
 
 
@@ -90,9 +97,14 @@ def detail(rx_number: str):
     """Show one order: plan picture, alerts, status history, fills and the allowed actions."""
     order = _order_or_404(rx_number)
     return render_template(
-        "orders/detail.html", order=order, form=ReasonForm(),
-        age=service.patient_age(order.patient.dob), history=service.status_history(order),
-        settings=get_settings(), **_picture(order))
+        "orders/detail.html",
+        order=order,
+        form=ReasonForm(),
+        age=service.patient_age(order.patient.dob),
+        history=service.status_history(order),
+        settings=get_settings(),
+        **_picture(order),
+    )
 
 
 def _back(order):

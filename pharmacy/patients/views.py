@@ -27,8 +27,9 @@ def index():
         except ValueError:
             error = "Enter the date of birth as YYYY-MM-DD."
     patients = service.search_patients(query, dob) if not error else []
-    return render_template("patients/index.html", patients=patients, query=query,
-                           dob=dob_text, error=error)
+    return render_template(
+        "patients/index.html", patients=patients, query=query, dob=dob_text, error=error
+    )
 
 
 @bp.get("/<int:patient_id>")
@@ -38,6 +39,9 @@ def detail(patient_id: int):
     patient = service.get_patient(patient_id)
     if patient is None:
         abort(404)
-    return render_template("patients/detail.html", patient=patient,
-                           age=order_service.patient_age(patient.dob),
-                           orders=service.patient_orders(patient, current_user))
+    return render_template(
+        "patients/detail.html",
+        patient=patient,
+        age=order_service.patient_age(patient.dob),
+        orders=service.patient_orders(patient, current_user),
+    )

@@ -68,15 +68,20 @@ def text_value(field: StringField | SelectField) -> str | None:
 class PhaseForm(Form):
     """Hold one regimen phase (SPEC 2.1); a subform, so it carries no CSRF token of its own."""
 
-    dose_mcg = StringField("Dose (mcg)", widget=NumberInput(min=1, step=1),
-                           validators=[Length(max=20)])
-    every = StringField("Every", widget=NumberInput(min=1, step=1), default="1",
-                        validators=[Length(max=20)])
+    dose_mcg = StringField(
+        "Dose (mcg)", widget=NumberInput(min=1, step=1), validators=[Length(max=20)]
+    )
+    every = StringField(
+        "Every", widget=NumberInput(min=1, step=1), default="1", validators=[Length(max=20)]
+    )
     # The domain reports unknown units and weekdays, with the same words as the API.
     unit = SelectField("Unit", choices=UNIT_CHOICES, default="day", validate_choice=False)
-    count = StringField("Doses", widget=NumberInput(min=1, step=1),
-                        validators=[Length(max=20)],
-                        description="Blank = until stopped (last phase only)")
+    count = StringField(
+        "Doses",
+        widget=NumberInput(min=1, step=1),
+        validators=[Length(max=20)],
+        description="Blank = until stopped (last phase only)",
+    )
     weekdays = SelectMultipleField("On", choices=WEEKDAY_CHOICES, validate_choice=False)
 
 
@@ -141,8 +146,9 @@ def _find_field(form: FlaskForm, name: str):
     return None
 
 
-def apply_errors(form: FlaskForm, errors: Mapping[str, str],
-                 aliases: Mapping[str, str] | None = None) -> dict[str, str]:
+def apply_errors(
+    form: FlaskForm, errors: Mapping[str, str], aliases: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Attach domain errors (keyed by JSON path) to the form's fields.
 
     :param aliases: JSON path prefix -> field name, for paths whose field is named
@@ -154,7 +160,7 @@ def apply_errors(form: FlaskForm, errors: Mapping[str, str],
         target = path
         for prefix, replacement in (aliases or {}).items():
             if path == prefix or path.startswith(prefix + "."):
-                target = (replacement + path[len(prefix):]).lstrip(".")
+                target = (replacement + path[len(prefix) :]).lstrip(".")
                 break
         field = _find_field(form, field_name_for_path(target))
         if field is None and "." in target:
@@ -176,28 +182,46 @@ class DosingForm(RegimenForm):
 
     start_date = StringField("Start date", widget=DateInput(), validators=[Length(max=20)])
     concentration_mcg_per_ml = StringField(
-        "Concentration (mcg/mL)", widget=NumberInput(min=1, step="any"), default="1000",
-        validators=[Length(max=20)])
-    vial_volume_ml = StringField("Vial volume (mL)", widget=NumberInput(min=0.01, step=0.01),
-                                 default="10", validators=[Length(max=20)])
-    container = SelectField("Container", choices=CONTAINER_CHOICES, default="multiple-dose",
-                            validate_choice=False)
+        "Concentration (mcg/mL)",
+        widget=NumberInput(min=1, step="any"),
+        default="1000",
+        validators=[Length(max=20)],
+    )
+    vial_volume_ml = StringField(
+        "Vial volume (mL)",
+        widget=NumberInput(min=0.01, step=0.01),
+        default="10",
+        validators=[Length(max=20)],
+    )
+    container = SelectField(
+        "Container", choices=CONTAINER_CHOICES, default="multiple-dose", validate_choice=False
+    )
     route = SelectField("Route", choices=ROUTE_CHOICES, default="IM", validate_choice=False)
-    days_supply = StringField("Days supply", widget=NumberInput(min=1, max=365), default="90",
-                              validators=[Length(max=20)])
+    days_supply = StringField(
+        "Days supply", widget=NumberInput(min=1, max=365), default="90", validators=[Length(max=20)]
+    )
 
 
 class PlanForm(DosingForm):
     """The dosing plan page: regimen, product, supply, and optional vial options to compare."""
 
-    vial_options = SelectMultipleField("Compare vial options", choices=VIAL_OPTION_CHOICES,
-                                       validate_choice=False)
-    in_use_days = StringField("In-use days (multiple-dose)", widget=NumberInput(min=1, max=28),
-                              validators=[Length(max=20)])
-    fills = StringField("Fills (1 + refills)", widget=NumberInput(min=1, max=13), default="1",
-                        validators=[Length(max=20)])
-    bud_days = StringField("BUD (days, optional)", widget=NumberInput(min=1),
-                           validators=[Length(max=20)])
+    vial_options = SelectMultipleField(
+        "Compare vial options", choices=VIAL_OPTION_CHOICES, validate_choice=False
+    )
+    in_use_days = StringField(
+        "In-use days (multiple-dose)",
+        widget=NumberInput(min=1, max=28),
+        validators=[Length(max=20)],
+    )
+    fills = StringField(
+        "Fills (1 + refills)",
+        widget=NumberInput(min=1, max=13),
+        default="1",
+        validators=[Length(max=20)],
+    )
+    bud_days = StringField(
+        "BUD (days, optional)", widget=NumberInput(min=1), validators=[Length(max=20)]
+    )
 
     def to_plan_json(self) -> dict[str, object]:
         """Return the SPEC 2.3 plan inputs (``POST /api/v1/plan`` body) from the form.
@@ -216,7 +240,10 @@ class PlanForm(DosingForm):
             "fills": number_value(self.fills),
             "bud_days": number_value(self.bud_days),
         }
-        vial = {"vial_volume_ml": number_value(self.vial_volume_ml), "container": text_value(self.container)}
+        vial = {
+            "vial_volume_ml": number_value(self.vial_volume_ml),
+            "container": text_value(self.container),
+        }
         ticked = [v for v in (self.vial_options.data or []) if v]
         if ticked:
             options = [vial]

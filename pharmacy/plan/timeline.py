@@ -33,7 +33,7 @@ LEFT, RIGHT = 64, 16
 AXIS_Y, FILL_LABEL_Y, DOSE_TOP, DOSE_HEIGHT = 18, 40, 50, 26
 LANE_HEIGHT, LANE_GAP = 20, 6
 CHAR_PX = 6.4  # average width of a 12 px system-ui character, for label fitting
-MONTH_NAMES = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 _ids = itertools.count(1)
 
@@ -53,7 +53,7 @@ def _num(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _ml(value: float | int) -> str:
+def _ml(value: float) -> str:
     """Format a JSON volume for people: ``18 mL``, ``0.5 mL``."""
     return f"{value:g} mL"
 
@@ -62,13 +62,22 @@ def phase_label(number: int, phase: Mapping[str, Any] | None, doses: Sequence[Ma
     """Return a legend label such as ``Phase 1: 1,000 mcg once daily x7``."""
     if phase is not None:
         try:
-            how = frequency(Phase(phase["dose_mcg"], phase["every"], phase["unit"],
-                                  phase.get("count"), tuple(phase.get("weekdays") or ())))
+            how = frequency(
+                Phase(
+                    phase["dose_mcg"],
+                    phase["every"],
+                    phase["unit"],
+                    phase.get("count"),
+                    tuple(phase.get("weekdays") or ()),
+                )
+            )
         except (DomainError, KeyError, TypeError):
             how = ""
         count = phase.get("count")
         span = f" x{format_number(count)}" if count else " until stopped"
-        return f"Phase {number}: {format_number(phase['dose_mcg'])} mcg {how}{span}".replace("  ", " ")
+        return f"Phase {number}: {format_number(phase['dose_mcg'])} mcg {how}{span}".replace(
+            "  ", " "
+        )
     mine = [d for d in doses if d["phase"] == number]
     dose = f"{format_number(mine[0]['dose_mcg'])} mcg" if mine else ""
     return f"Phase {number}: {dose} ({len(mine)} planned)"
@@ -107,8 +116,9 @@ def _pack(extents: Sequence[tuple[float, float]]) -> list[int]:
     return assigned
 
 
-def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
-                 phases: Sequence[Mapping[str, Any]] | None = None) -> Markup:
+def timeline_svg(
+    plan: Mapping[str, Any], *, width: int = 960, phases: Sequence[Mapping[str, Any]] | None = None
+) -> Markup:
     """Return the SVG timeline of one plan (a ``plan_to_dict`` result).
 
     :param width: drawing width in px (the SVG scales to its container).
@@ -130,7 +140,8 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
             f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
             f'viewBox="0 0 {width} 40" width="{width}" height="40" aria-labelledby="{uid}-t">'
             f'<title id="{uid}-t">Empty plan: no doses</title>'
-            f'<text x="{LEFT}" y="24" fill="{MUTED}" font-size="13">No doses in this plan.</text></svg>')
+            f'<text x="{LEFT}" y="24" fill="{MUTED}" font-size="13">No doses in this plan.</text></svg>'
+        )
     first, last = min(dates), max(dates) + timedelta(days=1)
     span = max((last - first).days, 1)
     plot = width - LEFT - RIGHT
@@ -163,11 +174,18 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
 
     # Legend items, wrapped to the width.
     numbers = sorted({d["phase"] for d in doses + uncovered} | set(range(1, len(phases or []) + 1)))
-    items = [(phase_colour(n), phase_label(n, phases[n - 1] if phases and n <= len(phases) else None,
-                                           doses), "phase") for n in numbers]
+    items = [
+        (
+            phase_colour(n),
+            phase_label(n, phases[n - 1] if phases and n <= len(phases) else None, doses),
+            "phase",
+        )
+        for n in numbers
+    ]
     if uncovered:
-        items.append((UNCOVERED_COLOUR, f"Uncovered dose ({len(uncovered)}): no vial in date",
-                      "uncovered"))
+        items.append(
+            (UNCOVERED_COLOUR, f"Uncovered dose ({len(uncovered)}): no vial in date", "uncovered")
+        )
     if vials:
         items.append((VIAL_FILL, "Vial in use (light: in date, unused)", "vial"))
     legend_rows: list[list[tuple[float, tuple]]] = [[]]
@@ -201,31 +219,44 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
     out.append(f'<text x="4" y="{DOSE_TOP + 17}" fill="{MUTED}" font-weight="600">Doses</text>')
     if vials:
         out.append(f'<text x="4" y="{vial_top + 14}" fill="{MUTED}" font-weight="600">Vials</text>')
-    out.append(f'<rect x="{LEFT}" y="{DOSE_TOP}" width="{_num(plot)}" height="{DOSE_HEIGHT}" '
-               f'fill="#f4f6f9" stroke="{LINE}"/>')
+    out.append(
+        f'<rect x="{LEFT}" y="{DOSE_TOP}" width="{_num(plot)}" height="{DOSE_HEIGHT}" '
+        f'fill="#f4f6f9" stroke="{LINE}"/>'
+    )
 
     # Month axis: every month ticks; labels every ``step`` months so they never collide.
     step = _tick_step(day_px * 30.44)
     out.append('<g class="axis">')
-    out.append(f'<line x1="{LEFT}" y1="{AXIS_Y + 6}" x2="{width - RIGHT}" y2="{AXIS_Y + 6}" '
-               f'stroke="{LINE}"/>')
+    out.append(
+        f'<line x1="{LEFT}" y1="{AXIS_Y + 6}" x2="{width - RIGHT}" y2="{AXIS_Y + 6}" '
+        f'stroke="{LINE}"/>'
+    )
     labelled = 0
     for month in _months(first, last):
         mx = _num(x(month))
         index = month.year * 12 + month.month - 1
         if index % step == 0:
-            text = (str(month.year) if step >= 12 else
-                    f"{MONTH_NAMES[month.month - 1]}{' ' + str(month.year) if month.month == 1 or not labelled else ''}")
+            text = (
+                str(month.year)
+                if step >= 12
+                else f"{MONTH_NAMES[month.month - 1]}{' ' + str(month.year) if month.month == 1 or not labelled else ''}"
+            )
             labelled += 1
-            out.append(f'<line class="month-tick" x1="{mx}" y1="{AXIS_Y + 2}" x2="{mx}" '
-                       f'y2="{_num(plot_bottom)}" stroke="{LINE}" stroke-width="1"/>')
+            out.append(
+                f'<line class="month-tick" x1="{mx}" y1="{AXIS_Y + 2}" x2="{mx}" '
+                f'y2="{_num(plot_bottom)}" stroke="{LINE}" stroke-width="1"/>'
+            )
             out.append(f'<text x="{_num(x(month) + 3)}" y="{AXIS_Y}" fill="{MUTED}">{text}</text>')
         else:
-            out.append(f'<line class="month-tick minor" x1="{mx}" y1="{AXIS_Y + 3}" x2="{mx}" '
-                       f'y2="{AXIS_Y + 9}" stroke="{LINE}"/>')
+            out.append(
+                f'<line class="month-tick minor" x1="{mx}" y1="{AXIS_Y + 3}" x2="{mx}" '
+                f'y2="{AXIS_Y + 9}" stroke="{LINE}"/>'
+            )
     if not labelled:
-        out.append(f'<text x="{LEFT}" y="{AXIS_Y}" fill="{MUTED}">'
-                   f'{MONTH_NAMES[first.month - 1]} {first.year}</text>')
+        out.append(
+            f'<text x="{LEFT}" y="{AXIS_Y}" fill="{MUTED}">'
+            f"{MONTH_NAMES[first.month - 1]} {first.year}</text>"
+        )
     out.append("</g>")
 
     # Fill boundaries: dashed lines; labels thinned out when fills are close together.
@@ -234,18 +265,24 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
     for fill in fills:
         fx = x(_day(fill["dispense_date"]))
         name = "Fill 0" if fill["fill_number"] == 0 else f"Refill {fill['fill_number']}"
-        out.append(f'<line class="fill-line" data-fill="{fill["fill_number"]}" x1="{_num(fx)}" '
-                   f'y1="{FILL_LABEL_Y - 10}" x2="{_num(fx)}" y2="{_num(plot_bottom)}" '
-                   f'stroke="{INK}" stroke-width="1.2" stroke-dasharray="4 3"><title>{name}: '
-                   f'dispensed {fill["dispense_date"]}</title></line>')
+        out.append(
+            f'<line class="fill-line" data-fill="{fill["fill_number"]}" x1="{_num(fx)}" '
+            f'y1="{FILL_LABEL_Y - 10}" x2="{_num(fx)}" y2="{_num(plot_bottom)}" '
+            f'stroke="{INK}" stroke-width="1.2" stroke-dasharray="4 3"><title>{name}: '
+            f"dispensed {fill['dispense_date']}</title></line>"
+        )
         if fx >= label_right and fx + len(name) * CHAR_PX < width:
-            out.append(f'<text class="fill-label" x="{_num(fx + 3)}" y="{FILL_LABEL_Y}" fill="{INK}" '
-                       f'font-weight="600">{name}</text>')
+            out.append(
+                f'<text class="fill-label" x="{_num(fx + 3)}" y="{FILL_LABEL_Y}" fill="{INK}" '
+                f'font-weight="600">{name}</text>'
+            )
             label_right = fx + len(name) * CHAR_PX + 10
     if fills and fills[-1].get("last_day"):
         ex = _num(x(_day(fills[-1]["last_day"]) + timedelta(days=1)))
-        out.append(f'<line class="plan-end" x1="{ex}" y1="{FILL_LABEL_Y - 10}" x2="{ex}" '
-                   f'y2="{_num(plot_bottom)}" stroke="{MUTED}" stroke-dasharray="2 3"/>')
+        out.append(
+            f'<line class="plan-end" x1="{ex}" y1="{FILL_LABEL_Y - 10}" x2="{ex}" '
+            f'y2="{_num(plot_bottom)}" stroke="{MUTED}" stroke-dasharray="2 3"/>'
+        )
     out.append("</g>")
 
     # Dose marks: thin enough for five years of daily doses, never under 1 px.
@@ -256,14 +293,16 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
         out.append(
             f'<rect class="dose-mark" data-phase="{dose["phase"]}" x="{_num(dx)}" y="{DOSE_TOP + 3}" '
             f'width="{_num(mark_w)}" height="{DOSE_HEIGHT - 6}" fill="{phase_colour(dose["phase"])}">'
-            f'<title>{dose["date"]}: {format_number(dose["dose_mcg"])} mcg '
-            f'({_ml(dose["volume_ml"])}), phase {dose["phase"]}, vial {dose["vial"]}</title></rect>')
+            f"<title>{dose['date']}: {format_number(dose['dose_mcg'])} mcg "
+            f"({_ml(dose['volume_ml'])}), phase {dose['phase']}, vial {dose['vial']}</title></rect>"
+        )
     for dose in uncovered:
         dx = x(_day(dose["date"])) + (day_px - max(mark_w, 2)) / 2
         out.append(
             f'<rect class="uncovered-mark" x="{_num(dx)}" y="{DOSE_TOP - 2}" '
             f'width="{_num(max(mark_w, 2))}" height="{DOSE_HEIGHT + 4}" fill="{UNCOVERED_COLOUR}">'
-            f'<title>{dose["date"]}: uncovered (no vial in date)</title></rect>')
+            f"<title>{dose['date']}: uncovered (no vial in date)</title></rect>"
+        )
     out.append("</g>")
 
     # Vial bars.
@@ -275,17 +314,24 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
             used_end = min(max(x(last_use[vial["vial"]] + timedelta(days=1)), x0 + 2), x1)
         out.append(f'<g class="vial" data-vial="{vial["vial"]}">')
         out.append(
-            f'<title>Vial {vial["vial"]} (fill {vial["fill_number"]}): opened {vial["opened"]}, '
-            f'discard by {vial["discard_by"]}; {vial["doses"]} dose{"s" if vial["doses"] != 1 else ""}, '
-            f'{_ml(vial["used_ml"])} used, {waste}</title>')
-        out.append(f'<rect class="vial-bar" x="{_num(x0)}" y="{y}" width="{_num(x1 - x0)}" '
-                   f'height="{LANE_HEIGHT}" rx="3" fill="{VIAL_TAIL}" stroke="{VIAL_STROKE}" '
-                   f'stroke-width="1"/>')
-        out.append(f'<rect class="vial-used" x="{_num(x0)}" y="{y}" width="{_num(used_end - x0)}" '
-                   f'height="{LANE_HEIGHT}" rx="3" fill="{VIAL_FILL}"/>')
+            f"<title>Vial {vial['vial']} (fill {vial['fill_number']}): opened {vial['opened']}, "
+            f"discard by {vial['discard_by']}; {vial['doses']} dose{'s' if vial['doses'] != 1 else ''}, "
+            f"{_ml(vial['used_ml'])} used, {waste}</title>"
+        )
+        out.append(
+            f'<rect class="vial-bar" x="{_num(x0)}" y="{y}" width="{_num(x1 - x0)}" '
+            f'height="{LANE_HEIGHT}" rx="3" fill="{VIAL_TAIL}" stroke="{VIAL_STROKE}" '
+            f'stroke-width="1"/>'
+        )
+        out.append(
+            f'<rect class="vial-used" x="{_num(x0)}" y="{y}" width="{_num(used_end - x0)}" '
+            f'height="{LANE_HEIGHT}" rx="3" fill="{VIAL_FILL}"/>'
+        )
         if text:
-            out.append(f'<text class="vial-label" x="{_num(x0 + 5)}" y="{y + 14}" fill="{INK}">'
-                       f'{escape(text)}</text>')
+            out.append(
+                f'<text class="vial-label" x="{_num(x0 + 5)}" y="{y + 14}" fill="{INK}">'
+                f"{escape(text)}</text>"
+            )
         out.append("</g>")
     out.append("</g>")
 
@@ -295,8 +341,10 @@ def timeline_svg(plan: Mapping[str, Any], *, width: int = 960,
         ly = legend_top + row_index * 20
         for lx, (colour, text, kind) in row:
             stroke = f' stroke="{VIAL_STROKE}"' if kind == "vial" else ""
-            out.append(f'<rect class="legend-swatch legend-{kind}" x="{_num(lx)}" y="{ly - 10}" '
-                       f'width="14" height="12" rx="2" fill="{colour}"{stroke}/>')
+            out.append(
+                f'<rect class="legend-swatch legend-{kind}" x="{_num(lx)}" y="{ly - 10}" '
+                f'width="14" height="12" rx="2" fill="{colour}"{stroke}/>'
+            )
             out.append(f'<text x="{_num(lx + 20)}" y="{ly}" fill="{INK}">{escape(text)}</text>')
     out.append("</g></svg>")
     return Markup("".join(out))

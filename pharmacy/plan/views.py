@@ -24,8 +24,10 @@ TIMELINE_WIDTH = 720
 
 def _result_context(result) -> dict:
     """Return what templates/plan/_result.html needs to draw ``result``."""
-    return {"result": result,
-            "timeline": timeline_svg(result.plan, phases=result.phases, width=TIMELINE_WIDTH)}
+    return {
+        "result": result,
+        "timeline": timeline_svg(result.plan, phases=result.phases, width=TIMELINE_WIDTH),
+    }
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -36,8 +38,9 @@ def page():
     if request.method == "GET":
         form.start_date.data = datetime.now(pharmacy_zone()).date().isoformat()
         form.in_use_days.data = str(get_settings().default_in_use_days)
-        return render_template("plan/page.html", form=form, result=None, timeline=None,
-                               general_errors={})
+        return render_template(
+            "plan/page.html", form=form, result=None, timeline=None, general_errors={}
+        )
     form.validate()  # CSRF and shape only; the dosing rules are checked by the service
     context: dict = {"result": None, "timeline": None, "general_errors": {}}
     status = 200
@@ -61,11 +64,13 @@ def preview():
     """
     body = request.get_json(silent=True, force=True)
     if body is None:
-        return render_template("plan/_errors.html", message="The request body is not valid JSON.",
-                               errors={}), 400
+        return render_template(
+            "plan/_errors.html", message="The request body is not valid JSON.", errors={}
+        ), 400
     try:
         result = compute_plan(body)
     except ValidationFailed as exc:
-        return render_template("plan/_errors.html", message="Some fields are not valid.",
-                               errors=exc.errors), 422
+        return render_template(
+            "plan/_errors.html", message="Some fields are not valid.", errors=exc.errors
+        ), 422
     return render_template("plan/_result.html", **_result_context(result))

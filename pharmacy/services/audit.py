@@ -57,9 +57,10 @@ def _digest(event: AuditEvent) -> str:
 def _lock_head() -> AuditHead:
     """Return the chain tip, locked for this transaction (creating it on first use)."""
     head = db.session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(
-            populate_existing=True
-        )
+        select(AuditHead)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
@@ -104,8 +105,12 @@ def record(
     return event
 
 
-FILTERS = {"entity": AuditEvent.entity, "entity_id": AuditEvent.entity_id,
-           "actor": AuditEvent.actor, "action": AuditEvent.action}
+FILTERS = {
+    "entity": AuditEvent.entity,
+    "entity_id": AuditEvent.entity_id,
+    "actor": AuditEvent.actor,
+    "action": AuditEvent.action,
+}
 
 
 @dataclass(frozen=True)
@@ -130,9 +135,11 @@ def list_events(filters: dict[str, str], page: int = 1, per_page: int = 50) -> E
         if filters.get(name):
             query = query.where(column == filters[name])
     total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    events = list(db.session.execute(
-        query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).scalars())
+    events = list(
+        db.session.execute(
+            query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)
+        ).scalars()
+    )
     return EventPage(events, page, per_page, total)
 
 
@@ -166,19 +173,39 @@ def verify_chain() -> ChainReport:
     events = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
     for event in events:
         if event.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, event.id,
-                               f"event {expected_seq} is missing (deleted?)")
+            return ChainReport(
+                False,
+                checked,
+                expected_seq,
+                event.id,
+                f"event {expected_seq} is missing (deleted?)",
+            )
         if event.prev_hash != prev_hash:
-            return ChainReport(False, checked, event.seq, event.id,
-                               "previous-hash link does not match the event before it")
+            return ChainReport(
+                False,
+                checked,
+                event.seq,
+                event.id,
+                "previous-hash link does not match the event before it",
+            )
         if _digest(event) != event.hash:
-            return ChainReport(False, checked, event.seq, event.id,
-                               "contents do not match the stored hash (edited?)")
+            return ChainReport(
+                False,
+                checked,
+                event.seq,
+                event.id,
+                "contents do not match the stored hash (edited?)",
+            )
         prev_hash = event.hash
         expected_seq += 1
         checked += 1
     head = db.session.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.hash != prev_hash):
-        return ChainReport(False, checked, checked + 1, None,
-                           "the chain ends early: the latest events are missing (deleted?)")
+        return ChainReport(
+            False,
+            checked,
+            checked + 1,
+            None,
+            "the chain ends early: the latest events are missing (deleted?)",
+        )
     return ChainReport(True, checked)

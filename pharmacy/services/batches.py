@@ -85,9 +85,10 @@ def parse_compounded_at(value: Any, now: datetime | None = None) -> datetime:
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise DomainError("compounded_at",
-                              "Enter the compounding time as an ISO date-time, "
-                              "e.g. 2026-12-01T09:30.") from None
+            raise DomainError(
+                "compounded_at",
+                "Enter the compounding time as an ISO date-time, e.g. 2026-12-01T09:30.",
+            ) from None
     else:
         raise DomainError("compounded_at", "Enter the compounding time as an ISO date-time.")
     if moment.tzinfo is None:
@@ -167,18 +168,21 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
         if lot.status != lot_service.RELEASED:
             raise ConflictError(
                 "ingredient_lots",
-                f"Lot {lot.lot} ({lot.component}) is {lot.status}; only released lots can be used.")
+                f"Lot {lot.lot} ({lot.component}) is {lot.status}; only released lots can be used.",
+            )
         if lot.expiry_date < local_day:
             raise ConflictError(
                 "ingredient_lots",
-                f"Lot {lot.lot} ({lot.component}) expired on {lot.expiry_date.isoformat()}.")
+                f"Lot {lot.lot} ({lot.component}) expired on {lot.expiry_date.isoformat()}.",
+            )
 
     active_lot = by_component[spec.active.component.casefold()]
     if active_lot.assay_percent is None or active_lot.lod_percent is None:
-        raise DomainError("ingredient_lots",
-                          f"Active lot {active_lot.lot} has no assay or loss on drying recorded.")
-    lines = worksheet(spec, vials,
-                      active_coa=Coa(active_lot.assay_percent, active_lot.lod_percent))
+        raise DomainError(
+            "ingredient_lots",
+            f"Active lot {active_lot.lot} has no assay or loss on drying recorded.",
+        )
+    lines = worksheet(spec, vials, active_coa=Coa(active_lot.assay_percent, active_lot.lod_percent))
 
     draws = []
     for line in lines:
@@ -192,7 +196,8 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
             raise ConflictError(
                 "ingredient_lots",
                 f"Lot {lot.lot} ({lot.component}) has {_plain(lot.quantity_on_hand)} {lot.unit} "
-                f"on hand; this batch needs {_plain(amount)} {lot.unit}.")
+                f"on hand; this batch needs {_plain(amount)} {lot.unit}.",
+            )
         draws.append(Draw(line, lot, amount))
 
     expiries = [Expiry(lot.lot, lot.expiry_date) for lot in by_component.values()]
@@ -212,9 +217,11 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
         for draw in plan.draws:
             result = db.session.execute(
                 update(IngredientLot)
-                .where(IngredientLot.id == draw.lot.id,
-                       IngredientLot.status == lot_service.RELEASED,
-                       IngredientLot.quantity_on_hand >= draw.amount)
+                .where(
+                    IngredientLot.id == draw.lot.id,
+                    IngredientLot.status == lot_service.RELEASED,
+                    IngredientLot.quantity_on_hand >= draw.amount,
+                )
                 .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
                 .execution_options(synchronize_session=False)
             )
@@ -222,21 +229,45 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
                 raise ConflictError(
                     "ingredient_lots",
                     f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
-                    f"{_plain(draw.amount)} {draw.lot.unit}; another batch drew it first.")
+                    f"{_plain(draw.amount)} {draw.lot.unit}; another batch drew it first.",
+                )
         batch = _insert_batch(plan, actor)
         for position, draw in enumerate(plan.draws):
-            batch.components.append(BatchComponent(
-                position=position, ingredient_lot_id=draw.lot.id, component=draw.line.component,
-                required=draw.line.required, weigh=draw.line.weigh, unit=draw.line.unit,
-                drawn=draw.amount))
+            batch.components.append(
+                BatchComponent(
+                    position=position,
+                    ingredient_lot_id=draw.lot.id,
+                    component=draw.line.component,
+                    required=draw.line.required,
+                    weigh=draw.line.weigh,
+                    unit=draw.line.unit,
+                    drawn=draw.amount,
+                )
+            )
         db.session.flush()
-        audit.record("batch.compounded", "batch", batch.lot_number, actor=actor, after={
-            "formulation": plan.formulation.code, "version": plan.formulation.version,
-            "vials": batch.vials, "compounded_at": batch.compounded_dt,
-            "bud": batch.bud_dt, "bud_limited_by": batch.bud_limited_by,
-            "draws": [{"ingredient_lot_id": d.lot.id, "lot": d.lot.lot,
-                       "amount": d.amount, "unit": d.lot.unit} for d in plan.draws],
-        })
+        audit.record(
+            "batch.compounded",
+            "batch",
+            batch.lot_number,
+            actor=actor,
+            after={
+                "formulation": plan.formulation.code,
+                "version": plan.formulation.version,
+                "vials": batch.vials,
+                "compounded_at": batch.compounded_dt,
+                "bud": batch.bud_dt,
+                "bud_limited_by": batch.bud_limited_by,
+                "draws": [
+                    {
+                        "ingredient_lot_id": d.lot.id,
+                        "lot": d.lot.lot,
+                        "amount": d.amount,
+                        "unit": d.lot.unit,
+                    }
+                    for d in plan.draws
+                ],
+            },
+        )
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -252,14 +283,23 @@ def _insert_batch(plan: BatchPlan, actor: User | None) -> Batch:
         existing = db.session.execute(
             select(Batch.lot_number).where(Batch.lot_number.like(f"{stem}%"))
         ).scalars()
-        lot_number = batch_lot_number(DEFAULT_BATCH_PREFIX, day,
-                                      next_batch_sequence(existing, DEFAULT_BATCH_PREFIX, day))
+        lot_number = batch_lot_number(
+            DEFAULT_BATCH_PREFIX, day, next_batch_sequence(existing, DEFAULT_BATCH_PREFIX, day)
+        )
         batch = Batch(
-            lot_number=lot_number, formulation_id=plan.formulation.id, vials=plan.vials,
-            vials_available=plan.vials, compounded_dt=plan.compounded_dt, bud_dt=plan.bud.at,
-            bud_limited_by=plan.bud.limited_by, bud_rule=plan.bud.rule[:160], status=QUARANTINE,
+            lot_number=lot_number,
+            formulation_id=plan.formulation.id,
+            vials=plan.vials,
+            vials_available=plan.vials,
+            compounded_dt=plan.compounded_dt,
+            bud_dt=plan.bud.at,
+            bud_limited_by=plan.bud.limited_by,
+            bud_rule=plan.bud.rule[:160],
+            status=QUARANTINE,
             sterility_test=PENDING if plan.spec.sterility_tested else None,
-            compounded_by_id=actor.id if actor else None, created_dt=now_utc())
+            compounded_by_id=actor.id if actor else None,
+            created_dt=now_utc(),
+        )
         savepoint = db.session.begin_nested()
         db.session.add(batch)
         try:
@@ -289,8 +329,9 @@ def list_batches(status: str | None = None, formulation: str | None = None) -> l
         query = query.where(Batch.status == status)
     if formulation:
         query = query.where(Formulation.code == formulation.strip().upper())
-    return list(db.session.execute(
-        query.order_by(Batch.compounded_dt.desc(), Batch.id.desc())).scalars())
+    return list(
+        db.session.execute(query.order_by(Batch.compounded_dt.desc(), Batch.id.desc())).scalars()
+    )
 
 
 def is_expired(batch: Batch, now: datetime | None = None) -> bool:
@@ -310,11 +351,15 @@ def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
     if result not in (PASSED, FAILED):
         raise DomainError("result", "The result is 'passed' or 'failed'.")
     if batch.sterility_test is None:
-        raise ConflictError("result", f"Batch {batch.lot_number}'s formulation is not "
-                                      "sterility tested.")
+        raise ConflictError(
+            "result", f"Batch {batch.lot_number}'s formulation is not sterility tested."
+        )
     if batch.sterility_test != PENDING:
-        raise ConflictError("result", f"Batch {batch.lot_number}'s sterility test is already "
-                                      f"recorded as {batch.sterility_test}.")
+        raise ConflictError(
+            "result",
+            f"Batch {batch.lot_number}'s sterility test is already "
+            f"recorded as {batch.sterility_test}.",
+        )
     if batch.status != QUARANTINE:
         raise ConflictError("status", f"Batch {batch.lot_number} is {batch.status}.")
     before = {"sterility_test": batch.sterility_test, "status": batch.status}
@@ -323,8 +368,14 @@ def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
     if result == FAILED:
         batch.status = REJECTED
         batch.status_reason = "Sterility test failed."
-    audit.record("batch.sterility_recorded", "batch", batch.lot_number, actor=actor,
-                 before=before, after={"sterility_test": result, "status": batch.status})
+    audit.record(
+        "batch.sterility_recorded",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        before=before,
+        after={"sterility_test": result, "status": batch.status},
+    )
     db.session.commit()
     return batch
 
@@ -339,19 +390,31 @@ def release_batch(lot_number: str, actor: User | None, now: datetime | None = No
     """
     batch = _require(lot_number)
     if batch.status != QUARANTINE:
-        raise ConflictError("status", f"Batch {batch.lot_number} is {batch.status}; only a "
-                                      "batch in quarantine can be released.")
+        raise ConflictError(
+            "status",
+            f"Batch {batch.lot_number} is {batch.status}; only a "
+            "batch in quarantine can be released.",
+        )
     if batch.sterility_test is not None and batch.sterility_test != PASSED:
-        raise ConflictError("sterility_test", f"Batch {batch.lot_number} needs a passed "
-                                              "sterility test before release "
-                                              f"(it is {batch.sterility_test}).")
+        raise ConflictError(
+            "sterility_test",
+            f"Batch {batch.lot_number} needs a passed "
+            "sterility test before release "
+            f"(it is {batch.sterility_test}).",
+        )
     if is_expired(batch, now):
         raise ConflictError("bud", f"Batch {batch.lot_number} is past its BUD.")
     batch.status = RELEASED
     batch.released_dt = now_utc()
     batch.released_by_id = actor.id if actor else None
-    audit.record("batch.released", "batch", batch.lot_number, actor=actor,
-                 before={"status": QUARANTINE}, after={"status": RELEASED})
+    audit.record(
+        "batch.released",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        before={"status": QUARANTINE},
+        after={"status": RELEASED},
+    )
     db.session.commit()
     return batch
 
@@ -371,9 +434,14 @@ def reject_batch(lot_number: str, reason: Any, actor: User | None) -> Batch:
     before = batch.status
     batch.status = REJECTED
     batch.status_reason = reason.strip()[:2000]
-    audit.record("batch.rejected", "batch", batch.lot_number, actor=actor,
-                 before={"status": before}, after={"status": REJECTED,
-                                                    "reason": batch.status_reason})
+    audit.record(
+        "batch.rejected",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        before={"status": before},
+        after={"status": REJECTED, "reason": batch.status_reason},
+    )
     db.session.commit()
     return batch
 
@@ -383,12 +451,20 @@ def worksheet_rows(batch: Batch) -> list[dict[str, Any]]:
     rows = []
     for component in batch.components:
         lot = component.ingredient_lot
-        rows.append({
-            "component": component.component, "lot": lot.lot, "ingredient_lot_id": lot.id,
-            "manufacturer": lot.manufacturer, "required": component.required,
-            "weigh": component.weigh, "unit": component.unit, "drawn": component.drawn,
-            "lot_unit": lot.unit, "qs": component.unit == "mL" and _is_qs(batch, component),
-        })
+        rows.append(
+            {
+                "component": component.component,
+                "lot": lot.lot,
+                "ingredient_lot_id": lot.id,
+                "manufacturer": lot.manufacturer,
+                "required": component.required,
+                "weigh": component.weigh,
+                "unit": component.unit,
+                "drawn": component.drawn,
+                "lot_unit": lot.unit,
+                "qs": component.unit == "mL" and _is_qs(batch, component),
+            }
+        )
     return rows
 
 
@@ -412,22 +488,33 @@ def to_dict(batch: Batch, now: datetime | None = None) -> dict[str, Any]:
         "sterility_test": batch.sterility_test,
         "released_at": batch.released_dt.isoformat() if batch.released_dt else None,
         "worksheet": [
-            {"component": row["component"], "lot": row["lot"],
-             "required": json_decimal(row["required"]), "weigh": json_decimal(row["weigh"]),
-             "unit": row["unit"]}
+            {
+                "component": row["component"],
+                "lot": row["lot"],
+                "required": json_decimal(row["required"]),
+                "weigh": json_decimal(row["weigh"]),
+                "unit": row["unit"],
+            }
             for row in rows
         ],
         "components": [
-            {"component": row["component"], "ingredient_lot_id": row["ingredient_lot_id"],
-             "lot": row["lot"], "drawn": json_decimal(row["drawn"]), "unit": row["lot_unit"]}
+            {
+                "component": row["component"],
+                "ingredient_lot_id": row["ingredient_lot_id"],
+                "lot": row["lot"],
+                "drawn": json_decimal(row["drawn"]),
+                "unit": row["lot_unit"],
+            }
             for row in rows
         ],
     }
 
 
 def _is_qs(batch: Batch, component: BatchComponent) -> bool:
-    return any(item.unit == "q.s." and item.component == component.component
-               for item in batch.formulation.ingredients)
+    return any(
+        item.unit == "q.s." and item.component == component.component
+        for item in batch.formulation.ingredients
+    )
 
 
 def _match_lots(spec: FormulationSpec, lots: list[IngredientLot]) -> dict[str, IngredientLot]:
@@ -444,11 +531,14 @@ def _match_lots(spec: FormulationSpec, lots: list[IngredientLot]) -> dict[str, I
             raise DomainError(
                 "ingredient_lots",
                 f"Lot {lot.lot} is {lot.component}, which {spec.code} does not use "
-                f"(it uses {', '.join(wanted.values())}).")
+                f"(it uses {', '.join(wanted.values())}).",
+            )
         if key in matched:
-            raise DomainError("ingredient_lots",
-                              f"Give one lot per ingredient: {lot.component} has two "
-                              f"({matched[key].lot} and {lot.lot}).")
+            raise DomainError(
+                "ingredient_lots",
+                f"Give one lot per ingredient: {lot.component} has two "
+                f"({matched[key].lot} and {lot.lot}).",
+            )
         matched[key] = lot
     missing = [name for key, name in wanted.items() if key not in matched]
     if missing:
@@ -465,11 +555,11 @@ def _require(lot_number: str) -> Batch:
 
 def _plain(value: Decimal) -> str:
     value = Decimal(value)
-    return format(value.normalize(), "f") if value != value.to_integral_value() else str(
-        int(value))
+    return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
 
 
 # --- Read models for the compounding pages ---------------------------------------------------
+
 
 def stock_summary(expiring_within_days: int, now: datetime | None = None) -> dict[str, Any]:
     """Return what the stock page shows: lots and batches on hand, and what expires soon.
@@ -481,17 +571,27 @@ def stock_summary(expiring_within_days: int, now: datetime | None = None) -> dic
     now = now or now_utc()
     today = lot_service.local_today(now)
     horizon = now + timedelta(days=expiring_within_days)
-    lots = [lot for lot in lot_service.list_lots()
-            if lot.status in (lot_service.QUARANTINE, lot_service.RELEASED)
-            and lot.quantity_on_hand > 0]
-    on_hand = [batch for batch in db.session.execute(
-        select(Batch).where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
-        .order_by(Batch.bud_dt)).scalars()]
+    lots = [
+        lot
+        for lot in lot_service.list_lots()
+        if lot.status in (lot_service.QUARANTINE, lot_service.RELEASED) and lot.quantity_on_hand > 0
+    ]
+    on_hand = [
+        batch
+        for batch in db.session.execute(
+            select(Batch)
+            .where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
+            .order_by(Batch.bud_dt)
+        ).scalars()
+    ]
     return {
         "lots": lots,
         "batches": on_hand,
-        "expiring_lots": [lot for lot in lots if today <= lot.expiry_date
-                          <= horizon.astimezone(pharmacy_zone()).date()],
+        "expiring_lots": [
+            lot
+            for lot in lots
+            if today <= lot.expiry_date <= horizon.astimezone(pharmacy_zone()).date()
+        ],
         "expiring_batches": [batch for batch in on_hand if now < batch.bud_dt <= horizon],
         "today": today,
         "now": now,
@@ -501,17 +601,22 @@ def stock_summary(expiring_within_days: int, now: datetime | None = None) -> dic
 def lot_choices(formulation: Formulation, now: datetime | None = None) -> list[dict[str, Any]]:
     """Return, per ingredient, the released in-date lots with stock to choose from."""
     today = lot_service.local_today(now)
-    return [{"index": index, "ingredient": item,
-             "lots": lot_service.usable_lots(item.component, today)}
-            for index, item in enumerate(formulation.ingredients)]
+    return [
+        {"index": index, "ingredient": item, "lots": lot_service.usable_lots(item.component, today)}
+        for index, item in enumerate(formulation.ingredients)
+    ]
 
 
 def batches_using_lot(lot: IngredientLot) -> list[Batch]:
     """Return the batches that drew from an ingredient lot, newest first."""
-    return list(db.session.execute(
-        select(Batch).join(BatchComponent, BatchComponent.batch_id == Batch.id)
-        .where(BatchComponent.ingredient_lot_id == lot.id)
-        .order_by(Batch.compounded_dt.desc())).scalars())
+    return list(
+        db.session.execute(
+            select(Batch)
+            .join(BatchComponent, BatchComponent.batch_id == Batch.id)
+            .where(BatchComponent.ingredient_lot_id == lot.id)
+            .order_by(Batch.compounded_dt.desc())
+        ).scalars()
+    )
 
 
 def worksheet_document(batch: Batch):
@@ -525,23 +630,35 @@ def worksheet_document(batch: Batch):
     rows = []
     for row in worksheet_rows(batch):
         weigh = f"{row['weigh']:.3f} {row['unit']}"
-        rows.append(WorksheetRow(
-            component=row["component"], lot=row["lot"],
-            required=f"{row['required']:.3f} {row['unit']}",
-            weigh=f"q.s. to {weigh}" if row["qs"] else weigh))
-    limited = ("USP <797> table" if batch.bud_limited_by == "usp797"
-               else f"ingredient lot {batch.bud_limited_by} expiry")
-    storage = {"refrigerated": "Refrigerate 2-8 C", "room": "Store at 20-25 C",
-               "frozen": "Freeze -25 to -10 C"}[formulation.storage]
+        rows.append(
+            WorksheetRow(
+                component=row["component"],
+                lot=row["lot"],
+                required=f"{row['required']:.3f} {row['unit']}",
+                weigh=f"q.s. to {weigh}" if row["qs"] else weigh,
+            )
+        )
+    limited = (
+        "USP <797> table"
+        if batch.bud_limited_by == "usp797"
+        else f"ingredient lot {batch.bud_limited_by} expiry"
+    )
+    storage = {
+        "refrigerated": "Refrigerate 2-8 C",
+        "room": "Store at 20-25 C",
+        "frozen": "Freeze -25 to -10 C",
+    }[formulation.storage]
     if formulation.protect_from_light:
         storage += "; protect from light"
     return WorksheetDocument(
         pharmacy_name=get_settings().name,
         lot_number=batch.lot_number,
         formulation=f"{formulation.code} v{formulation.version} - {formulation.name}",
-        vials=(f"{batch.vials} x {_plain(formulation.vial_volume_ml)} mL "
-               f"(+{_plain(formulation.overfill_ml)} mL overfill) = "
-               f"{_plain(batch.vials * per_vial)} mL"),
+        vials=(
+            f"{batch.vials} x {_plain(formulation.vial_volume_ml)} mL "
+            f"(+{_plain(formulation.overfill_ml)} mL overfill) = "
+            f"{_plain(batch.vials * per_vial)} mL"
+        ),
         compounded_at=batch.compounded_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         bud=batch.bud_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         bud_limited_by=limited,

@@ -18,8 +18,14 @@ DEMO_PASSWORD = "demo-pass-1"
 
 # username, role, full name, NPI (valid check digit), clinic, phone
 DEMO_USERS = (
-    ("prescriber", "prescriber", "Dr. Maya Chen", "1234567893", "Riverside Family Clinic",
-     "555-0142"),
+    (
+        "prescriber",
+        "prescriber",
+        "Dr. Maya Chen",
+        "1234567893",
+        "Riverside Family Clinic",
+        "555-0142",
+    ),
     ("technician", "technician", "Tom Alvarez", None, None, None),
     ("pharmacist", "pharmacist", "Priya Shah", None, None, None),
     ("admin", "admin", "Alex Morgan", None, None, None),
@@ -45,8 +51,18 @@ def _users() -> int:
     added = 0
     for username, role, full_name, npi, clinic, phone in DEMO_USERS:
         if find_user(username) is None:
-            create_user({"username": username, "role": role, "full_name": full_name, "npi": npi,
-                         "clinic": clinic, "phone": phone, "password": DEMO_PASSWORD}, actor=None)
+            create_user(
+                {
+                    "username": username,
+                    "role": role,
+                    "full_name": full_name,
+                    "npi": npi,
+                    "clinic": clinic,
+                    "phone": phone,
+                    "password": DEMO_PASSWORD,
+                },
+                actor=None,
+            )
             added += 1
     return added
 
@@ -64,10 +80,19 @@ def _mdv(volume: str, overfill: str, gtin: str | None) -> dict:
     return {
         "code": f"CYB-{volume}ML-MDV",
         "name": f"Cyanocobalamin 1,000 mcg/mL, {volume} mL multiple-dose vial",
-        "drug": "cyanocobalamin", "concentration_mcg_per_ml": "1000", "vial_volume_ml": volume,
-        "container": "multiple-dose", "overfill_ml": overfill, "category": 2,
-        "sterilization": "terminal", "sterility_tested": True, "nonsterile_components": True,
-        "storage": "refrigerated", "protect_from_light": True, "in_use_days": 28, "gtin": gtin,
+        "drug": "cyanocobalamin",
+        "concentration_mcg_per_ml": "1000",
+        "vial_volume_ml": volume,
+        "container": "multiple-dose",
+        "overfill_ml": overfill,
+        "category": 2,
+        "sterilization": "terminal",
+        "sterility_tested": True,
+        "nonsterile_components": True,
+        "storage": "refrigerated",
+        "protect_from_light": True,
+        "in_use_days": 28,
+        "gtin": gtin,
         "ingredients": [_ACTIVE, _PRESERVATIVE, _SALT, _VEHICLE],
     }
 
@@ -78,10 +103,18 @@ DEMO_FORMULATIONS = (
     {
         "code": "CYB-1ML-SDV",
         "name": "Cyanocobalamin 1,000 mcg/mL, 1 mL single-dose vial",
-        "drug": "cyanocobalamin", "concentration_mcg_per_ml": "1000", "vial_volume_ml": "1",
-        "container": "single-dose", "overfill_ml": "0.10", "category": 2,
-        "sterilization": "aseptic", "sterility_tested": True, "nonsterile_components": True,
-        "storage": "refrigerated", "protect_from_light": True, "gtin": None,
+        "drug": "cyanocobalamin",
+        "concentration_mcg_per_ml": "1000",
+        "vial_volume_ml": "1",
+        "container": "single-dose",
+        "overfill_ml": "0.10",
+        "category": 2,
+        "sterilization": "aseptic",
+        "sterility_tested": True,
+        "nonsterile_components": True,
+        "storage": "refrigerated",
+        "protect_from_light": True,
+        "gtin": None,
         "ingredients": [_ACTIVE, _SALT, _VEHICLE],
     },
     _mdv("10", "0.50", "00312345678906"),  # GTIN-14 with a valid GS1 check digit
@@ -123,16 +156,26 @@ def _lots() -> int:
     added = 0
     for component, maker, number, months, quantity, unit, assay, lod in DEMO_LOTS:
         exists = db.session.execute(
-            select(IngredientLot.id).where(IngredientLot.lot == number)).first()
+            select(IngredientLot.id).where(IngredientLot.lot == number)
+        ).first()
         if exists:
             continue
         month = today.month - 1 + months
         expiry = f"{today.year + month // 12:04d}-{month % 12 + 1:02d}"
-        lot = lots.receive_lot({
-            "component": component, "manufacturer": maker, "lot": number, "expiry": expiry,
-            "quantity": quantity, "unit": unit, "assay_percent": assay, "lod_percent": lod,
-            "coa_reference": f"COA-{number}",
-        }, technician)
+        lot = lots.receive_lot(
+            {
+                "component": component,
+                "manufacturer": maker,
+                "lot": number,
+                "expiry": expiry,
+                "quantity": quantity,
+                "unit": unit,
+                "assay_percent": assay,
+                "lod_percent": lod,
+                "coa_reference": f"COA-{number}",
+            },
+            technician,
+        )
         lots.release_lot(lot.id, pharmacist)
         added += 1
     return added
@@ -149,22 +192,32 @@ def _batches() -> int:
     for body in DEMO_FORMULATIONS:
         code = body["code"]
         has_batch = db.session.execute(
-            select(Batch.id).join(Formulation, Batch.formulation_id == Formulation.id)
-            .where(Formulation.code == code).limit(1)).first()
+            select(Batch.id)
+            .join(Formulation, Batch.formulation_id == Formulation.id)
+            .where(Formulation.code == code)
+            .limit(1)
+        ).first()
         formulation = formulary.get_active(code)
         if has_batch or formulation is None:
             continue
         lot_ids = []
         for ingredient in formulation.ingredients:
             lot = db.session.execute(
-                select(IngredientLot).where(IngredientLot.lot.in_([row[2] for row in DEMO_LOTS]),
-                                            IngredientLot.component == ingredient.component)
+                select(IngredientLot).where(
+                    IngredientLot.lot.in_([row[2] for row in DEMO_LOTS]),
+                    IngredientLot.component == ingredient.component,
+                )
             ).scalar_one()
             lot_ids.append(lot.id)
-        batch = batches.compound_batch({
-            "formulation": code, "vials": DEMO_BATCH_VIALS[code], "ingredient_lots": lot_ids,
-            "compounded_at": (now_utc() - DEMO_BATCH_AGE).isoformat(),
-        }, technician)
+        batch = batches.compound_batch(
+            {
+                "formulation": code,
+                "vials": DEMO_BATCH_VIALS[code],
+                "ingredient_lots": lot_ids,
+                "compounded_at": (now_utc() - DEMO_BATCH_AGE).isoformat(),
+            },
+            technician,
+        )
         if batch.sterility_test is not None:
             batches.record_sterility(batch.lot_number, "passed", pharmacist)
         batches.release_batch(batch.lot_number, pharmacist)
@@ -181,20 +234,36 @@ def _orders() -> int:
         return 0
     prescriber = find_user("prescriber")
     start = local_today()
-    submit_order({
-        "patient": {"first_name": "Ruth", "last_name": "Okafor", "dob": "1958-04-17",
-                    "mrn": "MRN-20417", "allergies": "Penicillin (rash)"},
-        "drug": "cyanocobalamin", "concentration_mcg_per_ml": 1000, "vial_volume_ml": 10,
-        "container": "multiple-dose", "route": "IM", "start_date": start.isoformat(),
-        "phases": [{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 7},
-                   {"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4},
-                   {"dose_mcg": 1000, "every": 1, "unit": "month", "count": None}],
-        "days_supply": 56, "refills": 5,
-        "indication": "Pernicious anaemia (B12 below 150 pg/mL, intrinsic factor antibodies)",
-        "compounding_reason": "Commercial 10 mL vials on national shortage; preservative "
-                              "and strength matched to the patient's prior product.",
-        "notes": "Demo order: verify it, fill it from the work list, print and check the labels.",
-    }, prescriber, source="web")
+    submit_order(
+        {
+            "patient": {
+                "first_name": "Ruth",
+                "last_name": "Okafor",
+                "dob": "1958-04-17",
+                "mrn": "MRN-20417",
+                "allergies": "Penicillin (rash)",
+            },
+            "drug": "cyanocobalamin",
+            "concentration_mcg_per_ml": 1000,
+            "vial_volume_ml": 10,
+            "container": "multiple-dose",
+            "route": "IM",
+            "start_date": start.isoformat(),
+            "phases": [
+                {"dose_mcg": 1000, "every": 1, "unit": "day", "count": 7},
+                {"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4},
+                {"dose_mcg": 1000, "every": 1, "unit": "month", "count": None},
+            ],
+            "days_supply": 56,
+            "refills": 5,
+            "indication": "Pernicious anaemia (B12 below 150 pg/mL, intrinsic factor antibodies)",
+            "compounding_reason": "Commercial 10 mL vials on national shortage; preservative "
+            "and strength matched to the patient's prior product.",
+            "notes": "Demo order: verify it, fill it from the work list, print and check the labels.",
+        },
+        prescriber,
+        source="web",
+    )
     return 1
 
 

@@ -32,9 +32,14 @@ def allocated_lots(fill: Fill) -> list[AllocatedLot]:
         vials[allocation.batch_id] = vials.get(allocation.batch_id, 0) + allocation.vials
         batches[allocation.batch_id] = allocation.batch
     return [
-        AllocatedLot(lot=b.lot_number, vials=vials[b.id], bud_at=b.bud_dt,
-                     bud_date=local_date(b.bud_dt), status=b.status,
-                     gtin=b.formulation.gtin or None)
+        AllocatedLot(
+            lot=b.lot_number,
+            vials=vials[b.id],
+            bud_at=b.bud_dt,
+            bud_date=local_date(b.bud_dt),
+            status=b.status,
+            gtin=b.formulation.gtin or None,
+        )
         for b in sorted(batches.values(), key=lambda b: (b.bud_dt, b.lot_number))
     ]
 
@@ -61,8 +66,11 @@ def clean_scans(scans: object) -> list[str]:
 def latest_check(fill: Fill) -> FinalCheck | None:
     """Return the fill's most recent final check."""
     return db.session.execute(
-        select(FinalCheck).where(FinalCheck.fill_id == fill.id).order_by(FinalCheck.id.desc())
-        .limit(1)).scalar_one_or_none()
+        select(FinalCheck)
+        .where(FinalCheck.fill_id == fill.id)
+        .order_by(FinalCheck.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
@@ -76,28 +84,54 @@ def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
     """
     fill = lock_fill(fill_id)
     if fill.status not in ("allocated", "checked"):
-        raise ConflictError("fill", f"Fill {fill.id} is {fill.status}; only an allocated fill "
-                                    "can be checked.")
+        raise ConflictError(
+            "fill", f"Fill {fill.id} is {fill.status}; only an allocated fill can be checked."
+        )
     kept = clean_scans(list(scans) if isinstance(scans, tuple) else scans)
     now = now_utc()
-    result = final_check(expected_rx=expected_rx(fill), lots=allocated_lots(fill),
-                         expected_vials=fill.vials, now=now, scans=kept)
+    result = final_check(
+        expected_rx=expected_rx(fill),
+        lots=allocated_lots(fill),
+        expected_vials=fill.vials,
+        now=now,
+        scans=kept,
+    )
     before = {"status": fill.status}
-    db.session.add(FinalCheck(fill_id=fill.id, checked_by_id=actor.id, checked_dt=now,
-                              ok=result.ok, scans=kept, reasons=list(result.reasons)))
+    db.session.add(
+        FinalCheck(
+            fill_id=fill.id,
+            checked_by_id=actor.id,
+            checked_dt=now,
+            ok=result.ok,
+            scans=kept,
+            reasons=list(result.reasons),
+        )
+    )
     if result.ok:
         fill.status = "checked"
         fill.checked_by_id = actor.id
         fill.checked_dt = now
-        audit.record("fill.checked", "fill", fill.id, actor=actor, before=before,
-                     after={"status": "checked", "scans": len(kept)})
+        audit.record(
+            "fill.checked",
+            "fill",
+            fill.id,
+            actor=actor,
+            before=before,
+            after={"status": "checked", "scans": len(kept)},
+        )
     else:
         if fill.status == "checked":
             fill.status = "allocated"
             fill.checked_by_id = None
             fill.checked_dt = None
-        audit.record("fill.check_failed", "fill", fill.id, actor=actor, before=before,
-                     after={"status": fill.status, "reasons": list(result.reasons)})
+        audit.record(
+            "fill.check_failed",
+            "fill",
+            fill.id,
+            actor=actor,
+            before=before,
+            after={"status": fill.status, "reasons": list(result.reasons)},
+        )
     db.session.commit()
     return result
 
@@ -111,8 +145,11 @@ def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) 
     fill = lock_fill(fill_id)
     last = latest_check(fill)
     if fill.status != "checked" or last is None or not last.ok:
-        raise ConflictError("fill", f"Fill {fill.id} is {fill.status}: it can be dispensed only "
-                                    "after a passed final check.")
+        raise ConflictError(
+            "fill",
+            f"Fill {fill.id} is {fill.status}: it can be dispensed only "
+            "after a passed final check.",
+        )
     given = (pharmacist_initials or "").strip().upper()
     if given and not (given.isalpha() and len(given) <= 8):
         raise DomainError("pharmacist_initials", "Initials are 1-8 letters.")
@@ -121,8 +158,14 @@ def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) 
     fill.dispensed_by_id = actor.id
     fill.dispensed_dt = now_utc()
     fill.pharmacist_initials = given or initials(actor)
-    audit.record("fill.dispensed", "fill", fill.id, actor=actor, before=before,
-                 after={"status": "dispensed", "pharmacist_initials": fill.pharmacist_initials})
+    audit.record(
+        "fill.dispensed",
+        "fill",
+        fill.id,
+        actor=actor,
+        before=before,
+        after={"status": "dispensed", "pharmacist_initials": fill.pharmacist_initials},
+    )
     db.session.commit()
     return fill
 
@@ -132,13 +175,24 @@ def result_to_dict(result: CheckResult) -> dict:
     return {
         "ok": result.ok,
         "reasons": list(result.reasons),
-        "scans": [{"position": s.position, "text": s.text, "kind": s.kind, "lot": s.lot,
-                   "ok": s.ok, "message": s.message} for s in result.scans],
+        "scans": [
+            {
+                "position": s.position,
+                "text": s.text,
+                "kind": s.kind,
+                "lot": s.lot,
+                "ok": s.ok,
+                "message": s.message,
+            }
+            for s in result.scans
+        ],
     }
 
 
 def fills_by_status(status: str, limit: int = 100) -> list[Fill]:
     """Return fills in ``status``, newest first."""
-    return list(db.session.execute(
-        select(Fill).where(Fill.status == status).order_by(Fill.id.desc()).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Fill).where(Fill.status == status).order_by(Fill.id.desc()).limit(limit)
+        ).scalars()
+    )

@@ -198,8 +198,10 @@ class NextFill:
 
     def due(self, today: date) -> bool:
         """Return whether the fill may be made ``today``."""
-        return self.fill_number is not None and self.allowed_from is not None and (
-            today >= self.allowed_from
+        return (
+            self.fill_number is not None
+            and self.allowed_from is not None
+            and (today >= self.allowed_from)
         )
 
 
@@ -219,8 +221,10 @@ def _allowed_from(order: Order, k: int) -> date:
     if k == 0:
         return date.min
     previous = next((f for f in _active_fills(order) if f.fill_number == k - 1), None)
-    base = previous.dispense_date if previous is not None else (
-        order.start_date + timedelta(days=(k - 1) * order.days_supply)
+    base = (
+        previous.dispense_date
+        if previous is not None
+        else (order.start_date + timedelta(days=(k - 1) * order.days_supply))
     )
     percent = get_settings().refill_elapsed_percent
     # Ceiling: 75 % of a 30-day supply is 22.5 days, so the refill opens on day 23.
@@ -237,8 +241,15 @@ def next_fill(order: Order) -> NextFill:
     base_plan = _plan(order, None, MAX_IN_USE_DAYS)
     doses = base_plan.doses_for_fill(k)
     if not doses:
-        return NextFill(k, _allowed_from(order, k), window_start, None, 0, 0,
-                        f"The regimen has no doses in {_fill_name(k)}'s window.")
+        return NextFill(
+            k,
+            _allowed_from(order, k),
+            window_start,
+            None,
+            0,
+            0,
+            f"The regimen has no doses in {_fill_name(k)}'s window.",
+        )
     first = doses[0].date
     batches = _matching_batches(order, first)
     if batches:
@@ -393,7 +404,10 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
     for batch, _ in taken:
         db.session.refresh(batch, attribute_names=["vials_available"])
     audit.record(
-        "fill.allocated", "fill", fill.id, actor=actor,
+        "fill.allocated",
+        "fill",
+        fill.id,
+        actor=actor,
         after={
             "rx_number": order.rx_number,
             "fill_number": k,
@@ -456,13 +470,26 @@ def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
             )
             batch = db.session.get(Batch, allocation.batch_id)
             db.session.refresh(batch, attribute_names=["vials_available"])
-            returned.append({"batch_lot": batch.lot_number, "vials": allocation.vials,
-                             "vials_available_after": batch.vials_available})
+            returned.append(
+                {
+                    "batch_lot": batch.lot_number,
+                    "vials": allocation.vials,
+                    "vials_available_after": batch.vials_available,
+                }
+            )
         audit.record(
-            "fill.voided", "fill", fill.id, actor=actor,
+            "fill.voided",
+            "fill",
+            fill.id,
+            actor=actor,
             before={"status": "allocated or checked"},
-            after={"status": "voided", "reason": reason, "returned": returned,
-                   "rx_number": fill.order.rx_number, "fill_number": fill.fill_number},
+            after={
+                "status": "voided",
+                "reason": reason,
+                "returned": returned,
+                "rx_number": fill.order.rx_number,
+                "fill_number": fill.fill_number,
+            },
         )
     except Exception:
         db.session.rollback()
@@ -491,8 +518,7 @@ def fill_to_dict(fill: Fill, *, include_plan: bool = True) -> dict[str, Any]:
             "dob": patient.dob.isoformat(),
         },
         "allocations": [
-            {"batch_lot": a.batch.lot_number, "vials": a.vials,
-             "bud": a.batch.bud_dt.isoformat()}
+            {"batch_lot": a.batch.lot_number, "vials": a.vials, "bud": a.batch.bud_dt.isoformat()}
             for a in fill.allocations
         ],
         "created_dt": fill.created_dt.isoformat() if fill.created_dt else None,

@@ -26,9 +26,20 @@ RETIRED = "retired"
 SUPERSEDED = "superseded"
 
 _FIELDS = (
-    "name", "drug", "concentration_mcg_per_ml", "vial_volume_ml", "container", "overfill_ml",
-    "category", "sterilization", "sterility_tested", "nonsterile_components", "storage",
-    "protect_from_light", "in_use_days", "gtin",
+    "name",
+    "drug",
+    "concentration_mcg_per_ml",
+    "vial_volume_ml",
+    "container",
+    "overfill_ml",
+    "category",
+    "sterilization",
+    "sterility_tested",
+    "nonsterile_components",
+    "storage",
+    "protect_from_light",
+    "in_use_days",
+    "gtin",
 )
 
 
@@ -66,8 +77,7 @@ def versions(code: str) -> list[Formulation]:
     """Return every version of ``code``, newest first."""
     return list(
         db.session.execute(
-            select(Formulation).where(Formulation.code == code).order_by(
-                Formulation.version.desc())
+            select(Formulation).where(Formulation.code == code).order_by(Formulation.version.desc())
         ).scalars()
     )
 
@@ -91,8 +101,12 @@ def to_body(formulation: Formulation) -> dict[str, Any]:
         body[name] = getattr(formulation, name)
     body["in_use_days"] = _in_use_days(formulation)
     body["ingredients"] = [
-        {"component": item.component, "amount": item.amount, "unit": item.unit,
-         "active": item.active}
+        {
+            "component": item.component,
+            "amount": item.amount,
+            "unit": item.unit,
+            "active": item.active,
+        }
         for item in formulation.ingredients
     ]
     return body
@@ -108,14 +122,21 @@ def create_formulation(data: dict, actor: User | None) -> Formulation:
     spec = parse_formulation(data)
     if current(spec.code) is not None:
         raise ConflictError(
-            "code", f"Formulation {spec.code} already exists; edit it to make a new version.")
-    formulation = Formulation(code=spec.code, version=1, status=ACTIVE,
-                              created_by_id=actor.id if actor else None)
+            "code", f"Formulation {spec.code} already exists; edit it to make a new version."
+        )
+    formulation = Formulation(
+        code=spec.code, version=1, status=ACTIVE, created_by_id=actor.id if actor else None
+    )
     _apply(formulation, spec)
     db.session.add(formulation)
     db.session.flush()
-    audit.record("formulation.created", "formulation", formulation.id, actor=actor,
-                 after=_snapshot(formulation))
+    audit.record(
+        "formulation.created",
+        "formulation",
+        formulation.id,
+        actor=actor,
+        after=_snapshot(formulation),
+    )
     db.session.commit()
     return formulation
 
@@ -139,20 +160,36 @@ def update_formulation(code: str, data: dict, actor: User | None) -> Formulation
     spec = parse_formulation(body)
     before = _snapshot(existing)
     if batch_count(existing):
-        formulation = Formulation(code=existing.code, version=existing.version + 1,
-                                  status=existing.status, created_by_id=actor.id if actor else None)
+        formulation = Formulation(
+            code=existing.code,
+            version=existing.version + 1,
+            status=existing.status,
+            created_by_id=actor.id if actor else None,
+        )
         _apply(formulation, spec)
         existing.status = SUPERSEDED
         db.session.add(formulation)
         db.session.flush()
-        audit.record("formulation.versioned", "formulation", formulation.id, actor=actor,
-                     before=before, after=_snapshot(formulation))
+        audit.record(
+            "formulation.versioned",
+            "formulation",
+            formulation.id,
+            actor=actor,
+            before=before,
+            after=_snapshot(formulation),
+        )
     else:
         formulation = existing
         _apply(formulation, spec)
         db.session.flush()
-        audit.record("formulation.updated", "formulation", formulation.id, actor=actor,
-                     before=before, after=_snapshot(formulation))
+        audit.record(
+            "formulation.updated",
+            "formulation",
+            formulation.id,
+            actor=actor,
+            before=before,
+            after=_snapshot(formulation),
+        )
     db.session.commit()
     return formulation
 
@@ -173,9 +210,14 @@ def set_status(code: str, status: str, actor: User | None) -> Formulation:
         raise ConflictError("status", f"Formulation {formulation.code} is already {status}.")
     before = formulation.status
     formulation.status = status
-    audit.record("formulation.retired" if status == RETIRED else "formulation.activated",
-                 "formulation", formulation.id, actor=actor,
-                 before={"status": before}, after={"status": status})
+    audit.record(
+        "formulation.retired" if status == RETIRED else "formulation.activated",
+        "formulation",
+        formulation.id,
+        actor=actor,
+        before={"status": before},
+        after={"status": status},
+    )
     db.session.commit()
     return formulation
 
@@ -202,9 +244,12 @@ def to_dict(formulation: Formulation) -> dict[str, Any]:
         "in_use_days": _in_use_days(formulation),
         "gtin": formulation.gtin,
         "ingredients": [
-            {"component": item.component,
-             "amount": None if item.amount is None else json_decimal(item.amount),
-             "unit": item.unit, "active": item.active}
+            {
+                "component": item.component,
+                "amount": None if item.amount is None else json_decimal(item.amount),
+                "unit": item.unit,
+                "active": item.active,
+            }
             for item in formulation.ingredients
         ],
         "created_at": formulation.created_dt.isoformat() if formulation.created_dt else None,
@@ -243,8 +288,13 @@ def _apply(formulation: Formulation, spec: FormulationSpec) -> None:
         # The column is NOT NULL; single-dose rows keep the default, which nothing reads.
         formulation.in_use_days = DEFAULT_IN_USE_DAYS
     formulation.ingredients = [
-        FormulationIngredient(position=index, component=item.component, amount=item.amount,
-                              unit=item.unit, active=item.active)
+        FormulationIngredient(
+            position=index,
+            component=item.component,
+            amount=item.amount,
+            unit=item.unit,
+            active=item.active,
+        )
         for index, item in enumerate(spec.ingredients)
     ]
 

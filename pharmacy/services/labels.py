@@ -62,14 +62,17 @@ class Rendered:
 
 def get_batch(lot_number: str) -> Batch:
     """Return the batch with ``lot_number`` or answer 404."""
-    return db.first_or_404(select(Batch).where(Batch.lot_number == lot_number),
-                           description="No such batch lot.")
+    return db.first_or_404(
+        select(Batch).where(Batch.lot_number == lot_number), description="No such batch lot."
+    )
 
 
 def _printable_fill(fill: Fill) -> None:
     """Refuse labels for a fill whose vials went back to stock."""
     if fill.status in FILL_BLOCKED:
-        raise ConflictError("fill", f"Fill {fill.id} is {fill.status}: its labels cannot be printed.")
+        raise ConflictError(
+            "fill", f"Fill {fill.id} is {fill.status}: its labels cannot be printed."
+        )
 
 
 def _printable_batch(batch: Batch) -> None:
@@ -116,8 +119,11 @@ def initials(user: User | None) -> str:
     """Return a user's initials from the full name (``Dr. Priya Shah`` -> ``PS``)."""
     if user is None:
         return ""
-    words = [w for w in (user.full_name or user.username).replace(".", ". ").split()
-             if w.lower().rstrip(".") not in ("dr", "pharmd", "rph", "md")]
+    words = [
+        w
+        for w in (user.full_name or user.username).replace(".", ". ").split()
+        if w.lower().rstrip(".") not in ("dr", "pharmd", "rph", "md")
+    ]
     return "".join(w[0].upper() for w in words if w[0].isalpha())[:4]
 
 
@@ -126,9 +132,11 @@ def vial_barcode(batch: Batch) -> labelkit.Barcode:
     gtin = batch.formulation.gtin
     if gtin:
         bud = local_date(batch.bud_dt)
-        return labelkit.Barcode(labelkit.GS1_128,
-                                gs1_element_string(gtin, bud, batch.lot_number),
-                                gs1_human_readable(gtin, bud, batch.lot_number))
+        return labelkit.Barcode(
+            labelkit.GS1_128,
+            gs1_element_string(gtin, bud, batch.lot_number),
+            gs1_human_readable(gtin, bud, batch.lot_number),
+        )
     return labelkit.Barcode.code128(batch.lot_number)
 
 
@@ -189,8 +197,9 @@ def vial_label(batch: Batch, route: str | None = None) -> labelkit.VialLabel:
     """Build one vial label of ``batch`` (``route`` from the order when printing for a fill)."""
     settings = get_settings()
     formulation = batch.formulation
-    route_text = (f"For {ROUTE_USE[route]} use ({route})" if route in ROUTE_USE
-                  else "For IM or SC use")
+    route_text = (
+        f"For {ROUTE_USE[route]} use ({route})" if route in ROUTE_USE else "For IM or SC use"
+    )
     return labelkit.VialLabel(
         drug_strength=drug_strength(formulation.drug, formulation.concentration_mcg_per_ml),
         volume=format_ml(Decimal(formulation.vial_volume_ml)),
@@ -284,11 +293,14 @@ def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
     by_type = stocks()
     try:
         if output == "pdf":
-            parts = [labelkit.render_pdf(run, by_type[type(run[0])], dpi=dpi) for run in _groups(items)]
+            parts = [
+                labelkit.render_pdf(run, by_type[type(run[0])], dpi=dpi) for run in _groups(items)
+            ]
             return parts[0] if len(parts) == 1 else _merge_pdfs(parts)
         dpi = int(output.removeprefix("zpl"))
-        zpl = "".join(labelkit.render_zpl(run, dpi, by_type[type(run[0])])
-                      for run in _groups(items))
+        zpl = "".join(
+            labelkit.render_zpl(run, dpi, by_type[type(run[0])]) for run in _groups(items)
+        )
         return zpl.encode("utf-8")
     except labelkit.LabelError as exc:
         raise _refused(exc) from None
@@ -297,8 +309,9 @@ def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
 def _refused(exc: labelkit.LabelError) -> DomainError:
     """Return the 422 error for a label the renderer refused, naming the element."""
     hint = " An admin can set it in Settings." if exc.field.startswith("pharmacy_") else ""
-    return DomainError(exc.field, f"The label cannot be printed ({exc.field}): {exc.message}."
-                                  f"{hint}")
+    return DomainError(
+        exc.field, f"The label cannot be printed ({exc.field}): {exc.message}.{hint}"
+    )
 
 
 def _build(builder, *args):
@@ -313,8 +326,10 @@ def previous_renders(kind: str, entity: str, entity_id: object) -> int:
     """Return how many times this label (kind + entity) was rendered before."""
     return db.session.execute(
         select(func.count(LabelRender.id)).where(
-            LabelRender.kind == kind, LabelRender.entity == entity,
-            LabelRender.entity_id == str(entity_id))
+            LabelRender.kind == kind,
+            LabelRender.entity == entity,
+            LabelRender.entity_id == str(entity_id),
+        )
     ).scalar_one()
 
 
@@ -330,8 +345,17 @@ def _require_reason(kind: str, entity: str, entity_id: object, reason: str | Non
     return reprint
 
 
-def _log(kind: str, entity: str, entity_id: object, output: str, count: int,
-         reason: str | None, actor: User, *, reason_required: bool = True) -> bool:
+def _log(
+    kind: str,
+    entity: str,
+    entity_id: object,
+    output: str,
+    count: int,
+    reason: str | None,
+    actor: User,
+    *,
+    reason_required: bool = True,
+) -> bool:
     """Record the render and its audit event in one write transaction; return ``reprint``."""
     # The page's reads ran in a deferred SQLite transaction; end it, then write as a writer.
     db.session.commit()
@@ -340,13 +364,31 @@ def _log(kind: str, entity: str, entity_id: object, output: str, count: int,
         if reprint and reason_required and not (reason or "").strip():
             db.session.rollback()
             _require_reason(kind, entity, entity_id, reason)
-        row = LabelRender(kind=kind, entity=entity, entity_id=str(entity_id), output=output,
-                          labels=count, reprint=reprint, reason=(reason or "").strip(),
-                          user_id=actor.id, rendered_dt=now_utc())
+        row = LabelRender(
+            kind=kind,
+            entity=entity,
+            entity_id=str(entity_id),
+            output=output,
+            labels=count,
+            reprint=reprint,
+            reason=(reason or "").strip(),
+            user_id=actor.id,
+            rendered_dt=now_utc(),
+        )
         db.session.add(row)
-        audit.record("label.reprinted" if reprint else "label.printed", entity, entity_id,
-                     actor=actor, after={"kind": kind, "output": output, "labels": count,
-                                         "reprint": reprint, "reason": row.reason})
+        audit.record(
+            "label.reprinted" if reprint else "label.printed",
+            entity,
+            entity_id,
+            actor=actor,
+            after={
+                "kind": kind,
+                "output": output,
+                "labels": count,
+                "reprint": reprint,
+                "reason": row.reason,
+            },
+        )
         db.session.commit()
     return reprint
 
@@ -363,8 +405,9 @@ def _output(output: str) -> str:
     return output
 
 
-def fill_labels(fill_id: int, output: str, actor: User, reason: str | None = None,
-                dpi: int = 203) -> Rendered:
+def fill_labels(
+    fill_id: int, output: str, actor: User, reason: str | None = None, dpi: int = 203
+) -> Rendered:
     """Render the prescription label and the vial labels of a fill, and log it.
 
     :param dpi: for a PDF, the printer's resolution: bar edges fall on its dot grid.
@@ -381,13 +424,23 @@ def fill_labels(fill_id: int, output: str, actor: User, reason: str | None = Non
     rx = fill.order.rx_number
     reprint = _log("prescription", "fill", fill.id, output, len(items), reason, actor)
     ext = "pdf" if output == "pdf" else "zpl"
-    return Rendered(body, "application/pdf" if ext == "pdf" else "text/plain; charset=utf-8",
-                    f"RX{rx}-{fill.fill_number}-labels{'' if ext == 'pdf' else '-' + output[3:]}.{ext}",
-                    len(items), reprint)
+    return Rendered(
+        body,
+        "application/pdf" if ext == "pdf" else "text/plain; charset=utf-8",
+        f"RX{rx}-{fill.fill_number}-labels{'' if ext == 'pdf' else '-' + output[3:]}.{ext}",
+        len(items),
+        reprint,
+    )
 
 
-def batch_labels(lot_number: str, actor: User, count: int | None = None,
-                 reason: str | None = None, output: str = "pdf", dpi: int = 203) -> Rendered:
+def batch_labels(
+    lot_number: str,
+    actor: User,
+    count: int | None = None,
+    reason: str | None = None,
+    output: str = "pdf",
+    dpi: int = 203,
+) -> Rendered:
     """Render the batch label then ``count`` vial labels (default: one per vial), and log it.
 
     :raise ConflictError: the batch is rejected or recalled (409).
@@ -406,8 +459,13 @@ def batch_labels(lot_number: str, actor: User, count: int | None = None,
     body = render(items, output, _dpi(dpi))
     reprint = _log("vial", "batch", batch.lot_number, output, len(items), reason, actor)
     ext = "pdf" if output == "pdf" else "zpl"
-    return Rendered(body, "application/pdf" if ext == "pdf" else "text/plain; charset=utf-8",
-                    f"{batch.lot_number}-labels.{ext}", len(items), reprint)
+    return Rendered(
+        body,
+        "application/pdf" if ext == "pdf" else "text/plain; charset=utf-8",
+        f"{batch.lot_number}-labels.{ext}",
+        len(items),
+        reprint,
+    )
 
 
 # --- calendar ---------------------------------------------------------------------------------
@@ -415,8 +473,15 @@ def batch_labels(lot_number: str, actor: User, count: int | None = None,
 
 def _dose_objects(doses: list[dict]) -> list[SimpleNamespace]:
     """Return plan doses as objects with ``date``, ``phase`` and ``index`` (DoseLike)."""
-    return [SimpleNamespace(date=date.fromisoformat(d["date"]), phase=int(d["phase"]),
-                            index=int(d.get("index", 0)), raw=d) for d in doses]
+    return [
+        SimpleNamespace(
+            date=date.fromisoformat(d["date"]),
+            phase=int(d["phase"]),
+            index=int(d.get("index", 0)),
+            raw=d,
+        )
+        for d in doses
+    ]
 
 
 def calendar_data(fill: Fill) -> labelkit.CalendarData:
@@ -428,19 +493,29 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
     mine = [d for d in all_doses if d.raw.get("fill_number") == fill.fill_number] or all_doses
     if not mine:
         raise DomainError("plan", "The fill's plan has no doses to put on a calendar.")
-    vials = [v for v in plan.get("vials", []) if v.get("fill_number", fill.fill_number)
-             == fill.fill_number]
-    discard = {int(v["vial"]): date.fromisoformat(v["discard_by"]) for v in vials
-               if v.get("discard_by")}
+    vials = [
+        v
+        for v in plan.get("vials", [])
+        if v.get("fill_number", fill.fill_number) == fill.fill_number
+    ]
+    discard = {
+        int(v["vial"]): date.fromisoformat(v["discard_by"]) for v in vials if v.get("discard_by")
+    }
     concentration = Decimal(order.concentration_mcg_per_ml)
     doses = []
     for d in sorted(mine, key=lambda x: x.date):
         volume = Decimal(str(d.raw.get("volume_ml", "0")))
         mcg = int(d.raw.get("dose_mcg", 0))
         vial = d.raw.get("vial")
-        doses.append(labelkit.CalendarDose(
-            date=d.date, phase=d.phase, dose_text=f"{format_ml(volume)} ({format_number(mcg)} mcg)",
-            vial=vial, vial_discard_by=discard.get(vial) if vial is not None else None))
+        doses.append(
+            labelkit.CalendarDose(
+                date=d.date,
+                phase=d.phase,
+                dose_text=f"{format_ml(volume)} ({format_number(mcg)} mcg)",
+                vial=vial,
+                vial_discard_by=discard.get(vial) if vial is not None else None,
+            )
+        )
     regimen: Regimen = parse_phases(order.phases)
     phases = []
     for number, phase in enumerate(regimen.phases, start=1):
@@ -450,19 +525,26 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
             phases.append((number, f"{format_number(phase.dose_mcg)} mcg"))
     extra = [t for t in (order.monitoring_tests or []) if isinstance(t, str)]
     window_start = doses[0].date
-    fill_summary = next((f for f in plan.get("fills", [])
-                         if f.get("fill_number") == fill.fill_number), {})
-    window_end = (date.fromisoformat(fill_summary["last_day"]) if fill_summary.get("last_day")
-                  else doses[-1].date)
+    fill_summary = next(
+        (f for f in plan.get("fills", []) if f.get("fill_number") == fill.fill_number), {}
+    )
+    window_end = (
+        date.fromisoformat(fill_summary["last_day"])
+        if fill_summary.get("last_day")
+        else doses[-1].date
+    )
     checkpoints = tuple(
         (c.date, f"Lab check ({c.reason}): {', '.join(c.tests)}")
-        for c in monitoring_checkpoints(all_doses, regimen,
-                                        settings.monitoring_interval_months, extra)
+        for c in monitoring_checkpoints(
+            all_doses, regimen, settings.monitoring_interval_months, extra
+        )
         if window_start <= c.date <= window_end
     )
-    vial_rows = tuple((int(v["vial"]), date.fromisoformat(v["opened"]),
-                       date.fromisoformat(v["discard_by"])) for v in vials
-                      if v.get("opened") and v.get("discard_by"))
+    vial_rows = tuple(
+        (int(v["vial"]), date.fromisoformat(v["opened"]), date.fromisoformat(v["discard_by"]))
+        for v in vials
+        if v.get("opened") and v.get("discard_by")
+    )
     return labelkit.CalendarData(
         pharmacy_name=settings.name,
         pharmacy_phone=settings.phone,
@@ -488,13 +570,21 @@ def fill_calendar(fill_id: int, actor: User) -> Rendered:
         raise DomainError(exc.field, f"The calendar cannot be printed: {exc.message}")
     # A calendar is patient information, not a container label: log it, no reprint reason.
     reprint = _log("calendar", "fill", fill.id, "pdf", 1, None, actor, reason_required=False)
-    return Rendered(body, "application/pdf",
-                    f"RX{fill.order.rx_number}-{fill.fill_number}-calendar.pdf", 1, reprint)
+    return Rendered(
+        body,
+        "application/pdf",
+        f"RX{fill.order.rx_number}-{fill.fill_number}-calendar.pdf",
+        1,
+        reprint,
+    )
 
 
 def render_history(entity: str, entity_id: object) -> list[LabelRender]:
     """Return the renders of an entity, newest first."""
-    return list(db.session.execute(
-        select(LabelRender).where(LabelRender.entity == entity,
-                                  LabelRender.entity_id == str(entity_id))
-        .order_by(LabelRender.id.desc())).scalars())
+    return list(
+        db.session.execute(
+            select(LabelRender)
+            .where(LabelRender.entity == entity, LabelRender.entity_id == str(entity_id))
+            .order_by(LabelRender.id.desc())
+        ).scalars()
+    )

@@ -17,7 +17,9 @@ from pharmacy.services.errors import NotFound
 def lock_order(order: Order) -> Order:
     """Re-read ``order`` and its fills under a row lock on the order."""
     locked = db.session.execute(
-        select(Order).where(Order.id == order.id).with_for_update()
+        select(Order)
+        .where(Order.id == order.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
     # Refresh the fills too: another transaction may have filled or voided meanwhile.
@@ -34,7 +36,9 @@ def lock_fill(fill_id: int) -> Fill:
     :raise NotFound: no such fill.
     """
     fill = db.session.execute(
-        select(Fill).where(Fill.id == fill_id).with_for_update()
+        select(Fill)
+        .where(Fill.id == fill_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if fill is None:

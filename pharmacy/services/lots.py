@@ -83,8 +83,9 @@ def list_lots(component: str | None = None, status: str | None = None) -> list[I
         query = query.where(func.lower(IngredientLot.component) == component.strip().lower())
     if status:
         query = query.where(IngredientLot.status == status)
-    query = query.order_by(func.lower(IngredientLot.component), IngredientLot.expiry_date,
-                           IngredientLot.id)
+    query = query.order_by(
+        func.lower(IngredientLot.component), IngredientLot.expiry_date, IngredientLot.id
+    )
     return list(db.session.execute(query).scalars())
 
 
@@ -131,8 +132,10 @@ def receive_lot(data: dict, actor: User | None, today: date | None = None) -> In
         errors["expiry"] = exc.message
     else:
         if expiry_date < (today or local_today()):
-            errors["expiry"] = (f"This lot expired on {expiry_date.isoformat()}; "
-                                "an expired lot cannot be received into stock.")
+            errors["expiry"] = (
+                f"This lot expired on {expiry_date.isoformat()}; "
+                "an expired lot cannot be received into stock."
+            )
 
     quantity = _number(data.get("quantity"), "quantity", errors)
     if quantity is not None and quantity <= 0:
@@ -178,8 +181,9 @@ def receive_lot(data: dict, actor: User | None, today: date | None = None) -> In
     )
     db.session.add(lot)
     db.session.flush()
-    audit.record("ingredient_lot.received", "ingredient_lot", lot.id, actor=actor,
-                 after=_snapshot(lot))
+    audit.record(
+        "ingredient_lot.received", "ingredient_lot", lot.id, actor=actor, after=_snapshot(lot)
+    )
     db.session.commit()
     return lot
 
@@ -195,17 +199,25 @@ def release_lot(lot_id: Any, actor: User | None, today: date | None = None) -> I
     """
     lot = _require(lot_id)
     if lot.status != QUARANTINE:
-        raise ConflictError("status", f"Lot {lot.lot} is {lot.status}; only a lot in "
-                                      "quarantine can be released.")
+        raise ConflictError(
+            "status", f"Lot {lot.lot} is {lot.status}; only a lot in quarantine can be released."
+        )
     if is_expired(lot, today):
         raise DomainError("expiry", f"Lot {lot.lot} expired on {lot.expiry_date.isoformat()}.")
-    check_release(is_active_component(lot.component), lot.assay_percent, lot.lod_percent,
-                  lot.coa_reference)
+    check_release(
+        is_active_component(lot.component), lot.assay_percent, lot.lod_percent, lot.coa_reference
+    )
     lot.status = RELEASED
     lot.released_dt = now_utc()
     lot.released_by_id = actor.id if actor else None
-    audit.record("ingredient_lot.released", "ingredient_lot", lot.id, actor=actor,
-                 before={"status": QUARANTINE}, after={"status": RELEASED})
+    audit.record(
+        "ingredient_lot.released",
+        "ingredient_lot",
+        lot.id,
+        actor=actor,
+        before={"status": QUARANTINE},
+        after={"status": RELEASED},
+    )
     db.session.commit()
     return lot
 
@@ -225,8 +237,14 @@ def reject_lot(lot_id: Any, reason: Any, actor: User | None) -> IngredientLot:
     before = lot.status
     lot.status = REJECTED
     lot.status_reason = reason.strip()[:2000]
-    audit.record("ingredient_lot.rejected", "ingredient_lot", lot.id, actor=actor,
-                 before={"status": before}, after={"status": REJECTED, "reason": lot.status_reason})
+    audit.record(
+        "ingredient_lot.rejected",
+        "ingredient_lot",
+        lot.id,
+        actor=actor,
+        before={"status": before},
+        after={"status": REJECTED, "reason": lot.status_reason},
+    )
     db.session.commit()
     return lot
 
@@ -272,8 +290,14 @@ def _number(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
 
 def _snapshot(lot: IngredientLot) -> dict[str, Any]:
     return {
-        "component": lot.component, "manufacturer": lot.manufacturer, "lot": lot.lot,
-        "expiry": lot.expiry, "quantity": lot.quantity_received, "unit": lot.unit,
-        "assay_percent": lot.assay_percent, "lod_percent": lot.lod_percent,
-        "coa_reference": lot.coa_reference, "status": lot.status,
+        "component": lot.component,
+        "manufacturer": lot.manufacturer,
+        "lot": lot.lot,
+        "expiry": lot.expiry,
+        "quantity": lot.quantity_received,
+        "unit": lot.unit,
+        "assay_percent": lot.assay_percent,
+        "lod_percent": lot.lod_percent,
+        "coa_reference": lot.coa_reference,
+        "status": lot.status,
     }

@@ -43,12 +43,16 @@ def local_today() -> date:
 def thresholds() -> Thresholds:
     """Return the alert thresholds from the pharmacy settings."""
     s = get_settings()
-    return Thresholds(max_dose_mcg=s.max_dose_mcg, im_max_ml=Decimal(s.im_max_ml),
-                      sc_max_ml=Decimal(s.sc_max_ml),
-                      min_dose_volume_ml=Decimal(s.min_dose_volume_ml))
+    return Thresholds(
+        max_dose_mcg=s.max_dose_mcg,
+        im_max_ml=Decimal(s.im_max_ml),
+        sc_max_ml=Decimal(s.sc_max_ml),
+        min_dose_volume_ml=Decimal(s.min_dose_volume_ml),
+    )
 
 
 # --- reading -----------------------------------------------------------------------------
+
 
 def get_order(rx_number: str, viewer: User) -> Order | None:
     """Return the order ``viewer`` may see, or None (unknown, or another prescriber's)."""
@@ -82,8 +86,15 @@ class OrderPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def list_orders(viewer: User, *, status: str | None = None, patient_id: int | None = None,
-                query: str = "", page: int = 1, per_page: int = 25) -> OrderPage:
+def list_orders(
+    viewer: User,
+    *,
+    status: str | None = None,
+    patient_id: int | None = None,
+    query: str = "",
+    page: int = 1,
+    per_page: int = 25,
+) -> OrderPage:
     """Return the orders ``viewer`` may see, newest first, filtered and paginated.
 
     :raise DomainError: an unknown ``status``.
@@ -93,37 +104,47 @@ def list_orders(viewer: User, *, status: str | None = None, patient_id: int | No
         stmt = stmt.where(Order.prescriber_id == viewer.id)
     if status:
         if status not in ORDER_STATUSES:
-            raise DomainError("status", f"Unknown status {status!r}: use "
-                              + ", ".join(ORDER_STATUSES) + ".")
+            raise DomainError(
+                "status", f"Unknown status {status!r}: use " + ", ".join(ORDER_STATUSES) + "."
+            )
         stmt = stmt.where(Order.status == status)
     if patient_id is not None:
         stmt = stmt.where(Order.patient_id == patient_id)
     if query.strip():
         like = f"%{query.strip().lower()}%"
         stmt = stmt.join(Patient).where(
-            (Order.rx_number.like(like)) | func.lower(Patient.last_name).like(like)
-            | func.lower(Patient.first_name).like(like) | func.lower(Patient.mrn).like(like))
+            (Order.rx_number.like(like))
+            | func.lower(Patient.last_name).like(like)
+            | func.lower(Patient.first_name).like(like)
+            | func.lower(Patient.mrn).like(like)
+        )
     total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    orders = list(db.session.execute(
-        stmt.order_by(Order.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).scalars())
+    orders = list(
+        db.session.execute(
+            stmt.order_by(Order.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        ).scalars()
+    )
     return OrderPage(orders, total, page, per_page)
 
 
 def verification_queue() -> list[Order]:
     """Return the orders waiting for a pharmacist, oldest first."""
-    return list(db.session.execute(
-        select(Order).where(Order.status == "submitted").order_by(Order.submitted_dt, Order.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Order).where(Order.status == "submitted").order_by(Order.submitted_dt, Order.id)
+        ).scalars()
+    )
 
 
 def status_history(order: Order) -> list[AuditEvent]:
     """Return the order's audit events, oldest first (submitted, verified, cancelled ...)."""
-    return list(db.session.execute(
-        select(AuditEvent)
-        .where(AuditEvent.entity == "order", AuditEvent.entity_id == order.rx_number)
-        .order_by(AuditEvent.seq)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "order", AuditEvent.entity_id == order.rx_number)
+            .order_by(AuditEvent.seq)
+        ).scalars()
+    )
 
 
 def patient_age(dob: date, today: date | None = None) -> str:
@@ -140,12 +161,17 @@ def patient_age(dob: date, today: date | None = None) -> str:
 
 # --- plans and alerts ---------------------------------------------------------------------
 
+
 def _regimen(order: Order) -> Regimen:
     """Return the stored phases as a domain regimen."""
-    return Regimen(tuple(
-        Phase(p["dose_mcg"], p["every"], p["unit"], p.get("count"), tuple(p.get("weekdays") or ()))
-        for p in order.phases
-    ))
+    return Regimen(
+        tuple(
+            Phase(
+                p["dose_mcg"], p["every"], p["unit"], p.get("count"), tuple(p.get("weekdays") or ())
+            )
+            for p in order.phases
+        )
+    )
 
 
 def order_plan(order: Order) -> VialPlan:
@@ -174,13 +200,15 @@ def order_plan_dict(order: Order) -> dict:
 def _matching_formulations(order: Order) -> list[Formulation]:
     """Return the latest active version of each formulation matching the order's product."""
     rows = db.session.execute(
-        select(Formulation).where(
+        select(Formulation)
+        .where(
             Formulation.status == "active",
             Formulation.drug == order.drug,
             Formulation.concentration_mcg_per_ml == Decimal(order.concentration_mcg_per_ml),
             Formulation.vial_volume_ml == Decimal(order.vial_volume_ml),
             Formulation.container == order.container,
-        ).order_by(Formulation.code, Formulation.version.desc())
+        )
+        .order_by(Formulation.code, Formulation.version.desc())
     ).scalars()
     latest: dict[str, Formulation] = {}
     for row in rows:
@@ -194,12 +222,20 @@ def _has_benzyl_alcohol(formulation: Formulation) -> bool:
 
 def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
     """Return the SPEC 2.7 alerts for ``order`` as JSON dicts (gathering the facts here)."""
-    others = db.session.execute(
-        select(Order.rx_number).where(
-            Order.patient_id == order.patient_id, Order.drug == order.drug,
-            Order.status.in_(ACTIVE_STATUSES), Order.id != order.id,
-        ).order_by(Order.id)
-    ).scalars().all()
+    others = (
+        db.session.execute(
+            select(Order.rx_number)
+            .where(
+                Order.patient_id == order.patient_id,
+                Order.drug == order.drug,
+                Order.status.in_(ACTIVE_STATUSES),
+                Order.id != order.id,
+            )
+            .order_by(Order.id)
+        )
+        .scalars()
+        .all()
+    )
     matches = _matching_formulations(order)
     facts = AlertFacts(
         phases=_regimen(order).phases,
@@ -219,6 +255,7 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
 
 
 # --- JSON forms ---------------------------------------------------------------------------
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
@@ -257,9 +294,16 @@ def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
         "verified_by": order.verified_by.username if order.verified_by else None,
         "closed_at": _iso(order.closed_dt),
         "closed_by": order.closed_by.username if order.closed_by else None,
-        "fills": [{"id": f.id, "fill_number": f.fill_number, "status": f.status,
-                   "vials": f.vials, "dispense_date": f.dispense_date.isoformat()}
-                  for f in order.fills],
+        "fills": [
+            {
+                "id": f.id,
+                "fill_number": f.fill_number,
+                "status": f.status,
+                "vials": f.vials,
+                "dispense_date": f.dispense_date.isoformat(),
+            }
+            for f in order.fills
+        ],
     }
     if with_plan:
         data["plan"] = order_plan_dict(order)
@@ -267,6 +311,7 @@ def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
 
 
 # --- submission ---------------------------------------------------------------------------
+
 
 def _check_prescriber(user: User) -> None:
     """Refuse an order from an account that cannot sign a prescription.
@@ -277,7 +322,9 @@ def _check_prescriber(user: User) -> None:
     try:
         validate_npi(user.npi or "", "prescriber.npi")
     except DomainError as exc:
-        errors[exc.field] = f"Your account's NPI is not valid ({exc.message}); ask an admin to fix it."
+        errors[exc.field] = (
+            f"Your account's NPI is not valid ({exc.message}); ask an admin to fix it."
+        )
     if not (user.full_name or "").strip():
         errors["prescriber.name"] = "Your account has no full name; ask an admin to add it."
     if errors:
@@ -292,7 +339,9 @@ def next_rx_number() -> str:
     back submission's number was never committed, so committed numbers never repeat.
     """
     value = db.session.execute(
-        update(Counter).where(Counter.name == "rx").values(value=Counter.value + 1)
+        update(Counter)
+        .where(Counter.name == "rx")
+        .values(value=Counter.value + 1)
         .returning(Counter.value)
     ).scalar_one()
     return str(value)
@@ -331,7 +380,9 @@ def submit_order(data: object, prescriber: User, *, source: str = "api") -> Orde
                 # finds the patient the winner created.
                 db.session.rollback()
                 if attempt:
-                    raise ConflictError("patient", "The patient record changed meanwhile; submit again.")
+                    raise ConflictError(
+                        "patient", "The patient record changed meanwhile; submit again."
+                    )
         raise AssertionError("unreachable")
     except Exception:
         db.session.rollback()
@@ -358,8 +409,9 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
         indication=order_input.indication,
         compounding_reason=order_input.compounding_reason,
         notes=order_input.notes,
-        sig=plan.sig if route in ("IM", "SC") else
-        "No directions: IV is not a route for this product (see alerts).",
+        sig=plan.sig
+        if route in ("IM", "SC")
+        else "No directions: IV is not a route for this product (see alerts).",
         status="submitted",
         source=source,
         submitted_dt=now_utc(),
@@ -367,8 +419,13 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
     db.session.add(order)
     db.session.flush()
     order.alerts = compute_alerts(order)
-    audit.record("order.submitted", "order", order.rx_number, actor=prescriber,
-                 after=order_to_dict(order, with_plan=False))
+    audit.record(
+        "order.submitted",
+        "order",
+        order.rx_number,
+        actor=prescriber,
+        after=order_to_dict(order, with_plan=False),
+    )
     db.session.commit()
     return order
 
@@ -387,12 +444,21 @@ def submit_fhir(resource: object, prescriber: User) -> Order:
             select(Patient).where(Patient.mrn == patient["mrn"])
         ).scalar_one_or_none()
         if found is None:
-            raise fhir.FhirError([fhir.Issue(
-                "MedicationRequest.subject.identifier",
-                f"No patient has MRN {patient['mrn']}: send the patient as a contained Patient.",
-                "not-found")])
-        body["patient"] = {"first_name": found.first_name, "last_name": found.last_name,
-                           "dob": found.dob.isoformat(), "mrn": found.mrn}
+            raise fhir.FhirError(
+                [
+                    fhir.Issue(
+                        "MedicationRequest.subject.identifier",
+                        f"No patient has MRN {patient['mrn']}: send the patient as a contained Patient.",
+                        "not-found",
+                    )
+                ]
+            )
+        body["patient"] = {
+            "first_name": found.first_name,
+            "last_name": found.last_name,
+            "dob": found.dob.isoformat(),
+            "mrn": found.mrn,
+        }
     try:
         return submit_order(body, prescriber, source="fhir")
     except ValidationFailed as exc:
@@ -409,6 +475,7 @@ def order_as_fhir(order: Order) -> dict:
 
 
 # --- verification and cancellation --------------------------------------------------------
+
 
 def _reason(reason: object, *, required: bool, what: str) -> str:
     """Return a trimmed reason, or raise naming the ``reason`` field."""
@@ -441,14 +508,19 @@ def verify_order(order: Order, pharmacist: User, decision: object, reason: objec
             raise DomainError("decision", 'The decision must be "approve" or "reject".')
         text = _reason(reason, required=decision == "reject", what="rejecting the order")
         if order.status != "submitted":
-            raise ConflictError("status", f"Rx {order.rx_number} is {order.status}:"
-                                " only submitted orders can be verified.")
+            raise ConflictError(
+                "status",
+                f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
+            )
         before = _snapshot(order)
         alerts = compute_alerts(order)
         if decision == "approve" and has_stop(alerts):
             stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
-            raise ConflictError("decision", f"Approval is blocked by a stop alert: {stops}"
-                                " Reject the order with a reason instead.")
+            raise ConflictError(
+                "decision",
+                f"Approval is blocked by a stop alert: {stops}"
+                " Reject the order with a reason instead.",
+            )
         order.alerts = alerts
         order.status_reason = text
         if decision == "approve":
@@ -461,8 +533,14 @@ def verify_order(order: Order, pharmacist: User, decision: object, reason: objec
             order.closed_dt = now_utc()
             order.closed_by = pharmacist
             action = "order.rejected"
-        audit.record(action, "order", order.rx_number, actor=pharmacist, before=before,
-                     after={**_snapshot(order), "alerts": [a["code"] for a in alerts]})
+        audit.record(
+            action,
+            "order",
+            order.rx_number,
+            actor=pharmacist,
+            before=before,
+            after={**_snapshot(order), "alerts": [a["code"] for a in alerts]},
+        )
         db.session.commit()
         return order
     except Exception:
@@ -489,24 +567,36 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
             if order.prescriber_id != actor.id:
                 raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
             if order.status != "submitted":
-                raise ConflictError("status", f"Rx {order.rx_number} is already verified: call the"
-                                    " pharmacy to cancel it.")
+                raise ConflictError(
+                    "status",
+                    f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
+                )
         elif actor.role != "pharmacist":
             raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
         if any(f.status == "dispensed" for f in order.fills):
-            raise ConflictError("status", f"Rx {order.rx_number} has been dispensed and can no"
-                                " longer be cancelled.")
+            raise ConflictError(
+                "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
+            )
         open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
         if open_fills:
-            raise ConflictError("status", f"Void fill {open_fills[0]} first: its vials go back"
-                                " to stock, then cancel the order.")
+            raise ConflictError(
+                "status",
+                f"Void fill {open_fills[0]} first: its vials go back"
+                " to stock, then cancel the order.",
+            )
         before = _snapshot(order)
         order.status = "cancelled"
         order.status_reason = text
         order.closed_dt = now_utc()
         order.closed_by = actor
-        audit.record("order.cancelled", "order", order.rx_number, actor=actor, before=before,
-                     after=_snapshot(order))
+        audit.record(
+            "order.cancelled",
+            "order",
+            order.rx_number,
+            actor=actor,
+            before=before,
+            after=_snapshot(order),
+        )
         db.session.commit()
         return order
     except Exception:
@@ -515,8 +605,22 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
 
 
 __all__ = [
-    "OrderPage", "PatientInput", "cancel_order", "compute_alerts", "get_order", "list_orders",
-    "local_today", "order_as_fhir", "order_plan", "order_plan_dict", "order_to_dict",
-    "parse_order_body", "patient_age", "status_history", "submit_fhir", "submit_order",
-    "verification_queue", "verify_order",
+    "OrderPage",
+    "PatientInput",
+    "cancel_order",
+    "compute_alerts",
+    "get_order",
+    "list_orders",
+    "local_today",
+    "order_as_fhir",
+    "order_plan",
+    "order_plan_dict",
+    "order_to_dict",
+    "parse_order_body",
+    "patient_age",
+    "status_history",
+    "submit_fhir",
+    "submit_order",
+    "verification_queue",
+    "verify_order",
 ]

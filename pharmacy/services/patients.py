@@ -15,8 +15,14 @@ from pharmacy.services import audit
 
 def patient_to_dict(patient: Patient) -> dict:
     """Return the API form of a patient."""
-    return {"id": patient.id, "first_name": patient.first_name, "last_name": patient.last_name,
-            "dob": patient.dob.isoformat(), "mrn": patient.mrn, "allergies": patient.allergies}
+    return {
+        "id": patient.id,
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "dob": patient.dob.isoformat(),
+        "mrn": patient.mrn,
+        "allergies": patient.allergies,
+    }
 
 
 def find_patient(data: PatientInput) -> Patient | None:
@@ -25,14 +31,18 @@ def find_patient(data: PatientInput) -> Patient | None:
     Names match exactly apart from letter case and surrounding spaces.
     """
     if data.mrn:
-        found = db.session.execute(select(Patient).where(Patient.mrn == data.mrn)).scalar_one_or_none()
+        found = db.session.execute(
+            select(Patient).where(Patient.mrn == data.mrn)
+        ).scalar_one_or_none()
         if found is not None:
             return found
     return db.session.execute(
         select(Patient)
-        .where(func.lower(Patient.first_name) == data.first_name.lower(),
-               func.lower(Patient.last_name) == data.last_name.lower(),
-               Patient.dob == data.dob)
+        .where(
+            func.lower(Patient.first_name) == data.first_name.lower(),
+            func.lower(Patient.last_name) == data.last_name.lower(),
+            Patient.dob == data.dob,
+        )
         .order_by(Patient.id)
         .limit(1)
     ).scalar_one_or_none()
@@ -49,16 +59,24 @@ def resolve_patient(data: PatientInput, actor: User | None) -> Patient:
     """
     patient = find_patient(data)
     if patient is None:
-        patient = Patient(first_name=data.first_name, last_name=data.last_name, dob=data.dob,
-                          mrn=data.mrn, allergies=data.allergies)
+        patient = Patient(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            dob=data.dob,
+            mrn=data.mrn,
+            allergies=data.allergies,
+        )
         db.session.add(patient)
         db.session.flush()
-        audit.record("patient.created", "patient", patient.id, actor=actor,
-                     after=patient_to_dict(patient))
+        audit.record(
+            "patient.created", "patient", patient.id, actor=actor, after=patient_to_dict(patient)
+        )
         return patient
-    same_person = (patient.first_name.lower() == data.first_name.lower()
-                   and patient.last_name.lower() == data.last_name.lower()
-                   and patient.dob == data.dob)
+    same_person = (
+        patient.first_name.lower() == data.first_name.lower()
+        and patient.last_name.lower() == data.last_name.lower()
+        and patient.dob == data.dob
+    )
     if not same_person:
         raise DomainError(
             "patient.mrn",
@@ -71,8 +89,9 @@ def resolve_patient(data: PatientInput, actor: User | None) -> Patient:
         patient.allergies = data.allergies
     after = patient_to_dict(patient)
     if after != before:
-        audit.record("patient.updated", "patient", patient.id, actor=actor, before=before,
-                     after=after)
+        audit.record(
+            "patient.updated", "patient", patient.id, actor=actor, before=before, after=after
+        )
     return patient
 
 
@@ -81,9 +100,13 @@ def search_patients(query: str = "", dob: date | None = None, limit: int = 50) -
     stmt = select(Patient)
     for word in query.split():
         like = f"%{word.lower()}%"
-        stmt = stmt.where(or_(func.lower(Patient.first_name).like(like),
-                              func.lower(Patient.last_name).like(like),
-                              func.lower(Patient.mrn).like(like)))
+        stmt = stmt.where(
+            or_(
+                func.lower(Patient.first_name).like(like),
+                func.lower(Patient.last_name).like(like),
+                func.lower(Patient.mrn).like(like),
+            )
+        )
     if dob is not None:
         stmt = stmt.where(Patient.dob == dob)
     stmt = stmt.order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit)

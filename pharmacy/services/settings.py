@@ -10,13 +10,29 @@ from pharmacy.services import audit
 from pharmacy.services.tx import atomic
 
 EDITABLE = (
-    "name", "address", "phone", "licence_number", "timezone",
-    "rx_label_width_in", "rx_label_height_in", "vial_label_width_in", "vial_label_height_in",
-    "batch_label_width_in", "batch_label_height_in",
-    "max_dose_mcg", "im_max_ml", "sc_max_ml", "min_dose_volume_ml",
-    "default_in_use_days", "refill_elapsed_percent", "expiring_within_days",
-    "monitoring_interval_months", "login_slowdown_after", "login_lock_after",
-    "login_lock_minutes", "token_hours",
+    "name",
+    "address",
+    "phone",
+    "licence_number",
+    "timezone",
+    "rx_label_width_in",
+    "rx_label_height_in",
+    "vial_label_width_in",
+    "vial_label_height_in",
+    "batch_label_width_in",
+    "batch_label_height_in",
+    "max_dose_mcg",
+    "im_max_ml",
+    "sc_max_ml",
+    "min_dose_volume_ml",
+    "default_in_use_days",
+    "refill_elapsed_percent",
+    "expiring_within_days",
+    "monitoring_interval_months",
+    "login_slowdown_after",
+    "login_lock_after",
+    "login_lock_minutes",
+    "token_hours",
 )
 
 
@@ -47,7 +63,10 @@ def update_settings(changes: dict, actor: User | None) -> PharmacySettings:
     changed = {k for k in EDITABLE if before[k] != after[k]}
     if changed:
         audit.record(
-            "settings.updated", "settings", 1, actor=actor,
+            "settings.updated",
+            "settings",
+            1,
+            actor=actor,
             before={k: before[k] for k in sorted(changed)},
             after={k: after[k] for k in sorted(changed)},
         )

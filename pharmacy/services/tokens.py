@@ -30,8 +30,13 @@ def issue_token(user: User, label: str = "") -> tuple[str, ApiToken]:
     )
     db.session.add(token)
     db.session.flush()
-    audit.record("token.issued", "api_token", token.id, actor=user,
-                 after={"user": user.username, "expires_at": token.expires_dt})
+    audit.record(
+        "token.issued",
+        "api_token",
+        token.id,
+        actor=user,
+        after={"user": user.username, "expires_at": token.expires_dt},
+    )
     db.session.commit()
     return secret, token
 
@@ -67,8 +72,9 @@ def revoke_token(token_id: int, actor: User) -> ApiToken:
         raise DomainError("token", "No such token.")
     if token.revoked_dt is None:
         token.revoked_dt = now_utc()
-        audit.record("token.revoked", "api_token", token.id, actor=actor,
-                     after={"user": token.user.username})
+        audit.record(
+            "token.revoked", "api_token", token.id, actor=actor, after={"user": token.user.username}
+        )
         db.session.commit()
     return token
 

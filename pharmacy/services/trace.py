@@ -31,9 +31,20 @@ from pharmacy.services import audit
 from pharmacy.services.fills import NotFound
 
 CSV_COLUMNS = (
-    "rx_number", "fill_number", "fill_status", "dispense_date", "dispensed_at", "batch_lots",
-    "vials", "patient_name", "patient_dob", "patient_phone", "prescriber_name",
-    "prescriber_npi", "prescriber_clinic", "prescriber_phone",
+    "rx_number",
+    "fill_number",
+    "fill_status",
+    "dispense_date",
+    "dispensed_at",
+    "batch_lots",
+    "vials",
+    "patient_name",
+    "patient_dob",
+    "patient_phone",
+    "prescriber_name",
+    "prescriber_npi",
+    "prescriber_clinic",
+    "prescriber_phone",
 )
 
 
@@ -45,8 +56,11 @@ def parse_query(ingredient_lot: Any, batch_lot: Any) -> tuple[int | None, str | 
     lot_given = ingredient_lot not in (None, "")
     batch_given = batch_lot not in (None, "")
     if lot_given == batch_given:
-        message = ("Give an ingredient lot or a batch lot, not both." if lot_given
-                   else "Give an ingredient lot or a batch lot to trace.")
+        message = (
+            "Give an ingredient lot or a batch lot, not both."
+            if lot_given
+            else "Give an ingredient lot or a batch lot to trace."
+        )
         raise ValidationFailed({"ingredient_lot": message, "batch_lot": message})
     if lot_given:
         if isinstance(ingredient_lot, bool):
@@ -55,25 +69,34 @@ def parse_query(ingredient_lot: Any, batch_lot: Any) -> tuple[int | None, str | 
             lot_id = int(str(ingredient_lot).strip())
         except ValueError:
             raise ValidationFailed(
-                {"ingredient_lot": "The ingredient lot is an id number."}) from None
+                {"ingredient_lot": "The ingredient lot is an id number."}
+            ) from None
         return lot_id, None
     if not isinstance(batch_lot, str):
         raise ValidationFailed({"batch_lot": "The batch lot is a lot number such as CY261201-01."})
     return None, batch_lot.strip().upper()
 
 
-def _resolve(ingredient_lot_id: int | None, batch_lot: str | None
-             ) -> tuple[IngredientLot | None, list[Batch]]:
+def _resolve(
+    ingredient_lot_id: int | None, batch_lot: str | None
+) -> tuple[IngredientLot | None, list[Batch]]:
     if ingredient_lot_id is not None:
         lot = db.session.get(IngredientLot, ingredient_lot_id)
         if lot is None:
             raise NotFound(f"There is no ingredient lot {ingredient_lot_id}.")
-        batches = list(db.session.execute(
-            select(Batch).where(Batch.id.in_(
-                select(BatchComponent.batch_id)
-                .where(BatchComponent.ingredient_lot_id == lot.id)
-            )).order_by(Batch.compounded_dt, Batch.id)
-        ).scalars())
+        batches = list(
+            db.session.execute(
+                select(Batch)
+                .where(
+                    Batch.id.in_(
+                        select(BatchComponent.batch_id).where(
+                            BatchComponent.ingredient_lot_id == lot.id
+                        )
+                    )
+                )
+                .order_by(Batch.compounded_dt, Batch.id)
+            ).scalars()
+        )
         return lot, batches
     batch = db.session.execute(
         select(Batch).where(Batch.lot_number == batch_lot)
@@ -112,11 +135,18 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
     ingredient_lot_id, batch_lot = parse_query(ingredient_lot_id, batch_lot)
     lot, batches = _resolve(ingredient_lot_id, batch_lot)
     batch_ids = [b.id for b in batches]
-    allocations = list(db.session.execute(
-        select(FillAllocation).join(Fill, FillAllocation.fill_id == Fill.id)
-        .where(FillAllocation.batch_id.in_(batch_ids))
-        .order_by(Fill.id, FillAllocation.id)
-    ).scalars()) if batch_ids else []
+    allocations = (
+        list(
+            db.session.execute(
+                select(FillAllocation)
+                .join(Fill, FillAllocation.fill_id == Fill.id)
+                .where(FillAllocation.batch_id.in_(batch_ids))
+                .order_by(Fill.id, FillAllocation.id)
+            ).scalars()
+        )
+        if batch_ids
+        else []
+    )
 
     fills: dict[int, dict[str, Any]] = {}
     patients: dict[int, dict[str, Any]] = {}
@@ -150,8 +180,11 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
         "batches": [
             {
                 "lot_number": b.lot_number,
-                "formulation": {"code": b.formulation.code, "version": b.formulation.version,
-                                "name": b.formulation.name},
+                "formulation": {
+                    "code": b.formulation.code,
+                    "version": b.formulation.version,
+                    "name": b.formulation.name,
+                },
                 "status": b.status,
                 "vials": b.vials,
                 "vials_available": b.vials_available,
@@ -165,8 +198,12 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
     }
     if lot is not None:
         result["ingredient_lot"] = {
-            "id": lot.id, "component": lot.component, "manufacturer": lot.manufacturer,
-            "lot": lot.lot, "expiry": lot.expiry, "status": lot.status,
+            "id": lot.id,
+            "component": lot.component,
+            "manufacturer": lot.manufacturer,
+            "lot": lot.lot,
+            "expiry": lot.expiry,
+            "status": lot.status,
         }
     return result
 
@@ -186,17 +223,37 @@ def trace_csv(result: dict[str, Any]) -> str:
     writer.writerow(CSV_COLUMNS)
     for fill in result["fills"]:
         patient, prescriber = fill["patient"], fill["prescriber"]
-        writer.writerow([_csv_cell(v) for v in (
-            fill["rx_number"], fill["fill_number"], fill["status"], fill["dispense_date"],
-            fill["dispensed_dt"], " ".join(fill["batch_lots"]), fill["vials"],
-            patient["name"], patient["dob"], patient["phone"], prescriber["name"],
-            prescriber["npi"], prescriber["clinic"], prescriber["phone"],
-        )])
+        writer.writerow(
+            [
+                _csv_cell(v)
+                for v in (
+                    fill["rx_number"],
+                    fill["fill_number"],
+                    fill["status"],
+                    fill["dispense_date"],
+                    fill["dispensed_dt"],
+                    " ".join(fill["batch_lots"]),
+                    fill["vials"],
+                    patient["name"],
+                    patient["dob"],
+                    patient["phone"],
+                    prescriber["name"],
+                    prescriber["npi"],
+                    prescriber["clinic"],
+                    prescriber["phone"],
+                )
+            ]
+        )
     return out.getvalue()
 
 
-def recall(ingredient_lot_id: int | None = None, batch_lot: str | None = None, *,
-           reason: str, actor: User | None) -> tuple[Recall, dict[str, Any]]:
+def recall(
+    ingredient_lot_id: int | None = None,
+    batch_lot: str | None = None,
+    *,
+    reason: str,
+    actor: User | None,
+) -> tuple[Recall, dict[str, Any]]:
     """Recall a lot: mark every batch it reached (and the ingredient lot) recalled.
 
     Recalled batches are never allocated again. Stores a :class:`Recall` with the trace and
@@ -220,29 +277,55 @@ def recall(ingredient_lot_id: int | None = None, batch_lot: str | None = None, *
             before = lot.status
             lot.status = "recalled"
             lot.status_reason = reason
-            audit.record("ingredient_lot.recalled", "ingredient_lot", lot.id, actor=actor,
-                         before={"status": before}, after={"status": "recalled", "reason": reason})
+            audit.record(
+                "ingredient_lot.recalled",
+                "ingredient_lot",
+                lot.id,
+                actor=actor,
+                before={"status": before},
+                after={"status": "recalled", "reason": reason},
+            )
         for batch in to_recall:
             before = batch.status
             batch.status = "recalled"
             batch.status_reason = reason
-            audit.record("batch.recalled", "batch", batch.lot_number, actor=actor,
-                         before={"status": before}, after={"status": "recalled", "reason": reason})
+            audit.record(
+                "batch.recalled",
+                "batch",
+                batch.lot_number,
+                actor=actor,
+                before={"status": before},
+                after={"status": "recalled", "reason": reason},
+            )
         db.session.flush()
         result = trace(ingredient_lot_id, batch_lot)
         result["recalled_at"] = now_utc().isoformat()
         result["reason"] = reason
-        record = Recall(ingredient_lot_id=ingredient_lot_id, batch_lot=batch_lot, reason=reason,
-                        result=result, created_by_id=actor.id if actor is not None else None)
+        record = Recall(
+            ingredient_lot_id=ingredient_lot_id,
+            batch_lot=batch_lot,
+            reason=reason,
+            result=result,
+            created_by_id=actor.id if actor is not None else None,
+        )
         db.session.add(record)
         db.session.flush()
         result["id"] = record.id
-        audit.record("recall.created", "recall", record.id, actor=actor, after={
-            "ingredient_lot": ingredient_lot_id, "batch_lot": batch_lot, "reason": reason,
-            "batches": [b.lot_number for b in to_recall],
-            "fills": [f["id"] for f in result["fills"]],
-            "patients": len(result["patients"]), "prescribers": len(result["prescribers"]),
-        })
+        audit.record(
+            "recall.created",
+            "recall",
+            record.id,
+            actor=actor,
+            after={
+                "ingredient_lot": ingredient_lot_id,
+                "batch_lot": batch_lot,
+                "reason": reason,
+                "batches": [b.lot_number for b in to_recall],
+                "fills": [f["id"] for f in result["fills"]],
+                "patients": len(result["patients"]),
+                "prescribers": len(result["prescribers"]),
+            },
+        )
     except Exception:
         db.session.rollback()
         raise
@@ -252,15 +335,19 @@ def recall(ingredient_lot_id: int | None = None, batch_lot: str | None = None, *
 
 def ingredient_lot_choices() -> list[IngredientLot]:
     """Return the ingredient lots that went into a batch, newest first (for the trace form)."""
-    return list(db.session.execute(
-        select(IngredientLot).where(IngredientLot.id.in_(select(BatchComponent.ingredient_lot_id)))
-        .order_by(IngredientLot.received_dt.desc(), IngredientLot.id.desc())
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(IngredientLot)
+            .where(IngredientLot.id.in_(select(BatchComponent.ingredient_lot_id)))
+            .order_by(IngredientLot.received_dt.desc(), IngredientLot.id.desc())
+        ).scalars()
+    )
 
 
 def batch_choices() -> list[Batch]:
     """Return every batch, newest first (for the trace form)."""
-    return list(db.session.execute(
-        select(Batch).order_by(Batch.compounded_dt.desc(), Batch.id.desc())
-    ).scalars())
-
+    return list(
+        db.session.execute(
+            select(Batch).order_by(Batch.compounded_dt.desc(), Batch.id.desc())
+        ).scalars()
+    )

@@ -32,8 +32,13 @@ class AuthError(Exception):
 
 def _public(user: User) -> dict:
     return {
-        "username": user.username, "role": user.role, "full_name": user.full_name,
-        "npi": user.npi, "clinic": user.clinic, "phone": user.phone, "active": user.active,
+        "username": user.username,
+        "role": user.role,
+        "full_name": user.full_name,
+        "npi": user.npi,
+        "clinic": user.clinic,
+        "phone": user.phone,
+        "active": user.active,
     }
 
 
@@ -81,8 +86,13 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> U
         user.last_failed_dt = now
         if user.failed_logins >= settings.login_lock_after:
             user.locked_until_dt = now + timedelta(minutes=settings.login_lock_minutes)
-            audit.record("user.locked", "user", user.id, actor=None,
-                         after={"failed_logins": user.failed_logins})
+            audit.record(
+                "user.locked",
+                "user",
+                user.id,
+                actor=None,
+                after={"failed_logins": user.failed_logins},
+            )
         db.session.commit()
         raise AuthError("Wrong username or password.")
     if not user.active:
@@ -100,7 +110,11 @@ def _check_fields(data: dict, creating: bool) -> dict:
     clean: dict = {}
     if creating:
         username = (data.get("username") or "").strip()
-        if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        if (
+            not username
+            or len(username) > 64
+            or not all(c.isalnum() or c in "._-" for c in username)
+        ):
             errors["username"] = "Use 1-64 letters, digits, dots, dashes or underscores."
         elif find_user(username) is not None:
             errors["username"] = "That username is taken."
@@ -145,8 +159,12 @@ def create_user(data: dict, actor: User | None) -> User:
     """Create a user from ``data`` (username, role, password, full_name, npi, clinic, phone)."""
     clean = _check_fields(data, creating=True)
     user = User(
-        username=clean["username"], role=clean["role"], full_name=clean.get("full_name", ""),
-        npi=clean.get("npi"), clinic=clean.get("clinic") or None, phone=clean.get("phone") or None,
+        username=clean["username"],
+        role=clean["role"],
+        full_name=clean.get("full_name", ""),
+        npi=clean.get("npi"),
+        clinic=clean.get("clinic") or None,
+        phone=clean.get("phone") or None,
     )
     user.set_password(clean["password"])
     db.session.add(user)
@@ -159,8 +177,9 @@ def create_user(data: dict, actor: User | None) -> User:
 @atomic
 def update_user(user: User, data: dict, actor: User | None) -> User:
     """Change a user's role, details or password; audit the change."""
-    data = dict(data, current_role=user.role, current_full_name=user.full_name,
-                current_npi=user.npi)
+    data = dict(
+        data, current_role=user.role, current_full_name=user.full_name, current_npi=user.npi
+    )
     clean = _check_fields(data, creating=False)
     before = _public(user)
     for key in ("role", "full_name"):
@@ -192,8 +211,14 @@ def set_active(user: User, active: bool, actor: User | None) -> User:
         for token in user.tokens:
             if token.revoked_dt is None:
                 token.revoked_dt = now_utc()
-    audit.record("user.activated" if active else "user.deactivated", "user", user.id,
-                 actor=actor, before=before, after={"active": active})
+    audit.record(
+        "user.activated" if active else "user.deactivated",
+        "user",
+        user.id,
+        actor=actor,
+        before=before,
+        after={"active": active},
+    )
     db.session.commit()
     return user
 

@@ -17,14 +17,16 @@ def home_summary(user: User) -> dict:
     summary: dict = {}
     if user.role == "prescriber":
         mine = select(Order).where(Order.prescriber_id == user.id)
-        summary["recent_orders"] = list(db.session.execute(
-            mine.order_by(Order.submitted_dt.desc()).limit(10)).scalars())
+        summary["recent_orders"] = list(
+            db.session.execute(mine.order_by(Order.submitted_dt.desc()).limit(10)).scalars()
+        )
         summary["submitted"] = _count(mine.where(Order.status == "submitted"))
         summary["verified"] = _count(mine.where(Order.status == "verified"))
     if user.role in ("technician", "pharmacist"):
         summary["to_verify"] = _count(select(Order).where(Order.status == "submitted"))
         summary["lots_in_quarantine"] = _count(
-            select(IngredientLot).where(IngredientLot.status == "quarantine"))
+            select(IngredientLot).where(IngredientLot.status == "quarantine")
+        )
         summary["batches_in_quarantine"] = _count(select(Batch).where(Batch.status == "quarantine"))
         summary["fills_to_check"] = _count(select(Fill).where(Fill.status == "allocated"))
         summary["fills_to_dispense"] = _count(select(Fill).where(Fill.status == "checked"))

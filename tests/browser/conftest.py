@@ -15,8 +15,13 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 pytestmark = pytest.mark.browser
@@ -45,10 +50,14 @@ def live_server(tmp_path_factory):
     from pharmacy.extensions import db
     from pharmacy.services.demo import load_demo
 
-    app = create_app({
-        "TESTING": False, "PHARMACY_ENV": "testing", "SECRET_KEY": "browser-secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite3'}",
-    })
+    app = create_app(
+        {
+            "TESTING": False,
+            "PHARMACY_ENV": "testing",
+            "SECRET_KEY": "browser-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'live.sqlite3'}",
+        }
+    )
     with app.app_context():
         upgrade()
         with write_intent():

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.browser
 
 
 def test_receive_release_compound_print_and_release(browser, live_server):
-    tech_context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    tech_context = browser.new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 900}
+    )
     tech = tech_context.new_page()
     errors: list[str] = []
     tech.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -23,8 +23,9 @@ def test_double_click_receives_one_lot(page):
     page.select_option("#unit", "g")
     page.fill("#coa_reference", "COA-SP-1")
     # Slow the server's answer so both clicks land before the page changes.
-    page.route("**/compounding/lots/receive", lambda route: (page.wait_for_timeout(300),
-                                                             route.continue_()))
+    page.route(
+        "**/compounding/lots/receive", lambda route: (page.wait_for_timeout(300), route.continue_())
+    )
     page.dblclick("text=Receive into quarantine")
     page.wait_for_selector("#lot-status")
     lots = page.request.get("/api/v1/ingredient-lots?component=Sodium chloride").json()

@@ -320,7 +320,7 @@ def test_suggested_overfill_refuses_non_positive_volume(volume):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1, Decimal(1)), ("2.50", Decimal("2.50")), (0.1, Decimal("0.1")), (Decimal("3"), Decimal(3))],
+    [(1, Decimal(1)), ("2.50", Decimal("2.50")), (0.1, Decimal("0.1")), (Decimal(3), Decimal(3))],
 )
 def test_parse_decimal(value, expected):
     result = parse_decimal(value, "x")

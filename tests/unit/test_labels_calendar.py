@@ -76,8 +76,14 @@ def test_pages_are_us_letter() -> None:
 def test_header_names_pharmacy_patient_rx_drug_and_directions() -> None:
     data = high_dose_calendar()
     first_page = pdf_pages(render_calendar(data))[0][1]
-    for value in (data.pharmacy_name, data.pharmacy_phone, data.patient_name, data.rx_number,
-                  data.drug_strength, data.sig):
+    for value in (
+        data.pharmacy_name,
+        data.pharmacy_phone,
+        data.patient_name,
+        data.rx_number,
+        data.drug_strength,
+        data.sig,
+    ):
         assert value in first_page
 
 
@@ -161,7 +167,11 @@ def test_overlong_patient_name_is_refused_not_truncated() -> None:
 
 
 def test_dose_without_a_vial_still_prints() -> None:
-    data = replace(high_dose_calendar(), doses=(CalendarDose(date(2027, 5, 3), 1, DOSE),),
-                   vials=(), checkpoints=())
+    data = replace(
+        high_dose_calendar(),
+        doses=(CalendarDose(date(2027, 5, 3), 1, DOSE),),
+        vials=(),
+        checkpoints=(),
+    )
     text = all_text(render_calendar(data))
     assert "May 2027" in text and f"{fmt_day(date(2027, 5, 3))} phase 1: {DOSE}" in text

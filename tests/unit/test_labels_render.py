@@ -185,8 +185,9 @@ def assert_scans(image, expected: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("dpi", [203, 300])
-@pytest.mark.parametrize(("label", "expected"), [c[1:] for c in SCAN_CASES],
-                         ids=[c[0] for c in SCAN_CASES])
+@pytest.mark.parametrize(
+    ("label", "expected"), [c[1:] for c in SCAN_CASES], ids=[c[0] for c in SCAN_CASES]
+)
 def test_every_label_scans_back_at_printer_resolution(label, expected, dpi: int) -> None:
     pdf = render_pdf([label], dpi=dpi)
     assert_scans(rasterize(pdf, dpi=dpi), expected)
@@ -250,8 +251,9 @@ def expected_texts(label) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("label", [rx_label(), vial_label(), batch_label()],
-                         ids=["prescription", "vial", "batch"])
+@pytest.mark.parametrize(
+    "label", [rx_label(), vial_label(), batch_label()], ids=["prescription", "vial", "batch"]
+)
 def test_every_spec_element_is_printed(label) -> None:
     (text,) = page_texts(render_pdf([label]))
     for value in expected_texts(label):
@@ -336,8 +338,10 @@ def test_long_directions_wrap_onto_several_lines() -> None:
         (rx_label(directions="Inject 1 mL intramuscularly once daily. " * 20), "directions"),
         (rx_label(pharmacist_initials="J" * 60), "pharmacist_initials"),
         (vial_label(drug_strength="Cyanocobalamin 1,000 mcg/mL " * 3), "drug_strength"),
-        (vial_label(container_statement="Multiple-dose vial - discard " * 5),
-         "container_statement"),
+        (
+            vial_label(container_statement="Multiple-dose vial - discard " * 5),
+            "container_statement",
+        ),
         (batch_label(lot="L" * 60), "lot"),
     ],
 )
@@ -378,14 +382,18 @@ def _emptied(label, name: str):
 
 MISSING_CASES = [
     (factory, f.name)
-    for factory, cls in ((rx_label, PrescriptionLabel), (vial_label, VialLabel),
-                         (batch_label, BatchLabel))
+    for factory, cls in (
+        (rx_label, PrescriptionLabel),
+        (vial_label, VialLabel),
+        (batch_label, BatchLabel),
+    )
     for f in fields(cls)
 ]
 
 
-@pytest.mark.parametrize(("factory", "name"), MISSING_CASES,
-                         ids=[f"{c[0].__name__}-{c[1]}" for c in MISSING_CASES])
+@pytest.mark.parametrize(
+    ("factory", "name"), MISSING_CASES, ids=[f"{c[0].__name__}-{c[1]}" for c in MISSING_CASES]
+)
 def test_missing_element_is_refused_naming_it(factory, name: str) -> None:
     with pytest.raises(LabelError) as caught:
         render_pdf([_emptied(factory(), name)])

@@ -84,7 +84,7 @@ def batch_label(**changes: object) -> BatchLabel:
     return replace(label, **changes)
 
 
-FORMAT = re.compile(r"\^XA\n(.*?)\^XZ\n", re.S)
+FORMAT = re.compile(r"\^XA\n(.*?)\^XZ\n", re.DOTALL)
 
 
 def formats(zpl: str) -> list[str]:

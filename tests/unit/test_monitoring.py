@@ -142,8 +142,8 @@ def test_works_on_planned_doses():
         PlanRequest(
             regimen=HIGH_DOSE,
             start_date=day("2026-12-01"),
-            concentration_mcg_per_ml=Decimal("1000"),
-            vial=VialSpec(Decimal("10"), "multiple-dose"),
+            concentration_mcg_per_ml=Decimal(1000),
+            vial=VialSpec(Decimal(10), "multiple-dose"),
             days_supply=90,
             fills=4,
         )

@@ -11,12 +11,15 @@ def test_valid_npis(npi):
     assert validate_npi(f" {npi} ") == npi
 
 
-@pytest.mark.parametrize("npi, message", [
-    ("1234567890", "check digit"),
-    ("123456789", "10 digits"),
-    ("12345678AB", "10 digits"),
-    ("", "10 digits"),
-])
+@pytest.mark.parametrize(
+    "npi, message",
+    [
+        ("1234567890", "check digit"),
+        ("123456789", "10 digits"),
+        ("12345678AB", "10 digits"),
+        ("", "10 digits"),
+    ],
+)
 def test_invalid_npis(npi, message):
     with pytest.raises(DomainError) as exc:
         validate_npi(npi)

@@ -66,7 +66,7 @@ def test_spec_example_body_parses():
     request = parsed.request
     assert request.regimen == PRESETS["high-dose"][1]
     assert request.start_date == date(2026, 12, 1)
-    assert request.concentration_mcg_per_ml == Decimal("1000")
+    assert request.concentration_mcg_per_ml == Decimal(1000)
     assert request.vial == VialSpec(Decimal("10.00"), "multiple-dose")
     assert (request.in_use_days, request.days_supply, request.fills) == (28, 90, 1)
     assert request.bud_days is None and request.route == "IM"
@@ -78,9 +78,9 @@ def test_spec_example_body_parses():
 @pytest.mark.parametrize(
     ("overrides", "attribute", "expected"),
     [
-        ({"concentration_mcg_per_ml": "3000"}, "concentration_mcg_per_ml", Decimal("3000")),
+        ({"concentration_mcg_per_ml": "3000"}, "concentration_mcg_per_ml", Decimal(3000)),
         ({"concentration_mcg_per_ml": 2500.5}, "concentration_mcg_per_ml", Decimal("2500.5")),
-        ({"concentration_mcg_per_ml": " 1e3 "}, "concentration_mcg_per_ml", Decimal("1000")),
+        ({"concentration_mcg_per_ml": " 1e3 "}, "concentration_mcg_per_ml", Decimal(1000)),
         ({"days_supply": "30"}, "days_supply", 30),
         ({"days_supply": 30.0}, "days_supply", 30),
         ({"days_supply": "30.00"}, "days_supply", 30),

@@ -96,10 +96,10 @@ def test_frequency_words(phase, expected):
 
 def test_unknown_route_is_a_field_error():
     with pytest.raises(DomainError) as info:
-        sig(PRESETS["high-dose"][1], Decimal("1000"), "IV")
+        sig(PRESETS["high-dose"][1], Decimal(1000), "IV")
     assert info.value.field == "route"
 
 
 def test_unmeasurable_dose_is_refused():
     with pytest.raises(DoseTooSmall):
-        sig(Regimen((Phase(10, 1, "day", 1),)), Decimal("1000"), "IM")
+        sig(Regimen((Phase(10, 1, "day", 1),)), Decimal(1000), "IM")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-
 from pharmacy.domain.plan_input import parse_plan_request
 from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.regimen import phase_to_dict
@@ -19,8 +18,15 @@ HIGH_DOSE = [
 
 
 def plan_for(**changes):
-    body = {"phases": HIGH_DOSE, "start_date": "2026-12-01", "concentration_mcg_per_ml": 1000,
-            "vial_volume_ml": 10, "container": "multiple-dose", "days_supply": 90, "fills": 1}
+    body = {
+        "phases": HIGH_DOSE,
+        "start_date": "2026-12-01",
+        "concentration_mcg_per_ml": 1000,
+        "vial_volume_ml": 10,
+        "container": "multiple-dose",
+        "days_supply": 90,
+        "fills": 1,
+    }
     body.update(changes)
     parsed = parse_plan_request(body)
     phases = [phase_to_dict(p) for p in parsed.request.regimen.phases]

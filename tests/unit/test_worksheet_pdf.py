@@ -24,12 +24,12 @@ def document(rows=None) -> WorksheetDocument:
         storage="Refrigerate 2-8 C; protect from light",
         status="quarantine",
         sterility="pending",
-        rows=rows or (
+        rows=rows
+        or (
             WorksheetRow("Cyanocobalamin", "FG-CY-1", "30.000 mg", "33.105 mg"),
             WorksheetRow("Benzyl alcohol", "BA-1", "0.450 mL", "0.450 mL"),
             WorksheetRow("Sodium chloride", "NACL-1", "0.270 g", "0.270 g"),
-            WorksheetRow("Sterile water for injection", "WFI-1", "30.000 mL",
-                         "q.s. to 30.000 mL"),
+            WorksheetRow("Sterile water for injection", "WFI-1", "30.000 mL", "q.s. to 30.000 mL"),
         ),
     )
 
@@ -46,9 +46,19 @@ def test_pdf_lists_every_component_lot_and_amount():
     pdf = render_worksheet(document())
     assert pdf.startswith(b"%PDF")
     text = text_of(pdf)
-    for expected in ("CY261201-01", "Cyanocobalamin", "FG-CY-1", "30.000 mg", "33.105 mg",
-                     "q.s. to 30.000 mL", "Tech", "RPh", "Initials",
-                     "Checked and released by (pharmacist)", "2027-01-30 09:30"):
+    for expected in (
+        "CY261201-01",
+        "Cyanocobalamin",
+        "FG-CY-1",
+        "30.000 mg",
+        "33.105 mg",
+        "q.s. to 30.000 mL",
+        "Tech",
+        "RPh",
+        "Initials",
+        "Checked and released by (pharmacist)",
+        "2027-01-30 09:30",
+    ):
         assert expected in text
 
 
@@ -57,8 +67,9 @@ def test_pdf_is_byte_stable():
 
 
 def test_many_rows_flow_onto_more_pages():
-    rows = tuple(WorksheetRow(f"Component {i}", f"LOT-{i}", "1.000 g", "1.000 g")
-                 for i in range(40))
+    rows = tuple(
+        WorksheetRow(f"Component {i}", f"LOT-{i}", "1.000 g", "1.000 g") for i in range(40)
+    )
     pdf = render_worksheet(document(rows))
     doc = pdfium.PdfDocument(pdf)
     assert len(doc) >= 2
@@ -68,6 +79,8 @@ def test_many_rows_flow_onto_more_pages():
 
 @pytest.mark.parametrize("module", ["labels.worksheet"])
 def test_imports_no_flask_or_pharmacy(module):
-    code = (f"import sys, {module}; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('flask', 'sqlalchemy', 'pharmacy')]; print(bad); assert not bad")
+    code = (
+        f"import sys, {module}; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('flask', 'sqlalchemy', 'pharmacy')]; print(bad); assert not bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=".")

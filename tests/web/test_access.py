@@ -30,8 +30,11 @@ def _routes(app):
 
 
 def test_every_view_declares_its_roles(app):
-    missing = [endpoint for endpoint, view in app.view_functions.items()
-               if endpoint not in SKIP_ENDPOINTS and not hasattr(view, "access")]
+    missing = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint not in SKIP_ENDPOINTS and not hasattr(view, "access")
+    ]
     assert missing == [], "views without role_required/api_roles/public: " + ", ".join(missing)
 
 
@@ -53,14 +56,19 @@ def test_every_route_answers_each_role_as_declared(app):
             pass
         elif is_api and response.status_code != 401:
             problems.append(f"anonymous {method} {url}: {response.status_code}, expected 401")
-        elif not is_api and not (response.status_code == 302
-                                 and "/login" in response.headers.get("Location", "")):
+        elif not is_api and not (
+            response.status_code == 302 and "/login" in response.headers.get("Location", "")
+        ):
             problems.append(f"anonymous {method} {url}: {response.status_code}, expected sign-in")
 
         for role in ROLES:
             if is_api:
                 response = clients[role].open(
-                    url, method=method, headers={"Authorization": f"Bearer {tokens[role]}"}, **kwargs)
+                    url,
+                    method=method,
+                    headers={"Authorization": f"Bearer {tokens[role]}"},
+                    **kwargs,
+                )
             else:
                 login_as(clients[role], role)
                 response = clients[role].open(url, method=method, data={})
@@ -73,16 +81,24 @@ def test_every_route_answers_each_role_as_declared(app):
                 if status in (401, 403):
                     problems.append(f"{role} {method} {url}: {status}, expected access")
             elif role in access and status in (401, 403):
-                problems.append(f"{role} {method} {url}: {status}, expected access ({sorted(access)})")
+                problems.append(
+                    f"{role} {method} {url}: {status}, expected access ({sorted(access)})"
+                )
             elif role not in access and status != 403:
                 problems.append(f"{role} {method} {url}: {status}, expected 403 ({sorted(access)})")
 
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.parametrize("role, allowed", [
-    ("prescriber", False), ("technician", False), ("pharmacist", True), ("admin", True),
-])
+@pytest.mark.parametrize(
+    "role, allowed",
+    [
+        ("prescriber", False),
+        ("technician", False),
+        ("pharmacist", True),
+        ("admin", True),
+    ],
+)
 def test_audit_api_is_for_pharmacists_and_admins(app, client, api, role, allowed):
     response = client.get("/api/v1/audit", headers=api(role))
     assert response.status_code == (200 if allowed else 403)

@@ -8,9 +8,15 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, PharmacySettings, User
 from tests.factories import PASSWORD, user
 
-NEW_PRESCRIBER = {"username": "dr.lee", "role": "prescriber", "full_name": "Dr. Ana Lee",
-                  "npi": "1245319599", "clinic": "Hill Clinic", "phone": "555-0101",
-                  "password": "long-enough-1"}
+NEW_PRESCRIBER = {
+    "username": "dr.lee",
+    "role": "prescriber",
+    "full_name": "Dr. Ana Lee",
+    "npi": "1245319599",
+    "clinic": "Hill Clinic",
+    "phone": "555-0101",
+    "password": "long-enough-1",
+}
 
 
 def _events(app, action):
@@ -50,9 +56,17 @@ def test_admin_resets_a_password_and_changes_a_role(app, client, as_user, auth):
     as_user("admin")
     with app.app_context():
         tech_id = user("technician").id
-    response = client.post(f"/admin/users/{tech_id}", data={
-        "role": "pharmacist", "full_name": "Tom Alvarez", "npi": "", "clinic": "", "phone": "",
-        "password": "brand-new-pass"})
+    response = client.post(
+        f"/admin/users/{tech_id}",
+        data={
+            "role": "pharmacist",
+            "full_name": "Tom Alvarez",
+            "npi": "",
+            "clinic": "",
+            "phone": "",
+            "password": "brand-new-pass",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         changed = user("technician")
@@ -83,14 +97,29 @@ def test_settings_are_saved_and_audited(app, client, as_user):
     page = client.get("/admin/settings")
     assert page.status_code == 200
     data = {
-        "name": "Main Street Compounding", "address": "1 Main St", "phone": "555-0199",
-        "licence_number": "LIC-1", "timezone": "America/Chicago",
-        "rx_label_width_in": "4", "rx_label_height_in": "2", "vial_label_width_in": "2.25",
-        "vial_label_height_in": "1.25", "batch_label_width_in": "4", "batch_label_height_in": "2",
-        "max_dose_mcg": "1000", "im_max_ml": "1.5", "sc_max_ml": "1", "min_dose_volume_ml": "0.1",
-        "default_in_use_days": "28", "refill_elapsed_percent": "75", "expiring_within_days": "30",
-        "monitoring_interval_months": "3", "login_slowdown_after": "3", "login_lock_after": "5",
-        "login_lock_minutes": "15", "token_hours": "12",
+        "name": "Main Street Compounding",
+        "address": "1 Main St",
+        "phone": "555-0199",
+        "licence_number": "LIC-1",
+        "timezone": "America/Chicago",
+        "rx_label_width_in": "4",
+        "rx_label_height_in": "2",
+        "vial_label_width_in": "2.25",
+        "vial_label_height_in": "1.25",
+        "batch_label_width_in": "4",
+        "batch_label_height_in": "2",
+        "max_dose_mcg": "1000",
+        "im_max_ml": "1.5",
+        "sc_max_ml": "1",
+        "min_dose_volume_ml": "0.1",
+        "default_in_use_days": "28",
+        "refill_elapsed_percent": "75",
+        "expiring_within_days": "30",
+        "monitoring_interval_months": "3",
+        "login_slowdown_after": "3",
+        "login_lock_after": "5",
+        "login_lock_minutes": "15",
+        "token_hours": "12",
     }
     assert client.post("/admin/settings", data=data).status_code == 302
     with app.app_context():
@@ -114,20 +143,52 @@ def test_tokens_page_creates_lists_and_revokes(app, client, as_user):
     response = client.post("/admin/tokens", data={"label": "label printer"})
     assert response.status_code == 200
     secret = response.get_data(as_text=True).split('id="new-token">')[1].split("<")[0]
-    assert client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert (
+        client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 200
+    )
     listing = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).json
     token_id = listing["tokens"][0]["id"]
     client.post("/admin/tokens", data={"revoke": str(token_id)})
-    assert client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert (
+        client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 401
+    )
 
 
 def test_users_cli_add(runner, app):
-    result = runner.invoke(args=["users", "add", "dr.cli", "--role", "prescriber", "--password",
-                                 "cli-password-1", "--full-name", "Dr. Cli", "--npi", "1234567893"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "add",
+            "dr.cli",
+            "--role",
+            "prescriber",
+            "--password",
+            "cli-password-1",
+            "--full-name",
+            "Dr. Cli",
+            "--npi",
+            "1234567893",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Added prescriber dr.cli." in result.output
-    result = runner.invoke(args=["users", "add", "dr.bad", "--role", "prescriber", "--password",
-                                 "cli-password-1", "--full-name", "Dr. Bad", "--npi", "1234567890"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "add",
+            "dr.bad",
+            "--role",
+            "prescriber",
+            "--password",
+            "cli-password-1",
+            "--full-name",
+            "Dr. Bad",
+            "--npi",
+            "1234567890",
+        ]
+    )
     assert result.exit_code == 2
     assert "npi: This NPI's check digit is wrong" in result.output
     with app.app_context():

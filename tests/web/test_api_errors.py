@@ -20,7 +20,10 @@ def test_token_issue_with_basic_credentials(client):
     assert response.status_code == 201
     assert set(response.json) >= {"token", "expires_at"}
     token = response.json["token"]
-    assert client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
 
 
 def test_token_issue_refuses_bad_credentials(client):

@@ -14,8 +14,9 @@ from tests.factories import user
 def _record_events(app, n=3):
     with app.app_context(), write_intent():
         for i in range(n):
-            audit.record("test.event", "thing", i, actor=user("admin"), before={"n": i},
-                         after={"n": i + 1})
+            audit.record(
+                "test.event", "thing", i, actor=user("admin"), before={"n": i}, after={"n": i + 1}
+            )
         db.session.commit()
 
 
@@ -31,13 +32,15 @@ def test_intact_chain_verifies(app, runner, client, api):
 def test_edited_row_is_named(app, runner, client, api):
     _record_events(app, 4)
     with app.app_context():
-        target = db.session.execute(db.select(AuditEvent).order_by(AuditEvent.seq.desc())
-                                    .offset(1).limit(1)).scalar_one()
+        target = db.session.execute(
+            db.select(AuditEvent).order_by(AuditEvent.seq.desc()).offset(1).limit(1)
+        ).scalar_one()
         seq, event_id = target.seq, target.id
         db.session.remove()
         with db.engine.begin() as conn:
-            conn.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE id = :id"),
-                         {"id": event_id})
+            conn.execute(
+                text("UPDATE audit_events SET actor = 'mallory' WHERE id = :id"), {"id": event_id}
+            )
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at event seq {seq} (id {event_id})" in result.output
@@ -64,7 +67,9 @@ def test_deleting_the_latest_event_is_detected(app, runner):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)"))
+            conn.execute(
+                text("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)")
+            )
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "ends early" in result.output
@@ -76,7 +81,9 @@ def test_events_page_through_and_filter(app, client, api):
     assert body["total"] == 5 and len(body["events"]) == 2
     assert body["events"][0]["seq"] > body["events"][1]["seq"]
     assert body["events"][0]["actor"] == "admin"
-    page2 = client.get("/api/v1/audit?entity=thing&per_page=2&page=3", headers=api("pharmacist")).json
+    page2 = client.get(
+        "/api/v1/audit?entity=thing&per_page=2&page=3", headers=api("pharmacist")
+    ).json
     assert len(page2["events"]) == 1
     bad = client.get("/api/v1/audit?per_page=lots", headers=api("pharmacist"))
     assert bad.status_code == 422 and "per_page" in bad.json["error"]["fields"]

@@ -97,12 +97,14 @@ def test_deactivation_ends_an_open_session(app, client, as_user):
 
 
 def test_next_parameter_only_redirects_within_the_site(client, auth):
-    response = client.post("/login?next=https://evil.example/x",
-                           data={"username": "pharmacist", "password": PASSWORD})
+    response = client.post(
+        "/login?next=https://evil.example/x", data={"username": "pharmacist", "password": PASSWORD}
+    )
     assert response.headers["Location"].endswith("/home")
     client.post("/logout")
-    response = client.post("/login?next=/admin/tokens",
-                           data={"username": "pharmacist", "password": PASSWORD})
+    response = client.post(
+        "/login?next=/admin/tokens", data={"username": "pharmacist", "password": PASSWORD}
+    )
     assert response.headers["Location"].endswith("/admin/tokens")
 
 
@@ -136,8 +138,12 @@ def test_production_cookies_are_secure_and_secret_required(tmp_path, monkeypatch
     app = _make_app(f"sqlite:///{tmp_path / 'p.sqlite3'}", tmp_path, PHARMACY_ENV="production")
     assert app.config["SESSION_COOKIE_SECURE"] is True
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        _make_app(f"sqlite:///{tmp_path / 'q.sqlite3'}", tmp_path, PHARMACY_ENV="production",
-                  SECRET_KEY=None)
+        _make_app(
+            f"sqlite:///{tmp_path / 'q.sqlite3'}",
+            tmp_path,
+            PHARMACY_ENV="production",
+            SECRET_KEY=None,
+        )
 
 
 def test_forms_need_a_csrf_token(tmp_path, sqlite_template):
@@ -154,8 +160,9 @@ def test_forms_need_a_csrf_token(tmp_path, sqlite_template):
     assert b"expired" in response.data
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": "pharmacist", "password": PASSWORD,
-                                            "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "pharmacist", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     # Session calls to the API need the X-CSRFToken header; bearer calls do not.
     assert client.get("/api/v1/tokens").status_code == 200

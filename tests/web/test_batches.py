@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,7 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, IngredientLot
 from tests.factories_stock import make_formulation, make_lot, make_single_dose_formulation
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def stock(app, **formulation_overrides):
@@ -19,21 +19,44 @@ def stock(app, **formulation_overrides):
     with app.app_context():
         formulation = make_formulation(**formulation_overrides)
         lots = {
-            "active": make_lot(component="Cyanocobalamin", quantity=Decimal("10"), unit="g",
-                               lot="CY-POWDER-1"),
-            "benzyl": make_lot(component="Benzyl alcohol", quantity=Decimal("500"), unit="mL",
-                               assay_percent=None, lod_percent=None, lot="BA-1"),
-            "salt": make_lot(component="Sodium chloride", quantity=Decimal("1000"), unit="g",
-                             assay_percent=None, lod_percent=None, lot="NACL-1"),
-            "water": make_lot(component="Water for injection", quantity=Decimal("20000"),
-                              unit="mL", assay_percent=None, lod_percent=None, lot="WFI-1"),
+            "active": make_lot(
+                component="Cyanocobalamin", quantity=Decimal(10), unit="g", lot="CY-POWDER-1"
+            ),
+            "benzyl": make_lot(
+                component="Benzyl alcohol",
+                quantity=Decimal(500),
+                unit="mL",
+                assay_percent=None,
+                lod_percent=None,
+                lot="BA-1",
+            ),
+            "salt": make_lot(
+                component="Sodium chloride",
+                quantity=Decimal(1000),
+                unit="g",
+                assay_percent=None,
+                lod_percent=None,
+                lot="NACL-1",
+            ),
+            "water": make_lot(
+                component="Water for injection",
+                quantity=Decimal(20000),
+                unit="mL",
+                assay_percent=None,
+                lod_percent=None,
+                lot="WFI-1",
+            ),
         }
         return formulation.code, {name: lot.id for name, lot in lots.items()}
 
 
 def compound(client, api, code, lots, **changes):
-    body = {"formulation": code, "vials": 3, "compounded_at": NOW.isoformat(),
-            "ingredient_lots": list(lots.values())}
+    body = {
+        "formulation": code,
+        "vials": 3,
+        "compounded_at": NOW.isoformat(),
+        "ingredient_lots": list(lots.values()),
+    }
     body.update(changes)
     return client.post("/api/v1/batches", json=body, headers=api("technician"))
 
@@ -45,13 +68,18 @@ def on_hand(app, lot_id):
 
 def test_spec_worksheet_33_105_mg(app, client, api):
     # 3 vials x (10 mL + 0 overfill) = 30 mL at 1000 mcg/mL: 30.0 mg; assay 98.5 %, LOD 8.0 %.
-    code, lots = stock(app, overfill_ml=Decimal("0"))
+    code, lots = stock(app, overfill_ml=Decimal(0))
     response = compound(client, api, code, lots)
     assert response.status_code == 201, response.json
     data = response.json
     active = data["worksheet"][0]
-    assert active == {"component": "Cyanocobalamin", "lot": "CY-POWDER-1", "required": 30,
-                      "weigh": 33.105, "unit": "mg"}
+    assert active == {
+        "component": "Cyanocobalamin",
+        "lot": "CY-POWDER-1",
+        "required": 30,
+        "weigh": 33.105,
+        "unit": "mg",
+    }
     assert data["status"] == "quarantine"
     assert data["sterility_test"] == "pending"
     assert data["bud_limited_by"] == "usp797"
@@ -67,14 +95,15 @@ def test_spec_worksheet_33_105_mg(app, client, api):
 
 
 def test_worksheet_amounts_are_drawn(app, client, api):
-    code, lots = stock(app, overfill_ml=Decimal("0"))
+    code, lots = stock(app, overfill_ml=Decimal(0))
     assert compound(client, api, code, lots).status_code == 201
-    assert on_hand(app, lots["active"]) == Decimal("10") - Decimal("0.0332")  # 33.105 mg, up
+    assert on_hand(app, lots["active"]) == Decimal(10) - Decimal("0.0332")  # 33.105 mg, up
     assert on_hand(app, lots["benzyl"]) == Decimal("499.55")
     assert on_hand(app, lots["salt"]) == Decimal("999.73")
-    assert on_hand(app, lots["water"]) == Decimal("19970")
-    listed = client.get("/api/v1/ingredient-lots?component=Cyanocobalamin",
-                        headers=api("technician")).json["ingredient_lots"]
+    assert on_hand(app, lots["water"]) == Decimal(19970)
+    listed = client.get(
+        "/api/v1/ingredient-lots?component=Cyanocobalamin", headers=api("technician")
+    ).json["ingredient_lots"]
     assert listed[0]["quantity_on_hand"] == 9.9668
 
 
@@ -89,8 +118,14 @@ def test_draw_larger_than_stock_writes_nothing(app, client, api):
     code, lots = stock(app)
     api("technician")  # issue the token (an audited event) before counting events
     with app.app_context():
-        small = make_lot(component="Water for injection", quantity=Decimal("100"), unit="mL",
-                         assay_percent=None, lod_percent=None, lot="WFI-SMALL")
+        small = make_lot(
+            component="Water for injection",
+            quantity=Decimal(100),
+            unit="mL",
+            assay_percent=None,
+            lod_percent=None,
+            lot="WFI-SMALL",
+        )
         lots["water"] = small.id
         events = db.session.execute(db.select(db.func.count(AuditEvent.id))).scalar()
     before = {name: on_hand(app, lot_id) for name, lot_id in lots.items()}
@@ -107,8 +142,13 @@ def test_draw_larger_than_stock_writes_nothing(app, client, api):
 def test_quantities_never_negative(app, client, api):
     code, lots = stock(app)
     with app.app_context():
-        lots["water"] = make_lot(component="Water for injection", quantity=Decimal("63"),
-                                 unit="mL", assay_percent=None, lod_percent=None).id
+        lots["water"] = make_lot(
+            component="Water for injection",
+            quantity=Decimal(63),
+            unit="mL",
+            assay_percent=None,
+            lod_percent=None,
+        ).id
     # 6 vials x 10.5 mL = 63 mL exactly: drawn to zero, then nothing more.
     assert compound(client, api, code, lots, vials=6).status_code == 201
     assert on_hand(app, lots["water"]) == 0
@@ -123,14 +163,21 @@ def test_bud_limited_by_month_only_expiry(app, client, api):
     # formulation's 45-day BUD, whatever day the suite runs.
     soon = NOW.date() + timedelta(days=10)
     with app.app_context():
-        lots["salt"] = make_lot(component="Sodium chloride", quantity=Decimal("100"), unit="g",
-                                assay_percent=None, lod_percent=None, lot="NACL-SHORT",
-                                expiry=f"{soon:%Y-%m}",
-                                expiry_date=_month_end(soon)).id
+        lots["salt"] = make_lot(
+            component="Sodium chloride",
+            quantity=Decimal(100),
+            unit="g",
+            assay_percent=None,
+            lod_percent=None,
+            lot="NACL-SHORT",
+            expiry=f"{soon:%Y-%m}",
+            expiry_date=_month_end(soon),
+        ).id
     data = compound(client, api, code, lots).json
     assert data["bud_limited_by"] == "NACL-SHORT"
     bud_local = datetime.fromisoformat(data["bud"]).astimezone(
-        __import__("zoneinfo").ZoneInfo("America/New_York"))
+        __import__("zoneinfo").ZoneInfo("America/New_York")
+    )
     assert bud_local.date() == _month_end(soon)
     assert (bud_local.hour, bud_local.minute) == (23, 59)
 
@@ -144,8 +191,9 @@ def test_not_sterility_tested_has_null_and_releases(app, client, api):
     code, lots = stock(app, sterility_tested=False)
     data = compound(client, api, code, lots).json
     assert data["sterility_test"] is None
-    released = client.post(f"/api/v1/batches/{data['lot_number']}/release",
-                           headers=api("pharmacist"))
+    released = client.post(
+        f"/api/v1/batches/{data['lot_number']}/release", headers=api("pharmacist")
+    )
     assert released.status_code == 200 and released.json["status"] == "released"
 
 
@@ -155,8 +203,11 @@ def test_sterility_pending_blocks_release_then_passes(app, client, api):
     blocked = client.post(f"/api/v1/batches/{lot}/release", headers=api("pharmacist"))
     assert blocked.status_code == 409
     assert "sterility" in blocked.json["error"]["message"]
-    passed = client.post(f"/api/v1/batches/{lot}/sterility-test", json={"result": "passed"},
-                         headers=api("pharmacist"))
+    passed = client.post(
+        f"/api/v1/batches/{lot}/sterility-test",
+        json={"result": "passed"},
+        headers=api("pharmacist"),
+    )
     assert passed.status_code == 200 and passed.json["sterility_test"] == "passed"
     released = client.post(f"/api/v1/batches/{lot}/release", headers=api("pharmacist"))
     assert released.status_code == 200 and released.json["status"] == "released"
@@ -170,13 +221,18 @@ def test_sterility_pending_blocks_release_then_passes(app, client, api):
 def test_failed_sterility_rejects(app, client, api):
     code, lots = stock(app)
     lot = compound(client, api, code, lots).json["lot_number"]
-    failed = client.post(f"/api/v1/batches/{lot}/sterility-test", json={"result": "failed"},
-                         headers=api("pharmacist"))
+    failed = client.post(
+        f"/api/v1/batches/{lot}/sterility-test",
+        json={"result": "failed"},
+        headers=api("pharmacist"),
+    )
     assert failed.json["status"] == "rejected"
-    assert client.post(f"/api/v1/batches/{lot}/release",
-                       headers=api("pharmacist")).status_code == 409
-    bad = client.post(f"/api/v1/batches/{lot}/sterility-test", json={"result": "maybe"},
-                      headers=api("pharmacist"))
+    assert (
+        client.post(f"/api/v1/batches/{lot}/release", headers=api("pharmacist")).status_code == 409
+    )
+    bad = client.post(
+        f"/api/v1/batches/{lot}/sterility-test", json={"result": "maybe"}, headers=api("pharmacist")
+    )
     assert bad.status_code == 422 and "result" in bad.json["error"]["fields"]
 
 
@@ -185,34 +241,52 @@ def test_reject_batch_needs_reason(app, client, api):
     lot = compound(client, api, code, lots).json["lot_number"]
     missing = client.post(f"/api/v1/batches/{lot}/reject", json={}, headers=api("pharmacist"))
     assert missing.status_code == 422
-    rejected = client.post(f"/api/v1/batches/{lot}/reject", json={"reason": "Particulates"},
-                           headers=api("pharmacist"))
+    rejected = client.post(
+        f"/api/v1/batches/{lot}/reject", json={"reason": "Particulates"}, headers=api("pharmacist")
+    )
     assert rejected.json["status"] == "rejected"
-    assert client.post(f"/api/v1/batches/{lot}/reject", json={"reason": "again"},
-                       headers=api("pharmacist")).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/batches/{lot}/reject", json={"reason": "again"}, headers=api("pharmacist")
+        ).status_code
+        == 409
+    )
 
 
 def test_technician_cannot_release(app, client, api):
     code, lots = stock(app)
     lot = compound(client, api, code, lots).json["lot_number"]
-    assert client.post(f"/api/v1/batches/{lot}/release",
-                       headers=api("technician")).status_code == 403
+    assert (
+        client.post(f"/api/v1/batches/{lot}/release", headers=api("technician")).status_code == 403
+    )
 
 
 def test_get_and_list(app, client, api):
     code, lots = stock(app)
     lot = compound(client, api, code, lots).json["lot_number"]
     data = client.get(f"/api/v1/batches/{lot.lower()}", headers=api("technician")).json
-    for key in ("lot_number", "formulation", "vials", "vials_available", "bud", "status",
-                "expired", "worksheet", "components"):
+    for key in (
+        "lot_number",
+        "formulation",
+        "vials",
+        "vials_available",
+        "bud",
+        "status",
+        "expired",
+        "worksheet",
+        "components",
+    ):
         assert key in data
     assert data["formulation"] == code and data["expired"] is False
     assert len(data["components"]) == 4
-    listed = client.get(f"/api/v1/batches?status=quarantine&formulation={code}",
-                        headers=api("technician")).json["batches"]
+    listed = client.get(
+        f"/api/v1/batches?status=quarantine&formulation={code}", headers=api("technician")
+    ).json["batches"]
     assert [b["lot_number"] for b in listed] == [lot]
-    assert client.get("/api/v1/batches?status=released",
-                      headers=api("technician")).json["batches"] == []
+    assert (
+        client.get("/api/v1/batches?status=released", headers=api("technician")).json["batches"]
+        == []
+    )
     assert client.get("/api/v1/batches/NOPE-1", headers=api("technician")).status_code == 404
 
 
@@ -223,7 +297,8 @@ def test_single_dose_aseptic_tested_bud_45_days(app, client, api):
     del lots["benzyl"]
     data = compound(client, api, code, lots, vials=10).json
     assert datetime.fromisoformat(data["bud"]) - datetime.fromisoformat(
-        data["compounded_at"]) == timedelta(days=45)
+        data["compounded_at"]
+    ) == timedelta(days=45)
 
 
 def lot_with(app, **fields):
@@ -231,23 +306,26 @@ def lot_with(app, **fields):
         return make_lot(**fields).id
 
 
-@pytest.mark.parametrize("case, status, field", [
-    ("unknown formulation", 422, "formulation"),
-    ("retired formulation", 422, "formulation"),
-    ("vials zero", 422, "vials"),
-    ("vials text", 422, "vials"),
-    ("future", 422, "compounded_at"),
-    ("bad time", 422, "compounded_at"),
-    ("unknown lot", 422, "ingredient_lots"),
-    ("wrong component", 422, "ingredient_lots"),
-    ("missing ingredient", 422, "ingredient_lots"),
-    ("duplicate lot", 422, "ingredient_lots"),
-    ("quarantined lot", 409, "ingredient_lots"),
-    ("rejected lot", 409, "ingredient_lots"),
-    ("recalled lot", 409, "ingredient_lots"),
-    ("expired lot", 409, "ingredient_lots"),
-    ("no lots", 422, "ingredient_lots"),
-])
+@pytest.mark.parametrize(
+    "case, status, field",
+    [
+        ("unknown formulation", 422, "formulation"),
+        ("retired formulation", 422, "formulation"),
+        ("vials zero", 422, "vials"),
+        ("vials text", 422, "vials"),
+        ("future", 422, "compounded_at"),
+        ("bad time", 422, "compounded_at"),
+        ("unknown lot", 422, "ingredient_lots"),
+        ("wrong component", 422, "ingredient_lots"),
+        ("missing ingredient", 422, "ingredient_lots"),
+        ("duplicate lot", 422, "ingredient_lots"),
+        ("quarantined lot", 409, "ingredient_lots"),
+        ("rejected lot", 409, "ingredient_lots"),
+        ("recalled lot", 409, "ingredient_lots"),
+        ("expired lot", 409, "ingredient_lots"),
+        ("no lots", 422, "ingredient_lots"),
+    ],
+)
 def test_bad_batch_requests(app, client, api, case, status, field):
     code, lots = stock(app)
     ids = list(lots.values())
@@ -292,9 +370,11 @@ def test_bad_batch_requests(app, client, api, case, status, field):
 
 def test_prescriber_cannot_compound(app, client, api):
     code, lots = stock(app)
-    response = client.post("/api/v1/batches", json={"formulation": code, "vials": 1,
-                                                    "ingredient_lots": list(lots.values())},
-                           headers=api("prescriber"))
+    response = client.post(
+        "/api/v1/batches",
+        json={"formulation": code, "vials": 1, "ingredient_lots": list(lots.values())},
+        headers=api("prescriber"),
+    )
     assert response.status_code == 403
 
 
@@ -313,4 +393,4 @@ def test_compound_on_postgresql_draws_and_numbers(pg_app):
         assert first.endswith("-01") and second.endswith("-02")
         with pytest.raises(ConflictError):
             compound_batch({**body, "vials": 5000}, tech)
-    assert on_hand(pg_app, lots["water"]) == Decimal("20000") - 2 * Decimal("21")
+    assert on_hand(pg_app, lots["water"]) == Decimal(20000) - 2 * Decimal(21)

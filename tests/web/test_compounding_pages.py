@@ -21,14 +21,25 @@ def demo(app):
 
 def _batch(app, code="CYB-10ML-MDV") -> Batch:
     with app.app_context():
-        return db.session.execute(db.select(Batch).join(Formulation)
-                                  .where(Formulation.code == code)).scalars().first()
+        return (
+            db.session.execute(db.select(Batch).join(Formulation).where(Formulation.code == code))
+            .scalars()
+            .first()
+        )
 
 
-@pytest.mark.parametrize("url", ["/formulations/", "/formulations/CYB-10ML-MDV",
-                                 "/compounding/stock", "/compounding/batches",
-                                 "/compounding/batches/new", "/compounding/lots/receive",
-                                 "/compounding/lots/1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/formulations/",
+        "/formulations/CYB-10ML-MDV",
+        "/compounding/stock",
+        "/compounding/batches",
+        "/compounding/batches/new",
+        "/compounding/lots/receive",
+        "/compounding/lots/1",
+    ],
+)
 def test_pages_render_for_technician(demo, as_user, url):
     response = as_user("technician").get(url)
     assert response.status_code == 200, url
@@ -61,10 +72,20 @@ def test_receive_release_and_reject_lot(app, demo, as_user):
     bad = client.post("/compounding/lots/receive", data={"component": "Cyanocobalamin"})
     assert bad.status_code == 422
     assert b"This field is required" in bad.data
-    response = client.post("/compounding/lots/receive", data={
-        "component": "Cyanocobalamin", "manufacturer": "Fagron", "lot": "PAGE-1",
-        "expiry": (date.today() + timedelta(days=500)).strftime("%Y-%m"), "quantity": "5",
-        "unit": "g", "assay_percent": "99.0", "lod_percent": "6.5", "coa_reference": "COA-P1"})
+    response = client.post(
+        "/compounding/lots/receive",
+        data={
+            "component": "Cyanocobalamin",
+            "manufacturer": "Fagron",
+            "lot": "PAGE-1",
+            "expiry": (date.today() + timedelta(days=500)).strftime("%Y-%m"),
+            "quantity": "5",
+            "unit": "g",
+            "assay_percent": "99.0",
+            "lod_percent": "6.5",
+            "coa_reference": "COA-P1",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         lot_id = db.session.execute(db.select(IngredientLot.id).filter_by(lot="PAGE-1")).scalar()
@@ -82,14 +103,27 @@ def test_receive_release_and_reject_lot(app, demo, as_user):
 
 
 def test_release_out_of_spec_lot_flashes_the_spec(app, demo, as_user):
-    as_user("technician").post("/compounding/lots/receive", data={
-        "component": "Cyanocobalamin", "manufacturer": "X", "lot": "OOS-1",
-        "expiry": "2099-01", "quantity": "5", "unit": "g", "assay_percent": "94.0",
-        "lod_percent": "6.5", "coa_reference": "COA"})
+    as_user("technician").post(
+        "/compounding/lots/receive",
+        data={
+            "component": "Cyanocobalamin",
+            "manufacturer": "X",
+            "lot": "OOS-1",
+            "expiry": "2099-01",
+            "quantity": "5",
+            "unit": "g",
+            "assay_percent": "94.0",
+            "lod_percent": "6.5",
+            "coa_reference": "COA",
+        },
+    )
     with app.app_context():
         lot_id = db.session.execute(db.select(IngredientLot.id).filter_by(lot="OOS-1")).scalar()
-    page = as_user("pharmacist").post(f"/compounding/lots/{lot_id}/release",
-                                      follow_redirects=True).get_data(as_text=True)
+    page = (
+        as_user("pharmacist")
+        .post(f"/compounding/lots/{lot_id}/release", follow_redirects=True)
+        .get_data(as_text=True)
+    )
     assert "Assay 94" in page and "out of specification" in page
     with app.app_context():
         assert db.session.get(IngredientLot, lot_id).status == "quarantine"
@@ -99,8 +133,7 @@ def _form_lots(client, code):
     page = client.get(f"/compounding/batches/new?formulation={code}").get_data(as_text=True)
     import re
 
-    return dict(re.findall(r'<select name="(lot-\d+)" id="lot-\d+">\s*<option value="(\d+)"',
-                           page))
+    return dict(re.findall(r'<select name="(lot-\d+)" id="lot-\d+">\s*<option value="(\d+)"', page))
 
 
 def test_compound_preview_then_record(app, demo, as_user):
@@ -123,12 +156,16 @@ def test_compound_preview_then_record(app, demo, as_user):
 def test_compound_form_shows_errors(app, demo, as_user):
     client = as_user("technician")
     lots = _form_lots(client, "CYB-10ML-MDV")
-    response = client.post("/compounding/batches/new", data={
-        "formulation": "CYB-10ML-MDV", "vials": "0", "action": "compound", **lots})
+    response = client.post(
+        "/compounding/batches/new",
+        data={"formulation": "CYB-10ML-MDV", "vials": "0", "action": "compound", **lots},
+    )
     assert response.status_code == 422
     assert b"vials" in response.data
-    huge = client.post("/compounding/batches/new", data={
-        "formulation": "CYB-10ML-MDV", "vials": "9000", "action": "compound", **lots})
+    huge = client.post(
+        "/compounding/batches/new",
+        data={"formulation": "CYB-10ML-MDV", "vials": "9000", "action": "compound", **lots},
+    )
     assert huge.status_code == 409
     assert b"on hand" in huge.data
 
@@ -136,11 +173,14 @@ def test_compound_form_shows_errors(app, demo, as_user):
 def test_batch_detail_sterility_and_release(app, demo, as_user):
     client = as_user("technician")
     lots = _form_lots(client, "CYB-30ML-MDV")
-    client.post("/compounding/batches/new", data={
-        "formulation": "CYB-30ML-MDV", "vials": "2", "action": "compound", **lots})
+    client.post(
+        "/compounding/batches/new",
+        data={"formulation": "CYB-30ML-MDV", "vials": "2", "action": "compound", **lots},
+    )
     with app.app_context():
-        lot = db.session.execute(db.select(Batch.lot_number).filter_by(status="quarantine")
-                                 ).scalar()
+        lot = db.session.execute(
+            db.select(Batch.lot_number).filter_by(status="quarantine")
+        ).scalar()
     page = client.get(f"/compounding/batches/{lot}").get_data(as_text=True)
     assert "USP &lt;797&gt; table limit" in page and "sterility pending" in page
     pharmacist = as_user("pharmacist")
@@ -149,8 +189,10 @@ def test_batch_detail_sterility_and_release(app, demo, as_user):
     pharmacist.post(f"/compounding/batches/{lot}/sterility", data={"result": "passed"})
     pharmacist.post(f"/compounding/batches/{lot}/release")
     with app.app_context():
-        assert db.session.execute(db.select(Batch.status).filter_by(lot_number=lot)
-                                  ).scalar() == "released"
+        assert (
+            db.session.execute(db.select(Batch.status).filter_by(lot_number=lot)).scalar()
+            == "released"
+        )
 
 
 def test_worksheet_page_and_pdf(app, demo, as_user):
@@ -168,22 +210,40 @@ def test_formulary_new_edit_and_retire(app, demo, as_user):
     client = as_user("pharmacist")
     assert client.get("/formulations/new").status_code == 200
     data = {
-        "code": "CYB-2ML-MDV", "name": "Cyanocobalamin 1,000 mcg/mL, 2 mL MDV",
-        "concentration_mcg_per_ml": "1000", "vial_volume_ml": "2", "container": "multiple-dose",
-        "overfill_ml": "", "category": "2", "sterilization": "terminal", "sterility_tested": "y",
-        "nonsterile_components": "y", "storage": "refrigerated", "protect_from_light": "y",
-        "in_use_days": "", "gtin": "",
-        "ingredients-0-component": "Cyanocobalamin", "ingredients-0-amount": "1000",
-        "ingredients-0-unit": "mcg/mL", "ingredients-0-active": "y",
-        "ingredients-1-component": "Sodium chloride", "ingredients-1-amount": "0.9",
+        "code": "CYB-2ML-MDV",
+        "name": "Cyanocobalamin 1,000 mcg/mL, 2 mL MDV",
+        "concentration_mcg_per_ml": "1000",
+        "vial_volume_ml": "2",
+        "container": "multiple-dose",
+        "overfill_ml": "",
+        "category": "2",
+        "sterilization": "terminal",
+        "sterility_tested": "y",
+        "nonsterile_components": "y",
+        "storage": "refrigerated",
+        "protect_from_light": "y",
+        "in_use_days": "",
+        "gtin": "",
+        "ingredients-0-component": "Cyanocobalamin",
+        "ingredients-0-amount": "1000",
+        "ingredients-0-unit": "mcg/mL",
+        "ingredients-0-active": "y",
+        "ingredients-1-component": "Sodium chloride",
+        "ingredients-1-amount": "0.9",
         "ingredients-1-unit": "% w/v",
-        "ingredients-2-component": "Sterile water for injection", "ingredients-2-unit": "q.s.",
+        "ingredients-2-component": "Sterile water for injection",
+        "ingredients-2-unit": "q.s.",
     }
     missing = client.post("/formulations/new", data=data)
     assert missing.status_code == 422
     assert b"preservative" in missing.data
-    data.update({"ingredients-3-component": "Benzyl alcohol", "ingredients-3-amount": "1.5",
-                 "ingredients-3-unit": "% v/v"})
+    data.update(
+        {
+            "ingredients-3-component": "Benzyl alcohol",
+            "ingredients-3-amount": "1.5",
+            "ingredients-3-unit": "% v/v",
+        }
+    )
     created = client.post("/formulations/new", data=data)
     assert created.status_code == 302, created.data
     edit = client.get("/formulations/CYB-2ML-MDV/edit")
@@ -191,14 +251,21 @@ def test_formulary_new_edit_and_retire(app, demo, as_user):
     data["name"] = "Renamed 2 mL"
     assert client.post("/formulations/CYB-2ML-MDV/edit", data=data).status_code == 302
     # The 10 mL demo formulation was used by a batch: editing makes version 2.
-    client.post("/formulations/CYB-10ML-MDV/edit", data={**data, "code": "CYB-10ML-MDV",
-                                                         "vial_volume_ml": "10"})
+    client.post(
+        "/formulations/CYB-10ML-MDV/edit",
+        data={**data, "code": "CYB-10ML-MDV", "vial_volume_ml": "10"},
+    )
     with app.app_context():
-        versions = db.session.execute(db.select(Formulation.version).filter_by(
-            code="CYB-10ML-MDV")).scalars().all()
+        versions = (
+            db.session.execute(db.select(Formulation.version).filter_by(code="CYB-10ML-MDV"))
+            .scalars()
+            .all()
+        )
         assert sorted(versions) == [1, 2]
     client.post("/formulations/CYB-2ML-MDV/status", data={"status": "retired"})
     with app.app_context():
-        assert db.session.execute(db.select(Formulation.status).filter_by(
-            code="CYB-2ML-MDV")).scalar() == "retired"
+        assert (
+            db.session.execute(db.select(Formulation.status).filter_by(code="CYB-2ML-MDV")).scalar()
+            == "retired"
+        )
     assert as_user("technician").get("/formulations/new").status_code == 403

@@ -54,7 +54,8 @@ def run_concurrent_fills(app) -> None:
         assert db.session.execute(select(func.count(Fill.id))).scalar() == VIALS
         # Each successful order has exactly one fill with one vial: no vial counted twice.
         per_order = db.session.execute(
-            select(Fill.order_id, func.count(Fill.id)).group_by(Fill.order_id)).all()
+            select(Fill.order_id, func.count(Fill.id)).group_by(Fill.order_id)
+        ).all()
         assert all(count == 1 for _, count in per_order)
         db.session.remove()
 

@@ -12,8 +12,10 @@ from pharmacy.services.demo import DEMO_FORMULATIONS, load_demo
 
 
 def _counts():
-    return tuple(db.session.execute(db.select(db.func.count(model.id))).scalar()
-                 for model in (Formulation, IngredientLot, Batch, AuditEvent))
+    return tuple(
+        db.session.execute(db.select(db.func.count(model.id))).scalar()
+        for model in (Formulation, IngredientLot, Batch, AuditEvent)
+    )
 
 
 def test_demo_load_twice_is_idempotent(app):
@@ -31,9 +33,13 @@ def test_each_formulation_has_released_stock(app):
         load_demo()
         now = now_utc()
         for body in DEMO_FORMULATIONS:
-            batches = db.session.execute(
-                db.select(Batch).join(Formulation).where(Formulation.code == body["code"])
-            ).scalars().all()
+            batches = (
+                db.session.execute(
+                    db.select(Batch).join(Formulation).where(Formulation.code == body["code"])
+                )
+                .scalars()
+                .all()
+            )
             assert batches, body["code"]
             batch = batches[0]
             assert batch.status == "released"
@@ -44,8 +50,12 @@ def test_each_formulation_has_released_stock(app):
         assert {lot.status for lot in lots} == {"released"}
         assert all(lot.quantity_on_hand > 0 for lot in lots)
         actions = set(db.session.execute(db.select(AuditEvent.action)).scalars())
-        assert {"formulation.created", "ingredient_lot.released", "batch.compounded",
-                "batch.released"} <= actions
+        assert {
+            "formulation.created",
+            "ingredient_lot.released",
+            "batch.compounded",
+            "batch.released",
+        } <= actions
 
 
 def test_demo_gtin_formulation(app):

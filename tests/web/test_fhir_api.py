@@ -11,8 +11,21 @@ from pharmacy.models import Order
 from tests.factories_orders import order_body
 from tests.unit.test_fhir_mapping import three_phase_request
 
-FIELDS = ("drug", "concentration_mcg_per_ml", "vial_volume_ml", "container", "route", "start_date",
-          "phases", "days_supply", "refills", "indication", "compounding_reason", "notes", "sig")
+FIELDS = (
+    "drug",
+    "concentration_mcg_per_ml",
+    "vial_volume_ml",
+    "container",
+    "route",
+    "start_date",
+    "phases",
+    "days_supply",
+    "refills",
+    "indication",
+    "compounding_reason",
+    "notes",
+    "sig",
+)
 
 
 def post_fhir(client, api, resource, username="prescriber"):
@@ -25,10 +38,12 @@ def order_count(app) -> int:
 
 
 def test_export_validates_and_posting_it_back_creates_an_equal_order(client, api):
-    created = client.post("/api/v1/orders", json=order_body(notes="Call first"),
-                          headers=api("prescriber")).get_json()
-    response = client.get(f"/api/v1/fhir/MedicationRequest/{created['rx_number']}",
-                          headers=api("prescriber"))
+    created = client.post(
+        "/api/v1/orders", json=order_body(notes="Call first"), headers=api("prescriber")
+    ).get_json()
+    response = client.get(
+        f"/api/v1/fhir/MedicationRequest/{created['rx_number']}", headers=api("prescriber")
+    )
     assert response.status_code == 200
     assert response.mimetype == "application/fhir+json"
     resource = response.get_json(force=True)
@@ -46,8 +61,9 @@ def test_export_validates_and_posting_it_back_creates_an_equal_order(client, api
 
 
 def test_three_phase_request_imports_to_the_json_order_plan(client, api):
-    from_json = client.post("/api/v1/orders", json=order_body(),
-                            headers=api("prescriber")).get_json()
+    from_json = client.post(
+        "/api/v1/orders", json=order_body(), headers=api("prescriber")
+    ).get_json()
     response = post_fhir(client, api, three_phase_request())
     assert response.status_code == 201, response.get_data(as_text=True)
     rx = response.get_json(force=True)["id"]
@@ -66,7 +82,8 @@ def test_patient_by_identifier(client, api):
     response = post_fhir(client, api, resource)
     assert response.status_code == 422
     assert response.get_json(force=True)["issue"][0]["expression"] == [
-        "MedicationRequest.subject.identifier"]
+        "MedicationRequest.subject.identifier"
+    ]
 
 
 def _expect_422(app, client, api, resource, expression):
@@ -92,16 +109,30 @@ def test_no_dosage(app, client, api):
 
 def test_unconvertible_units(app, client, api):
     resource = three_phase_request()
-    resource["dosageInstruction"][2]["doseAndRate"][0]["doseQuantity"] = {"value": 1, "code": "[iU]"}
-    _expect_422(app, client, api, resource,
-                "MedicationRequest.dosageInstruction[2].doseAndRate[0].doseQuantity")
+    resource["dosageInstruction"][2]["doseAndRate"][0]["doseQuantity"] = {
+        "value": 1,
+        "code": "[iU]",
+    }
+    _expect_422(
+        app,
+        client,
+        api,
+        resource,
+        "MedicationRequest.dosageInstruction[2].doseAndRate[0].doseQuantity",
+    )
 
 
 def test_another_medication(app, client, api):
     resource = three_phase_request()
-    resource["contained"][1]["code"] = {"coding": [{
-        "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "6809",
-        "display": "metformin"}]}
+    resource["contained"][1]["code"] = {
+        "coding": [
+            {
+                "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                "code": "6809",
+                "display": "metformin",
+            }
+        ]
+    }
     _expect_422(app, client, api, resource, "MedicationRequest.contained[1].code")
 
 
@@ -113,9 +144,11 @@ def test_order_rules_map_to_fhir_elements(app, client, api):
     before = order_count(app)
     outcome = post_fhir(client, api, resource).get_json(force=True)
     expressions = {e for issue in outcome["issue"] for e in issue["expression"]}
-    assert {"MedicationRequest.dispenseRequest.numberOfRepeatsAllowed",
-            "MedicationRequest.contained[0].birthDate",
-            "MedicationRequest.dosageInstruction[2].timing.repeat.count"} <= expressions
+    assert {
+        "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed",
+        "MedicationRequest.contained[0].birthDate",
+        "MedicationRequest.dosageInstruction[2].timing.repeat.count",
+    } <= expressions
     assert order_count(app) == before
 
 
@@ -132,8 +165,13 @@ def test_iv_creates_an_order_with_a_stop_alert(client, api):
 
 def test_roles_and_malformed_json(client, api):
     assert post_fhir(client, api, three_phase_request(), "pharmacist").status_code == 403
-    response = client.post("/api/v1/fhir/MedicationRequest", data="{",
-                           headers={**api("prescriber"), "Content-Type": "application/fhir+json"})
+    response = client.post(
+        "/api/v1/fhir/MedicationRequest",
+        data="{",
+        headers={**api("prescriber"), "Content-Type": "application/fhir+json"},
+    )
     assert response.status_code == 400
-    assert client.get("/api/v1/fhir/MedicationRequest/424242",
-                      headers=api("pharmacist")).status_code == 404
+    assert (
+        client.get("/api/v1/fhir/MedicationRequest/424242", headers=api("pharmacist")).status_code
+        == 404
+    )

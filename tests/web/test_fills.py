@@ -47,8 +47,9 @@ def test_fefo_takes_the_earliest_bud_first(app, client, api):
     assert body["fill_number"] == 0
     assert body["vials"] == 1
     assert body["status"] == "allocated"
-    assert body["allocations"] == [{"batch_lot": sooner_lot, "vials": 1,
-                                    "bud": body["allocations"][0]["bud"]}]
+    assert body["allocations"] == [
+        {"batch_lot": sooner_lot, "vials": 1, "bud": body["allocations"][0]["bud"]}
+    ]
     assert body["plan"]["totals"]["vials"] == 1
     with app.app_context():
         available = dict(db.session.execute(select(Batch.lot_number, Batch.vials_available)).all())
@@ -65,12 +66,22 @@ def test_fill_splits_across_batches_in_fefo_order(app, client, api):
     body = post_fill(client, api, rx).get_json()
     assert body["vials"] == 5
     assert [(a["batch_lot"], a["vials"]) for a in body["allocations"]] == [
-        (small_lot, 2), (big_lot, 3)]
+        (small_lot, 2),
+        (big_lot, 3),
+    ]
     with app.app_context():
-        assert db.session.execute(
-            select(Batch.vials_available).where(Batch.lot_number == small_lot)).scalar() == 0
-        assert db.session.execute(
-            select(Batch.vials_available).where(Batch.lot_number == big_lot)).scalar() == 7
+        assert (
+            db.session.execute(
+                select(Batch.vials_available).where(Batch.lot_number == small_lot)
+            ).scalar()
+            == 0
+        )
+        assert (
+            db.session.execute(
+                select(Batch.vials_available).where(Batch.lot_number == big_lot)
+            ).scalar()
+            == 7
+        )
 
 
 def test_batch_whose_bud_misses_the_first_dose_is_skipped(app, client, api):
@@ -78,14 +89,19 @@ def test_batch_whose_bud_misses_the_first_dose_is_skipped(app, client, api):
         formulation = make_formulation()
         short = make_batch(formulation, bud_dt=now_utc() + timedelta(days=5))
         good = make_batch(formulation, bud_dt=now_utc() + timedelta(days=60))
-        rx = make_verified_order(start_date=fills_service.local_today() + timedelta(days=10)
-                                 ).rx_number
+        rx = make_verified_order(
+            start_date=fills_service.local_today() + timedelta(days=10)
+        ).rx_number
         short_lot, good_lot = short.lot_number, good.lot_number
     body = post_fill(client, api, rx).get_json()
     assert [a["batch_lot"] for a in body["allocations"]] == [good_lot]
     with app.app_context():
-        assert db.session.execute(
-            select(Batch.vials_available).where(Batch.lot_number == short_lot)).scalar() == 10
+        assert (
+            db.session.execute(
+                select(Batch.vials_available).where(Batch.lot_number == short_lot)
+            ).scalar()
+            == 10
+        )
 
 
 def test_vial_count_uses_the_real_batch_bud(app, client, api):
@@ -96,10 +112,13 @@ def test_vial_count_uses_the_real_batch_bud(app, client, api):
         today = fills_service.local_today()
         zone = fills_service.pharmacy_zone()
         from datetime import datetime, time
+
         bud = datetime.combine(today + timedelta(days=8), time(12), tzinfo=zone)
         make_batch(formulation, bud_dt=bud)
         rx = make_verified_order(
-            vial_volume_ml=10, container="multiple-dose", days_supply=20,
+            vial_volume_ml=10,
+            container="multiple-dose",
+            days_supply=20,
             phases=[{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 20}],
         ).rx_number
     body = post_fill(client, api, rx).get_json()
@@ -136,8 +155,10 @@ def test_no_matching_stock_at_all_is_409(app, client, api):
     assert "1 is missing" in response.get_json()["error"]["message"]
 
 
-@pytest.mark.parametrize("status, words", [
-    ("submitted", "not been verified"), ("cancelled", "cancelled"), ("rejected", "rejected")])
+@pytest.mark.parametrize(
+    "status, words",
+    [("submitted", "not been verified"), ("cancelled", "cancelled"), ("rejected", "rejected")],
+)
 def test_order_not_verified_is_409(app, client, api, status, words):
     with writing(app):
         make_batch()
@@ -165,7 +186,8 @@ def test_refill_waits_for_75_percent_and_refills_left(app, client, api):
         make_batch(make_formulation(), vials=10, bud_dt=now_utc() + timedelta(days=120))
         # Daily doses; 30-day supply; one refill. Started 20 days ago: refill opens day 23.
         order = make_verified_order(
-            start_date=today - timedelta(days=20), refills=1,
+            start_date=today - timedelta(days=20),
+            refills=1,
             phases=[{"dose_mcg": 1000, "every": 1, "unit": "week", "count": None}],
         )
         rx, order_id = order.rx_number, order.id
@@ -185,8 +207,9 @@ def test_refill_waits_for_75_percent_and_refills_left(app, client, api):
         assert refill.fill_number == 1
         assert refill.dispense_date == today + timedelta(days=10)
         with pytest.raises(fills_service.ConflictError, match="no refills left"):
-            fills_service.allocate_fill(db.session.get(Order, order_id), tech,
-                                        today + timedelta(days=60))
+            fills_service.allocate_fill(
+                db.session.get(Order, order_id), tech, today + timedelta(days=60)
+            )
 
 
 def test_void_returns_vials_and_the_number_is_filled_again(app, client, api):
@@ -194,16 +217,20 @@ def test_void_returns_vials_and_the_number_is_filled_again(app, client, api):
         make_batch(vials=10)
         rx = make_verified_order(phases=DAILY_5).rx_number
     fill = post_fill(client, api, rx).get_json()
-    response = client.post(f"/api/v1/fills/{fill['id']}/void", json={"reason": "wrong patient"},
-                           headers=api("technician"))
+    response = client.post(
+        f"/api/v1/fills/{fill['id']}/void",
+        json={"reason": "wrong patient"},
+        headers=api("technician"),
+    )
     assert response.status_code == 200
     assert response.get_json()["status"] == "voided"
     with app.app_context():
         assert db.session.execute(select(Batch.vials_available)).scalar() == 10
         actions = db.session.execute(select(AuditEvent.action)).scalars().all()
         assert "fill.allocated" in actions and "fill.voided" in actions
-    again = client.post(f"/api/v1/fills/{fill['id']}/void", json={"reason": "twice"},
-                        headers=api("technician"))
+    again = client.post(
+        f"/api/v1/fills/{fill['id']}/void", json={"reason": "twice"}, headers=api("technician")
+    )
     assert again.status_code == 409
     refill = post_fill(client, api, rx).get_json()
     assert refill["fill_number"] == 0 and refill["vials"] == 5
@@ -214,8 +241,7 @@ def test_void_needs_a_reason(app, client, api):
         make_batch()
         rx = make_verified_order().rx_number
     fill = post_fill(client, api, rx).get_json()
-    response = client.post(f"/api/v1/fills/{fill['id']}/void", json={},
-                           headers=api("technician"))
+    response = client.post(f"/api/v1/fills/{fill['id']}/void", json={}, headers=api("technician"))
     assert response.status_code == 422
     assert "reason" in response.get_json()["error"]["fields"]
 
@@ -228,8 +254,9 @@ def test_dispensed_fill_cannot_be_voided(app, client, api):
     with writing(app):
         db.session.get(Fill, fill_id).status = "dispensed"
         db.session.commit()
-    response = client.post(f"/api/v1/fills/{fill_id}/void", json={"reason": "x"},
-                           headers=api("technician"))
+    response = client.post(
+        f"/api/v1/fills/{fill_id}/void", json={"reason": "x"}, headers=api("technician")
+    )
     assert response.status_code == 409
 
 
@@ -238,8 +265,11 @@ def test_unusable_batches_are_never_allocated(app, client, api, kind):
     with writing(app):
         formulation = make_formulation()
         if kind == "expired":
-            make_batch(formulation, bud_dt=now_utc() - timedelta(hours=1),
-                       compounded_dt=now_utc() - timedelta(days=30))
+            make_batch(
+                formulation,
+                bud_dt=now_utc() - timedelta(hours=1),
+                compounded_dt=now_utc() - timedelta(days=30),
+            )
         else:
             make_batch(formulation, status=kind)
         rx = make_verified_order().rx_number
@@ -275,17 +305,24 @@ def test_refill_adds_a_vial_when_the_carried_vial_expired(app):
         zone = fills_service.pharmacy_zone()
         formulation = make_formulation(vial_volume_ml=10, container="multiple-dose")
         start = today
-        make_batch(formulation, bud_dt=datetime.combine(start + timedelta(days=10), time(12),
-                                                        tzinfo=zone))
+        make_batch(
+            formulation, bud_dt=datetime.combine(start + timedelta(days=10), time(12), tzinfo=zone)
+        )
         order = make_verified_order(
-            start_date=start, vial_volume_ml=10, container="multiple-dose", days_supply=14,
-            refills=1, phases=[{"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4}])
+            start_date=start,
+            vial_volume_ml=10,
+            container="multiple-dose",
+            days_supply=14,
+            refills=1,
+            phases=[{"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4}],
+        )
         tech = user("technician")
         fill0 = fills_service.allocate_fill(order, tech, start)
         assert fill0.vials == 1
         make_batch(formulation, bud_dt=now_utc() + timedelta(days=90))
-        fill1 = fills_service.allocate_fill(db.session.get(Order, order.id), tech,
-                                            start + timedelta(days=11))
+        fill1 = fills_service.allocate_fill(
+            db.session.get(Order, order.id), tech, start + timedelta(days=11)
+        )
         assert fill1.fill_number == 1
         assert fill1.vials == 1
 
@@ -303,15 +340,19 @@ def test_worklist_page_lists_to_fill_and_to_compound(app, as_user):
     to_fill, to_compound = html.split("To compound", 1)
     assert rx_in in to_fill and rx_short not in to_fill
     assert rx_short in to_compound
-    response = client.post(f"/compounding/orders/{rx_in}/fill",
-                           data={"next": "/compounding/worklist"})
+    response = client.post(
+        f"/compounding/orders/{rx_in}/fill", data={"next": "/compounding/worklist"}
+    )
     assert response.status_code == 302
     with app.app_context():
         fill = db.session.execute(select(Fill)).scalar_one()
         assert fill.vials == 5
     # The short order's fill fails with the reason flashed, and goes back to the list.
-    failed = client.post(f"/compounding/orders/{rx_short}/fill",
-                         data={"next": "/compounding/worklist"}, follow_redirects=True)
+    failed = client.post(
+        f"/compounding/orders/{rx_short}/fill",
+        data={"next": "/compounding/worklist"},
+        follow_redirects=True,
+    )
     assert "is missing" in failed.get_data(as_text=True)
     assert client.post("/compounding/orders/nope/fill").status_code == 404
     assert as_user("prescriber").get("/compounding/worklist").status_code == 403

@@ -16,10 +16,15 @@ def _setup(app, **kwargs):
 
 def _actions(app, fill_id):
     with app.app_context():
-        return db.session.execute(
-            db.select(AuditEvent.action).where(AuditEvent.entity == "fill",
-                                               AuditEvent.entity_id == str(fill_id))
-            .order_by(AuditEvent.seq)).scalars().all()
+        return (
+            db.session.execute(
+                db.select(AuditEvent.action)
+                .where(AuditEvent.entity == "fill", AuditEvent.entity_id == str(fill_id))
+                .order_by(AuditEvent.seq)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def test_check_passes_then_dispense(app, client, api):
@@ -34,8 +39,9 @@ def test_check_passes_then_dispense(app, client, api):
         fill = db.session.get(Fill, fill_id)
         assert fill.status == "checked" and fill.checked_by_id and fill.checked_dt
         assert [c.ok for c in fill.checks] == [True]
-    done = client.post(f"/api/v1/fills/{fill_id}/dispense", json={"pharmacist_initials": "ps"},
-                       headers=headers)
+    done = client.post(
+        f"/api/v1/fills/{fill_id}/dispense", json={"pharmacist_initials": "ps"}, headers=headers
+    )
     assert done.status_code == 200, done.get_json()
     body = done.get_json()
     assert body["status"] == "dispensed" and body["id"] == fill_id
@@ -45,24 +51,30 @@ def test_check_passes_then_dispense(app, client, api):
     assert _actions(app, fill_id) == ["fill.checked", "fill.dispensed"]
     again = client.post(f"/api/v1/fills/{fill_id}/dispense", headers=headers)
     assert again.status_code == 409
-    assert client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": scans},
-                       headers=headers).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/fills/{fill_id}/check", json={"scans": scans}, headers=headers
+        ).status_code
+        == 409
+    )
 
 
 def test_plain_lot_scans_pass_too(app, client, api):
     with app.app_context(), write_intent():
         fill = make_labelled_fill(gtin=None, lots=2)
         fill_id, scans = fill.id, scans_for(fill, gs1=False)
-    response = client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": scans},
-                           headers=api("pharmacist"))
+    response = client.post(
+        f"/api/v1/fills/{fill_id}/check", json={"scans": scans}, headers=api("pharmacist")
+    )
     assert response.status_code == 200, response.get_json()
 
 
 def test_failed_check_409_with_reasons_and_recorded(app, client, api):
     fill_id, scans, lot = _setup(app)
     bad = [*scans[:-1], "garbage!!"]
-    response = client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": bad},
-                           headers=api("pharmacist"))
+    response = client.post(
+        f"/api/v1/fills/{fill_id}/check", json={"scans": bad}, headers=api("pharmacist")
+    )
     assert response.status_code == 409
     body = response.get_json()
     assert body["error"]["code"] == "check_failed"
@@ -75,17 +87,27 @@ def test_failed_check_409_with_reasons_and_recorded(app, client, api):
         check = db.session.execute(db.select(FinalCheck)).scalar_one()
         assert not check.ok and check.scans == bad and check.reasons == body["reasons"]
     assert _actions(app, fill_id) == ["fill.check_failed"]
-    assert client.post(f"/api/v1/fills/{fill_id}/dispense",
-                       headers=api("pharmacist")).status_code == 409
+    assert (
+        client.post(f"/api/v1/fills/{fill_id}/dispense", headers=api("pharmacist")).status_code
+        == 409
+    )
 
 
 def test_failed_recheck_undoes_checked(app, client, api):
     fill_id, scans, _ = _setup(app)
     headers = api("pharmacist")
-    assert client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": scans},
-                       headers=headers).status_code == 200
-    assert client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": scans[:1]},
-                       headers=headers).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/fills/{fill_id}/check", json={"scans": scans}, headers=headers
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"/api/v1/fills/{fill_id}/check", json={"scans": scans[:1]}, headers=headers
+        ).status_code
+        == 409
+    )
     assert client.post(f"/api/v1/fills/{fill_id}/dispense", headers=headers).status_code == 409
 
 
@@ -98,8 +120,12 @@ def test_check_input_errors_roles_and_404(app, client, api):
         assert "scans" in response.get_json()["error"]["fields"]
     assert client.post(url, data="{", headers=api("pharmacist")).status_code == 400
     assert client.post(url, json={"scans": scans}, headers=api("technician")).status_code == 403
-    assert client.post("/api/v1/fills/999999/check", json={"scans": scans},
-                       headers=api("pharmacist")).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/fills/999999/check", json={"scans": scans}, headers=api("pharmacist")
+        ).status_code
+        == 404
+    )
     with app.app_context():
         assert db.session.execute(db.select(FinalCheck)).first() is None
 
@@ -107,12 +133,14 @@ def test_check_input_errors_roles_and_404(app, client, api):
 def test_wrong_gtin_and_recalled_batch(app, client, api):
     fill_id, scans, lot = _setup(app, gtin=GTIN)
     swapped = [s.replace(GTIN, "00012345600012") for s in scans]
-    body = client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": swapped},
-                       headers=api("pharmacist")).get_json()
+    body = client.post(
+        f"/api/v1/fills/{fill_id}/check", json={"scans": swapped}, headers=api("pharmacist")
+    ).get_json()
     assert any("does not match the formulation's" in r for r in body["reasons"])
     fill_id, scans, lot = _setup(app, batch_status="recalled")
-    body = client.post(f"/api/v1/fills/{fill_id}/check", json={"scans": scans},
-                       headers=api("pharmacist")).get_json()
+    body = client.post(
+        f"/api/v1/fills/{fill_id}/check", json={"scans": scans}, headers=api("pharmacist")
+    ).get_json()
     assert body["reasons"] == [f"scan 2 (lot {lot}): recalled"]
 
 
@@ -129,11 +157,13 @@ def test_pages_list_detail_and_check_without_js(app, client, as_user):
     failed = client.post(f"/fills/{fill_id}/check", data={"scans": scans[0]})
     assert failed.status_code == 200
     assert "vials scanned, but the fill has" in failed.get_data(as_text=True)
-    passed = client.post(f"/fills/{fill_id}/check", data={"scans": "\n".join(scans)},
-                         follow_redirects=True)
+    passed = client.post(
+        f"/fills/{fill_id}/check", data={"scans": "\n".join(scans)}, follow_redirects=True
+    )
     assert "PASS" in passed.get_data(as_text=True)
-    dispensed = client.post(f"/fills/{fill_id}/dispense", data={"pharmacist_initials": "PS"},
-                            follow_redirects=True)
+    dispensed = client.post(
+        f"/fills/{fill_id}/dispense", data={"pharmacist_initials": "PS"}, follow_redirects=True
+    )
     assert dispensed.status_code == 200
     with app.app_context():
         assert db.session.get(Fill, fill_id).status == "dispensed"

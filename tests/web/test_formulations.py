@@ -65,8 +65,9 @@ def test_formulation_audited(app, client, api):
     assert "formulation.created" in actions
 
 
-@pytest.mark.parametrize("username, status", [("technician", 403), ("prescriber", 403),
-                                              ("admin", 403)])
+@pytest.mark.parametrize(
+    "username, status", [("technician", 403), ("prescriber", 403), ("admin", 403)]
+)
 def test_only_pharmacist_writes(client, api, username, status):
     response = client.post("/api/v1/formulations", json=body(), headers=api(username))
     assert response.status_code == status
@@ -80,16 +81,19 @@ def test_anonymous_gets_401(client):
     assert client.get("/api/v1/formulations").status_code == 401
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"code": "bad code"}, "code"),
-    ({"container": "ampoule"}, "container"),
-    ({"vial_volume_ml": 50}, "vial_volume_ml"),
-    ({"category": 1}, "category"),
-    ({"gtin": "00312345678907"}, "gtin"),
-    ({"storage": "warm"}, "storage"),
-    ({"ingredients": []}, "ingredients"),
-    ({"concentration_mcg_per_ml": 500}, "ingredients[0].amount"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"code": "bad code"}, "code"),
+        ({"container": "ampoule"}, "container"),
+        ({"vial_volume_ml": 50}, "vial_volume_ml"),
+        ({"category": 1}, "category"),
+        ({"gtin": "00312345678907"}, "gtin"),
+        ({"storage": "warm"}, "storage"),
+        ({"ingredients": []}, "ingredients"),
+        ({"concentration_mcg_per_ml": 500}, "ingredients[0].amount"),
+    ],
+)
 def test_invalid_body_names_field(client, api, changes, field):
     response = client.post("/api/v1/formulations", json=body(**changes), headers=api("pharmacist"))
     assert response.status_code == 422
@@ -105,8 +109,11 @@ def test_multiple_dose_needs_preservative(client, api):
 
 
 def test_malformed_json_is_400(client, api):
-    response = client.post("/api/v1/formulations", data="{nope", headers={
-        **api("pharmacist"), "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/formulations",
+        data="{nope",
+        headers={**api("pharmacist"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
 
 
@@ -123,8 +130,9 @@ def test_unknown_code_is_404(client, api):
 
 def test_edit_unused_updates_in_place(app, client, api):
     client.post("/api/v1/formulations", json=body(), headers=api("pharmacist"))
-    response = client.put("/api/v1/formulations/CYB-MDV10", json=body(name="Renamed"),
-                          headers=api("pharmacist"))
+    response = client.put(
+        "/api/v1/formulations/CYB-MDV10", json=body(name="Renamed"), headers=api("pharmacist")
+    )
     assert response.status_code == 200
     assert response.json["version"] == 1 and response.json["name"] == "Renamed"
     with app.app_context():
@@ -137,8 +145,9 @@ def test_edit_used_formulation_creates_new_version(app, client, api):
         formulation = db.session.get(Formulation, created["id"])
         batch = make_batch(formulation=formulation)
         batch_id = batch.id
-    response = client.put("/api/v1/formulations/CYB-MDV10", json=body(storage="room"),
-                          headers=api("pharmacist"))
+    response = client.put(
+        "/api/v1/formulations/CYB-MDV10", json=body(storage="room"), headers=api("pharmacist")
+    )
     assert response.status_code == 200
     assert response.json["version"] == 2 and response.json["storage"] == "room"
     assert response.json["id"] != created["id"]
@@ -156,8 +165,9 @@ def test_edit_used_formulation_creates_new_version(app, client, api):
 
 def test_edit_cannot_change_code(client, api):
     client.post("/api/v1/formulations", json=body(), headers=api("pharmacist"))
-    response = client.put("/api/v1/formulations/CYB-MDV10", json=body(code="OTHER"),
-                          headers=api("pharmacist"))
+    response = client.put(
+        "/api/v1/formulations/CYB-MDV10", json=body(code="OTHER"), headers=api("pharmacist")
+    )
     assert response.status_code == 422
     assert "code" in response.json["error"]["fields"]
 

@@ -13,16 +13,25 @@ FUTURE = (date.today() + timedelta(days=400)).isoformat()
 
 
 def lot_body(**changes):
-    data = {"component": "Cyanocobalamin", "manufacturer": "Fagron", "lot": "FG-2291",
-            "expiry": FUTURE, "quantity": 10, "unit": "g", "assay_percent": 98.5,
-            "lod_percent": 8.0, "coa_reference": "COA-FG-2291"}
+    data = {
+        "component": "Cyanocobalamin",
+        "manufacturer": "Fagron",
+        "lot": "FG-2291",
+        "expiry": FUTURE,
+        "quantity": 10,
+        "unit": "g",
+        "assay_percent": 98.5,
+        "lod_percent": 8.0,
+        "coa_reference": "COA-FG-2291",
+    }
     data.update(changes)
     return data
 
 
 def receive(client, api, **changes):
-    response = client.post("/api/v1/ingredient-lots", json=lot_body(**changes),
-                           headers=api("technician"))
+    response = client.post(
+        "/api/v1/ingredient-lots", json=lot_body(**changes), headers=api("technician")
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -47,23 +56,27 @@ def test_prescriber_cannot_receive(client, api):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"component": ""}, "component"),
-    ({"manufacturer": None}, "manufacturer"),
-    ({"lot": 12}, "lot"),
-    ({"expiry": "2027/03"}, "expiry"),
-    ({"expiry": "2027-13"}, "expiry"),
-    ({"expiry": "2020-01-01"}, "expiry"),
-    ({"quantity": 0}, "quantity"),
-    ({"quantity": "lots"}, "quantity"),
-    ({"quantity": None}, "quantity"),
-    ({"unit": "kg"}, "unit"),
-    ({"lod_percent": 100}, "lod_percent"),
-    ({"assay_percent": -1}, "assay_percent"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"component": ""}, "component"),
+        ({"manufacturer": None}, "manufacturer"),
+        ({"lot": 12}, "lot"),
+        ({"expiry": "2027/03"}, "expiry"),
+        ({"expiry": "2027-13"}, "expiry"),
+        ({"expiry": "2020-01-01"}, "expiry"),
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": "lots"}, "quantity"),
+        ({"quantity": None}, "quantity"),
+        ({"unit": "kg"}, "unit"),
+        ({"lod_percent": 100}, "lod_percent"),
+        ({"assay_percent": -1}, "assay_percent"),
+    ],
+)
 def test_bad_lot_names_field(app, client, api, changes, field):
-    response = client.post("/api/v1/ingredient-lots", json=lot_body(**changes),
-                           headers=api("technician"))
+    response = client.post(
+        "/api/v1/ingredient-lots", json=lot_body(**changes), headers=api("technician")
+    )
     assert response.status_code == 422
     assert field in response.json["error"]["fields"]
     with app.app_context():
@@ -72,8 +85,9 @@ def test_bad_lot_names_field(app, client, api, changes, field):
 
 def test_pharmacist_releases_in_spec_lot(app, client, api):
     lot = receive(client, api)
-    response = client.post(f"/api/v1/ingredient-lots/{lot['id']}/release",
-                           headers=api("pharmacist"))
+    response = client.post(
+        f"/api/v1/ingredient-lots/{lot['id']}/release", headers=api("pharmacist")
+    )
     assert response.status_code == 200
     assert response.json["status"] == "released"
     with app.app_context():
@@ -83,22 +97,27 @@ def test_pharmacist_releases_in_spec_lot(app, client, api):
 
 def test_technician_cannot_release(client, api):
     lot = receive(client, api)
-    response = client.post(f"/api/v1/ingredient-lots/{lot['id']}/release",
-                           headers=api("technician"))
+    response = client.post(
+        f"/api/v1/ingredient-lots/{lot['id']}/release", headers=api("technician")
+    )
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"assay_percent": 95.9}, "assay_percent"),
-    ({"assay_percent": 102.1}, "assay_percent"),
-    ({"lod_percent": 12.1}, "lod_percent"),
-    ({"assay_percent": None}, "assay_percent"),
-    ({"coa_reference": ""}, "coa_reference"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"assay_percent": 95.9}, "assay_percent"),
+        ({"assay_percent": 102.1}, "assay_percent"),
+        ({"lod_percent": 12.1}, "lod_percent"),
+        ({"assay_percent": None}, "assay_percent"),
+        ({"coa_reference": ""}, "coa_reference"),
+    ],
+)
 def test_out_of_spec_lot_refused_at_release(app, client, api, changes, field):
     lot = receive(client, api, **changes)
-    response = client.post(f"/api/v1/ingredient-lots/{lot['id']}/release",
-                           headers=api("pharmacist"))
+    response = client.post(
+        f"/api/v1/ingredient-lots/{lot['id']}/release", headers=api("pharmacist")
+    )
     assert response.status_code == 422
     assert field in response.json["error"]["fields"]
     with app.app_context():
@@ -108,16 +127,18 @@ def test_out_of_spec_lot_refused_at_release(app, client, api, changes, field):
 def test_excipient_released_without_assay(client, api):
     lot = receive(client, api, component="Sodium chloride", assay_percent=None, lod_percent=None)
     assert lot["is_active"] is False
-    response = client.post(f"/api/v1/ingredient-lots/{lot['id']}/release",
-                           headers=api("pharmacist"))
+    response = client.post(
+        f"/api/v1/ingredient-lots/{lot['id']}/release", headers=api("pharmacist")
+    )
     assert response.status_code == 200
 
 
 def test_release_twice_is_409(client, api):
     lot = receive(client, api)
     client.post(f"/api/v1/ingredient-lots/{lot['id']}/release", headers=api("pharmacist"))
-    response = client.post(f"/api/v1/ingredient-lots/{lot['id']}/release",
-                           headers=api("pharmacist"))
+    response = client.post(
+        f"/api/v1/ingredient-lots/{lot['id']}/release", headers=api("pharmacist")
+    )
     assert response.status_code == 409
 
 
@@ -134,8 +155,10 @@ def test_reject_needs_reason_then_blocks_release(client, api):
 
 
 def test_unknown_lot_is_404(client, api):
-    assert client.post("/api/v1/ingredient-lots/999/release",
-                       headers=api("pharmacist")).status_code == 404
+    assert (
+        client.post("/api/v1/ingredient-lots/999/release", headers=api("pharmacist")).status_code
+        == 404
+    )
 
 
 def test_list_filters(client, api):
@@ -144,9 +167,11 @@ def test_list_filters(client, api):
     everything = client.get("/api/v1/ingredient-lots", headers=api("technician")).json
     assert len(everything["ingredient_lots"]) == 2
     assert all("quantity_on_hand" in lot for lot in everything["ingredient_lots"])
-    salt = client.get("/api/v1/ingredient-lots?component=sodium chloride",
-                      headers=api("technician")).json["ingredient_lots"]
+    salt = client.get(
+        "/api/v1/ingredient-lots?component=sodium chloride", headers=api("technician")
+    ).json["ingredient_lots"]
     assert [lot["lot"] for lot in salt] == ["NACL-1"]
-    released = client.get("/api/v1/ingredient-lots?status=released",
-                          headers=api("technician")).json["ingredient_lots"]
+    released = client.get(
+        "/api/v1/ingredient-lots?status=released", headers=api("technician")
+    ).json["ingredient_lots"]
     assert released == []

@@ -58,8 +58,9 @@ def _page_sizes(pdf: bytes) -> list[tuple[float, float]]:
 def test_fill_label_pdf_scans_back(app, client, api, gtin, dpi):
     info = _fill(app, gtin=gtin)
     # The PDF puts bar edges on the printer's dot grid: ask for the printer's resolution.
-    response = client.get(f"/api/v1/fills/{info['id']}/label.pdf?dpi={dpi}",
-                          headers=api("technician"))
+    response = client.get(
+        f"/api/v1/fills/{info['id']}/label.pdf?dpi={dpi}", headers=api("technician")
+    )
     assert response.status_code == 200, response.get_json()
     assert response.mimetype == "application/pdf"
     pages = _decode(response.data, dpi)
@@ -71,8 +72,9 @@ def test_fill_label_pdf_scans_back(app, client, api, gtin, dpi):
     for page in pages[1:]:
         assert len(page) == 1
         if gtin:
-            scan = parse_scan("]C1" + page[0].text if not page[0].text.startswith("]") else
-                              page[0].text)
+            scan = parse_scan(
+                "]C1" + page[0].text if not page[0].text.startswith("]") else page[0].text
+            )
             assert isinstance(scan, Gs1Scan)
             assert (scan.gtin, scan.expiry, scan.lot) == (GTIN, info["buds"][lot], lot)
         else:
@@ -104,12 +106,17 @@ def test_batch_labels_pdf_batch_label_first_then_count(app, client, api):
 def test_batch_labels_bad_count_and_unknown_lot(app, client, api):
     info = _fill(app)
     lot = info["lots"][0][0]
-    assert client.get(f"/api/v1/batches/{lot}/labels.pdf?count=x",
-                      headers=api("technician")).status_code == 422
+    assert (
+        client.get(
+            f"/api/v1/batches/{lot}/labels.pdf?count=x", headers=api("technician")
+        ).status_code
+        == 422
+    )
     bad = client.get(f"/api/v1/batches/{lot}/labels.pdf?count=99", headers=api("technician"))
     assert bad.status_code == 422 and "count" in bad.get_json()["error"]["fields"]
-    assert client.get("/api/v1/batches/NOPE/labels.pdf",
-                      headers=api("technician")).status_code == 404
+    assert (
+        client.get("/api/v1/batches/NOPE/labels.pdf", headers=api("technician")).status_code == 404
+    )
 
 
 def test_rejected_and_recalled_batches_refused(app, client, api):
@@ -125,12 +132,13 @@ def test_rejected_and_recalled_batches_refused(app, client, api):
 @pytest.mark.parametrize("gtin", [GTIN, None], ids=["gs1", "code128"])
 def test_fill_label_zpl(app, client, api, dpi, gtin):
     info = _fill(app, gtin=gtin)
-    response = client.get(f"/api/v1/fills/{info['id']}/label.zpl?dpi={dpi}",
-                          headers=api("technician"))
+    response = client.get(
+        f"/api/v1/fills/{info['id']}/label.zpl?dpi={dpi}", headers=api("technician")
+    )
     assert response.status_code == 200, response.get_json()
     assert "attachment" in response.headers["Content-Disposition"]
     zpl = response.get_data(as_text=True)
-    formats = re.findall(r"\^XA.*?\^XZ", zpl, flags=re.S)
+    formats = re.findall(r"\^XA.*?\^XZ", zpl, flags=re.DOTALL)
     assert len(formats) == 1 + info["vials"]
     assert zpl.count("^XA") == zpl.count("^XZ") == len(formats)
     assert all("^BC" in f for f in formats)
@@ -145,7 +153,9 @@ def test_fill_label_zpl(app, client, api, dpi, gtin):
 
 def test_zpl_bad_dpi(app, client, api):
     info = _fill(app)
-    response = client.get(f"/api/v1/fills/{info['id']}/label.zpl?dpi=600", headers=api("technician"))
+    response = client.get(
+        f"/api/v1/fills/{info['id']}/label.zpl?dpi=600", headers=api("technician")
+    )
     assert response.status_code == 422
     assert "dpi" in response.get_json()["error"]["fields"]
 
@@ -160,8 +170,12 @@ def test_render_log_and_reprint_reason(app, client, api):
     blank = client.get(url + "?reason=%20%20", headers=api("technician"))
     assert blank.status_code == 422
     # ZPL of the same label is a reprint too.
-    assert client.get(f"/api/v1/fills/{info['id']}/label.zpl?dpi=300",
-                      headers=api("technician")).status_code == 422
+    assert (
+        client.get(
+            f"/api/v1/fills/{info['id']}/label.zpl?dpi=300", headers=api("technician")
+        ).status_code
+        == 422
+    )
     ok = client.get(url + "?reason=Label%20smudged", headers=api("pharmacist"))
     assert ok.status_code == 200 and ok.headers["X-Reprint"] == "true"
     with app.app_context():
@@ -171,9 +185,15 @@ def test_render_log_and_reprint_reason(app, client, api):
             ("prescription", "fill", str(info["id"]), "pdf", True, "Label smudged"),
         ]
         assert rows[0].labels == 1 + info["vials"]
-        actions = db.session.execute(
-            db.select(AuditEvent.action).where(AuditEvent.entity == "fill")
-            .order_by(AuditEvent.seq)).scalars().all()
+        actions = (
+            db.session.execute(
+                db.select(AuditEvent.action)
+                .where(AuditEvent.entity == "fill")
+                .order_by(AuditEvent.seq)
+            )
+            .scalars()
+            .all()
+        )
         assert actions == ["label.printed", "label.reprinted"]
 
 
@@ -187,9 +207,13 @@ def test_voided_fill_409_unknown_404_and_roles(app, client, api):
         response = client.get(f"/api/v1/fills/{info['id']}/{path}", headers=api("pharmacist"))
         assert response.status_code == 409, path
         assert response.get_json()["error"]["code"] == "conflict"
-    assert client.get("/api/v1/fills/999999/label.pdf", headers=api("pharmacist")).status_code == 404
-    assert client.get(f"/api/v1/fills/{info['id']}/label.pdf",
-                      headers=api("prescriber")).status_code == 403
+    assert (
+        client.get("/api/v1/fills/999999/label.pdf", headers=api("pharmacist")).status_code == 404
+    )
+    assert (
+        client.get(f"/api/v1/fills/{info['id']}/label.pdf", headers=api("prescriber")).status_code
+        == 403
+    )
     assert client.get(f"/api/v1/fills/{info['id']}/label.pdf").status_code == 401
     with app.app_context():
         assert db.session.execute(db.select(LabelRender)).first() is None

@@ -19,9 +19,11 @@ def post(client, api, body, username="prescriber"):
 
 def counts(app):
     with app.app_context():
-        return (db.session.execute(select(func.count(Order.id))).scalar_one(),
-                db.session.execute(select(func.count(Patient.id))).scalar_one(),
-                db.session.get(Counter, "rx").value)
+        return (
+            db.session.execute(select(func.count(Order.id))).scalar_one(),
+            db.session.execute(select(func.count(Patient.id))).scalar_one(),
+            db.session.get(Counter, "rx").value,
+        )
 
 
 def test_submit_returns_201_with_plan_and_alerts(app, client, api):
@@ -34,8 +36,12 @@ def test_submit_returns_201_with_plan_and_alerts(app, client, api):
     assert data["alerts"] == []
     assert data["plan"]["totals"]["doses"] == 15  # 12 in fill 0 + 3 in the refill (SPEC 2.3)
     assert len(data["plan"]["fills"]) == 2  # fills = refills + 1
-    assert data["prescriber"] == {"name": "Dr. Maya Chen", "npi": "1234567893",
-                                  "clinic": "Riverside Clinic", "phone": None}
+    assert data["prescriber"] == {
+        "name": "Dr. Maya Chen",
+        "npi": "1234567893",
+        "clinic": "Riverside Clinic",
+        "phone": None,
+    }
     assert data["sig"].startswith("Inject 1 mL (1,000 mcg) intramuscularly once daily")
     assert data["patient"]["mrn"] == "MRN-1001"
     assert response.headers["Location"] == "/api/v1/orders/100001"
@@ -52,8 +58,10 @@ def test_patient_found_by_mrn_then_by_name_and_dob(app, client, api):
     body = order_body(patient__mrn=None, patient__first_name="ADA", patient__allergies="")
     assert post(client, api, body).status_code == 201
     # Different DOB: a new patient.
-    assert post(client, api, order_body(patient__mrn=None, patient__dob="1961-05-04")
-                ).status_code == 201
+    assert (
+        post(client, api, order_body(patient__mrn=None, patient__dob="1961-05-04")).status_code
+        == 201
+    )
     with app.app_context():
         patients = db.session.execute(select(Patient).order_by(Patient.id)).scalars().all()
         assert len(patients) == 2 and patients[0].allergies == "latex"
@@ -84,11 +92,20 @@ BAD = [
     ({"container": "ampoule"}, "container"),
     ({"start_date": "tomorrow"}, "start_date"),
     ({"phases": []}, "phases"),
-    ({"phases": [{"dose_mcg": 1000, "every": 1, "unit": "day", "count": None},
-                 {"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4}]}, "phases[0].count"),
+    (
+        {
+            "phases": [
+                {"dose_mcg": 1000, "every": 1, "unit": "day", "count": None},
+                {"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4},
+            ]
+        },
+        "phases[0].count",
+    ),
     ({"phases": [{"dose_mcg": 20, "every": 1, "unit": "day", "count": 7}]}, "phases[0].dose_mcg"),
-    ({"phases": [{"dose_mcg": 1000, "every": 1, "unit": "fortnight", "count": 7}]},
-     "phases[0].unit"),
+    (
+        {"phases": [{"dose_mcg": 1000, "every": 1, "unit": "fortnight", "count": 7}]},
+        "phases[0].unit",
+    ),
     ({"days_supply": 0}, "days_supply"),
     ({"days_supply": 366}, "days_supply"),
     ({"refills": 12}, "refills"),
@@ -119,8 +136,11 @@ def test_all_errors_come_back_at_once(client, api):
 
 
 def test_malformed_json_and_non_object(client, api):
-    response = client.post("/api/v1/orders", data="{not json", headers={
-        **api("prescriber"), "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/orders",
+        data="{not json",
+        headers={**api("prescriber"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert post(client, api, ["not", "an", "object"]).status_code == 422
 
@@ -140,14 +160,21 @@ def test_only_prescribers_submit(client, api):
 
 def test_prescribers_see_only_their_own_orders(client, api):
     rx = post(client, api, order_body()).get_json()["rx_number"]
-    other = post(client, api, order_body(patient__mrn="MRN-2", patient__first_name="Bo"),
-                 "prescriber2").get_json()["rx_number"]
+    other = post(
+        client, api, order_body(patient__mrn="MRN-2", patient__first_name="Bo"), "prescriber2"
+    ).get_json()["rx_number"]
     assert client.get(f"/api/v1/orders/{other}", headers=api("prescriber")).status_code == 404
     assert client.get(f"/api/v1/orders/{rx}", headers=api("prescriber2")).status_code == 404
-    assert client.get(f"/api/v1/fhir/MedicationRequest/{other}",
-                      headers=api("prescriber")).status_code == 404
-    assert client.post(f"/api/v1/orders/{other}/cancel", json={"reason": "x"},
-                       headers=api("prescriber")).status_code == 404
+    assert (
+        client.get(f"/api/v1/fhir/MedicationRequest/{other}", headers=api("prescriber")).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/orders/{other}/cancel", json={"reason": "x"}, headers=api("prescriber")
+        ).status_code
+        == 404
+    )
     mine = client.get("/api/v1/orders", headers=api("prescriber")).get_json()
     assert [o["rx_number"] for o in mine["orders"]] == [rx]
     staff = client.get("/api/v1/orders", headers=api("technician")).get_json()
@@ -162,8 +189,11 @@ def test_list_filters_and_pages(client, api):
         post(client, api, order_body(patient__mrn=f"MRN-{i}", patient__first_name=f"P{i}"))
     first = client.get("/api/v1/orders", headers=api("pharmacist")).get_json()["orders"]
     patient_id = first[0]["patient"]["id"]
-    client.post(f"/api/v1/orders/{first[0]['rx_number']}/cancel", json={"reason": "dup"},
-                headers=api("pharmacist"))
+    client.post(
+        f"/api/v1/orders/{first[0]['rx_number']}/cancel",
+        json={"reason": "dup"},
+        headers=api("pharmacist"),
+    )
     h = api("pharmacist")
     assert client.get("/api/v1/orders?status=cancelled", headers=h).get_json()["total"] == 1
     assert client.get("/api/v1/orders?status=submitted", headers=h).get_json()["total"] == 2
@@ -183,8 +213,11 @@ def run_parallel_submissions(app, api_headers, n: int = 20) -> list[str]:
     def submit(i: int) -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.post("/api/v1/orders", headers=api_headers, json=order_body(
-            patient__mrn=f"MRN-T{i}", patient__first_name=f"Thread{i}"))
+        response = client.post(
+            "/api/v1/orders",
+            headers=api_headers,
+            json=order_body(patient__mrn=f"MRN-T{i}", patient__first_name=f"Thread{i}"),
+        )
         results.append((response.status_code, response.get_json()))
 
     threads = [threading.Thread(target=submit, args=(i,)) for i in range(n)]
@@ -209,8 +242,9 @@ def test_twenty_parallel_submissions_get_distinct_rx_numbers(app, api):
 def test_rx_numbers_are_never_reused_after_a_failed_submission(app, client, api):
     first = post(client, api, order_body()).get_json()["rx_number"]
     assert post(client, api, order_body(refills=99)).status_code == 422
-    second = post(client, api, order_body(patient__mrn="MRN-9", patient__first_name="Z")
-                  ).get_json()["rx_number"]
+    second = post(
+        client, api, order_body(patient__mrn="MRN-9", patient__first_name="Z")
+    ).get_json()["rx_number"]
     assert int(second) == int(first) + 1
     client.post(f"/api/v1/orders/{second}/cancel", json={"reason": "x"}, headers=api("prescriber"))
     third = post(client, api, order_body()).get_json()["rx_number"]
@@ -222,6 +256,9 @@ def test_future_start_and_dob_today(client, api):
 
     with client.application.app_context():
         today = local_today()
-    body = order_body(patient__dob=today.isoformat(), patient__mrn="NEWBORN",
-                      start_date=(today + timedelta(days=3)).isoformat())
+    body = order_body(
+        patient__dob=today.isoformat(),
+        patient__mrn="NEWBORN",
+        start_date=(today + timedelta(days=3)).isoformat(),
+    )
     assert post(client, api, body).status_code == 201

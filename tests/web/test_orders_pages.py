@@ -12,18 +12,34 @@ from tests.factories_orders import make_formulation, make_order
 
 def form_data(**overrides) -> dict:
     data = {
-        "patient_first_name": "Ada", "patient_last_name": "Lovelace", "patient_dob": "1960-05-04",
-        "patient_mrn": "MRN-1001", "patient_allergies": "",
-        "drug": "cyanocobalamin", "concentration_mcg_per_ml": "1000", "vial_volume_ml": "10",
-        "container": "multiple-dose", "route": "IM", "start_date": "2026-12-01",
-        "phases-0-dose_mcg": "1000", "phases-0-every": "1", "phases-0-unit": "day",
+        "patient_first_name": "Ada",
+        "patient_last_name": "Lovelace",
+        "patient_dob": "1960-05-04",
+        "patient_mrn": "MRN-1001",
+        "patient_allergies": "",
+        "drug": "cyanocobalamin",
+        "concentration_mcg_per_ml": "1000",
+        "vial_volume_ml": "10",
+        "container": "multiple-dose",
+        "route": "IM",
+        "start_date": "2026-12-01",
+        "phases-0-dose_mcg": "1000",
+        "phases-0-every": "1",
+        "phases-0-unit": "day",
         "phases-0-count": "7",
-        "phases-1-dose_mcg": "1000", "phases-1-every": "1", "phases-1-unit": "week",
+        "phases-1-dose_mcg": "1000",
+        "phases-1-every": "1",
+        "phases-1-unit": "week",
         "phases-1-count": "4",
-        "phases-2-dose_mcg": "1000", "phases-2-every": "1", "phases-2-unit": "month",
+        "phases-2-dose_mcg": "1000",
+        "phases-2-every": "1",
+        "phases-2-unit": "month",
         "phases-2-count": "",
-        "days_supply": "90", "refills": "1", "indication": "Pernicious anaemia",
-        "compounding_reason": "Commercial vials on shortage", "notes": "",
+        "days_supply": "90",
+        "refills": "1",
+        "indication": "Pernicious anaemia",
+        "compounding_reason": "Commercial vials on shortage",
+        "notes": "",
     }
     data.update(overrides)
     return data
@@ -106,8 +122,12 @@ def test_prescriber_isolation_in_pages(app, as_user):
 def test_staff_lists_filter_and_search(app, as_user):
     with app.app_context():
         make_order("prescriber")
-        make_order("prescriber2", patient__mrn="OTHER", patient__first_name="Bo",
-                   patient__last_name="Jackson")
+        make_order(
+            "prescriber2",
+            patient__mrn="OTHER",
+            patient__first_name="Bo",
+            patient__last_name="Jackson",
+        )
     client = as_user("technician")
     html = client.get("/orders/").get_data(as_text=True)
     assert "100001" in html and "100002" in html
@@ -162,13 +182,17 @@ def test_cancel_from_detail_is_audited(app, as_user):
     client = as_user("prescriber")
     response = client.post(f"/orders/{rx}/cancel", data={"reason": ""}, follow_redirects=True)
     assert "Give a reason" in response.get_data(as_text=True)
-    response = client.post(f"/orders/{rx}/cancel", data={"reason": "Duplicate"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/orders/{rx}/cancel", data={"reason": "Duplicate"}, follow_redirects=True
+    )
     html = response.get_data(as_text=True)
     assert "cancelled" in html and "Duplicate" in html
     with app.app_context():
-        actions = db.session.execute(select(AuditEvent.action).where(
-            AuditEvent.entity_id == rx)).scalars().all()
+        actions = (
+            db.session.execute(select(AuditEvent.action).where(AuditEvent.entity_id == rx))
+            .scalars()
+            .all()
+        )
         assert actions == ["order.submitted", "order.cancelled"]
 
 

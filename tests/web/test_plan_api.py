@@ -46,8 +46,18 @@ def test_worked_example(client, api):
     assert response.status_code == 200
     plan = response.get_json()
     assert [d["date"] for d in plan["doses"]] == [
-        "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06",
-        "2026-12-07", "2026-12-14", "2026-12-21", "2026-12-28", "2027-01-04", "2027-02-04",
+        "2026-12-01",
+        "2026-12-02",
+        "2026-12-03",
+        "2026-12-04",
+        "2026-12-05",
+        "2026-12-06",
+        "2026-12-07",
+        "2026-12-14",
+        "2026-12-21",
+        "2026-12-28",
+        "2027-01-04",
+        "2027-02-04",
     ]
     assert plan["totals"]["doses"] == 12
     assert plan["totals"]["vials"] == 3
@@ -57,9 +67,23 @@ def test_worked_example(client, api):
     assert [v["opened"] for v in plan["vials"][1:]] == ["2027-01-04", "2027-02-04"]
     for key in ("doses", "vials", "fills", "totals", "uncovered_doses", "warnings", "sig"):
         assert key in plan
-    assert set(plan["doses"][0]) >= {"date", "dose_mcg", "volume_ml", "phase", "fill_number", "vial"}
-    assert set(plan["vials"][0]) >= {"vial", "fill_number", "opened", "discard_by", "doses",
-                                     "used_ml", "waste_ml"}
+    assert set(plan["doses"][0]) >= {
+        "date",
+        "dose_mcg",
+        "volume_ml",
+        "phase",
+        "fill_number",
+        "vial",
+    }
+    assert set(plan["vials"][0]) >= {
+        "vial",
+        "fill_number",
+        "opened",
+        "discard_by",
+        "doses",
+        "used_ml",
+        "waste_ml",
+    }
     assert set(plan["fills"][0]) >= {"fill_number", "dispense_date", "doses", "vials"}
     assert set(plan["totals"]) == {"doses", "vials", "dose_volume_ml", "waste_ml", "mcg"}
     assert plan["sig"].startswith("Inject 1 mL (1,000 mcg) intramuscularly once daily")
@@ -102,7 +126,11 @@ BAD = [
     ("zero every", body(phases=phase(0, every=0)), "phases[0].every"),
     ("count zero", body(phases=phase(1, count=0)), "phases[1].count"),
     ("open-ended not last", body(phases=phase(1, count=None)), "phases[1].count"),
-    ("weekdays with day unit", body(phases=phase(0, weekdays=["mon", "wed"])), "phases[0].weekdays"),
+    (
+        "weekdays with day unit",
+        body(phases=phase(0, weekdays=["mon", "wed"])),
+        "phases[0].weekdays",
+    ),
     ("unknown unit", body(phases=phase(2, unit="fortnight")), "phases[2].unit"),
     ("unknown weekday", body(phases=phase(1, weekdays=["funday"])), "phases[1].weekdays"),
     ("no phases", body(phases=[]), "phases"),
@@ -126,12 +154,24 @@ BAD = [
     ("in-use 0 days", body(in_use_days=0), "in_use_days"),
     ("bud days 0", body(bud_days=0), "bud_days"),
     ("unknown route", body(route="IV"), "route"),
-    ("option over 30 mL", body(vial_volume_ml=..., container=..., vial_options=[
-        {"vial_volume_ml": 1, "container": "single-dose"},
-        {"vial_volume_ml": 50, "container": "multiple-dose"}]), "vial_options[1].vial_volume_ml"),
+    (
+        "option over 30 mL",
+        body(
+            vial_volume_ml=...,
+            container=...,
+            vial_options=[
+                {"vial_volume_ml": 1, "container": "single-dose"},
+                {"vial_volume_ml": 50, "container": "multiple-dose"},
+            ],
+        ),
+        "vial_options[1].vial_volume_ml",
+    ),
     ("dose bigger than vial", body(vial_volume_ml=0.5), "phases[0].dose_mcg"),
-    ("dose too small to measure", body(concentration_mcg_per_ml=100000, phases=phase(
-        0, dose_mcg=100)), "phases[0].dose_mcg"),
+    (
+        "dose too small to measure",
+        body(concentration_mcg_per_ml=100000, phases=phase(0, dose_mcg=100)),
+        "phases[0].dose_mcg",
+    ),
     ("boolean dose", body(phases=phase(0, dose_mcg=True)), "phases[0].dose_mcg"),
 ]
 
@@ -148,13 +188,18 @@ def test_bad_input_is_422_naming_the_field(client, api, case, data, path):
 
 def test_all_errors_reported_at_once(client, api):
     data = body(start_date="soon", days_supply=0, phases=phase(0, count=0))
-    fields = client.post("/api/v1/plan", json=data, headers=api("prescriber")).get_json()["error"]["fields"]
+    fields = client.post("/api/v1/plan", json=data, headers=api("prescriber")).get_json()["error"][
+        "fields"
+    ]
     assert {"start_date", "days_supply", "phases[0].count"} <= set(fields)
 
 
 def test_malformed_json_is_400(client, api):
-    response = client.post("/api/v1/plan", data="{not json", headers={
-        **api("prescriber"), "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/plan",
+        data="{not json",
+        headers={**api("prescriber"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "malformed_json"
 

@@ -10,12 +10,27 @@ import pytest
 from tests.web.test_plan_api import EXAMPLE, OPTIONS
 
 FORM = {
-    "phases-0-dose_mcg": "1000", "phases-0-every": "1", "phases-0-unit": "day", "phases-0-count": "7",
-    "phases-1-dose_mcg": "1000", "phases-1-every": "1", "phases-1-unit": "week", "phases-1-count": "4",
-    "phases-2-dose_mcg": "1000", "phases-2-every": "1", "phases-2-unit": "month", "phases-2-count": "",
-    "start_date": "2026-12-01", "concentration_mcg_per_ml": "1000", "vial_volume_ml": "10",
-    "container": "multiple-dose", "route": "IM", "days_supply": "90", "fills": "1",
-    "in_use_days": "28", "bud_days": "",
+    "phases-0-dose_mcg": "1000",
+    "phases-0-every": "1",
+    "phases-0-unit": "day",
+    "phases-0-count": "7",
+    "phases-1-dose_mcg": "1000",
+    "phases-1-every": "1",
+    "phases-1-unit": "week",
+    "phases-1-count": "4",
+    "phases-2-dose_mcg": "1000",
+    "phases-2-every": "1",
+    "phases-2-unit": "month",
+    "phases-2-count": "",
+    "start_date": "2026-12-01",
+    "concentration_mcg_per_ml": "1000",
+    "vial_volume_ml": "10",
+    "container": "multiple-dose",
+    "route": "IM",
+    "days_supply": "90",
+    "fills": "1",
+    "in_use_days": "28",
+    "bud_days": "",
 }
 
 
@@ -64,8 +79,15 @@ def test_post_with_vial_options_shows_comparison(as_user):
 
 
 def test_bad_input_shows_field_errors_without_500(as_user):
-    data = dict(FORM, **{"phases-1-count": "", "start_date": "soon", "days_supply": "0",
-                         "phases-0-dose_mcg": "abc"})
+    data = dict(
+        FORM,
+        **{
+            "phases-1-count": "",
+            "start_date": "soon",
+            "days_supply": "0",
+            "phases-0-dose_mcg": "abc",
+        },
+    )
     response = as_user("prescriber").post("/plan/", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -78,8 +100,9 @@ def test_bad_input_shows_field_errors_without_500(as_user):
 
 
 def test_bad_vial_and_weekday_errors_land_on_fields(as_user):
-    data = dict(FORM, **{"vial_volume_ml": "40", "phases-1-every": "2",
-                         "phases-1-weekdays": ["mon", "thu"]})
+    data = dict(
+        FORM, **{"vial_volume_ml": "40", "phases-1-every": "2", "phases-1-weekdays": ["mon", "thu"]}
+    )
     html = as_user("prescriber").post("/plan/", data=data).get_data(as_text=True)
     assert re.search(r'has-error[^>]*>\s*<label for="vial_volume_ml"', html)
     assert "Weekdays need a phase of once every 1 week" in html
@@ -110,8 +133,11 @@ def test_preview_fragment(as_user):
 
 def test_preview_with_options_highlights_recommendation(as_user):
     body = {k: v for k, v in EXAMPLE.items() if k not in ("vial_volume_ml", "container")}
-    html = as_user("prescriber").post("/plan/preview", json=dict(body, vial_options=OPTIONS)) \
+    html = (
+        as_user("prescriber")
+        .post("/plan/preview", json=dict(body, vial_options=OPTIONS))
         .get_data(as_text=True)
+    )
     assert "Recommended: 1 mL single-dose" in html
     assert "with the least waste" in html
 
@@ -126,8 +152,9 @@ def test_preview_422_carries_field_errors(as_user):
 
 
 def test_preview_malformed_json_is_400(as_user):
-    response = as_user("prescriber").post("/plan/preview", data="{oops",
-                                          content_type="application/json")
+    response = as_user("prescriber").post(
+        "/plan/preview", data="{oops", content_type="application/json"
+    )
     assert response.status_code == 400
 
 
@@ -141,4 +168,7 @@ def test_preview_needs_csrf_header_when_enabled(app, as_user):
     html = client.get("/plan/").get_data(as_text=True)
     token = html.split('name="csrf-token" content="')[1].split('"')[0]
     assert client.post("/plan/preview", json=EXAMPLE).status_code == 400
-    assert client.post("/plan/preview", json=EXAMPLE, headers={"X-CSRFToken": token}).status_code == 200
+    assert (
+        client.post("/plan/preview", json=EXAMPLE, headers={"X-CSRFToken": token}).status_code
+        == 200
+    )

@@ -20,20 +20,28 @@ def submit(client, api, username="prescriber", **overrides) -> dict:
 
 
 def verify(client, api, rx, decision="approve", reason=None, username="pharmacist"):
-    return client.post(f"/api/v1/orders/{rx}/verify", json={"decision": decision, "reason": reason},
-                       headers=api(username))
+    return client.post(
+        f"/api/v1/orders/{rx}/verify",
+        json={"decision": decision, "reason": reason},
+        headers=api(username),
+    )
 
 
 def cancel(client, api, rx, reason="Patient moved", username="pharmacist"):
-    return client.post(f"/api/v1/orders/{rx}/cancel", json={"reason": reason}, headers=api(username))
+    return client.post(
+        f"/api/v1/orders/{rx}/cancel", json={"reason": reason}, headers=api(username)
+    )
 
 
 def audit_actions(app, rx) -> list[str]:
     with app.app_context():
-        return list(db.session.execute(
-            select(AuditEvent.action).where(AuditEvent.entity == "order",
-                                            AuditEvent.entity_id == rx).order_by(AuditEvent.seq)
-        ).scalars())
+        return list(
+            db.session.execute(
+                select(AuditEvent.action)
+                .where(AuditEvent.entity == "order", AuditEvent.entity_id == rx)
+                .order_by(AuditEvent.seq)
+            ).scalars()
+        )
 
 
 def codes(order) -> dict[str, str]:
@@ -49,23 +57,39 @@ def formulations(app):
 
 
 ALERT_CASES = [
-    ({"phases": [{"dose_mcg": 1500, "every": 1, "unit": "day", "count": 7}]},
-     "dose_above_max", "warning"),
-    ({"route": "SC", "concentration_mcg_per_ml": 500,
-      "phases": [{"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4}]},
-     "volume_above_route_max", "warning"),
-    ({"phases": [{"dose_mcg": 50, "every": 1, "unit": "day", "count": 7}]},
-     "dose_volume_below_min", "warning"),
-    ({"patient__dob": (date.today() - timedelta(days=200)).isoformat(), "patient__mrn": "BABY"},
-     "benzyl_alcohol_infant", "stop"),
+    (
+        {"phases": [{"dose_mcg": 1500, "every": 1, "unit": "day", "count": 7}]},
+        "dose_above_max",
+        "warning",
+    ),
+    (
+        {
+            "route": "SC",
+            "concentration_mcg_per_ml": 500,
+            "phases": [{"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4}],
+        },
+        "volume_above_route_max",
+        "warning",
+    ),
+    (
+        {"phases": [{"dose_mcg": 50, "every": 1, "unit": "day", "count": 7}]},
+        "dose_volume_below_min",
+        "warning",
+    ),
+    (
+        {"patient__dob": (date.today() - timedelta(days=200)).isoformat(), "patient__mrn": "BABY"},
+        "benzyl_alcohol_infant",
+        "stop",
+    ),
     ({"vial_volume_ml": 5}, "no_matching_formulation", "warning"),
     ({"route": "IV"}, "route_iv", "stop"),
 ]
 
 
 @pytest.mark.parametrize("overrides, code, level", ALERT_CASES, ids=[c for _, c, _ in ALERT_CASES])
-def test_each_alert_at_submission_and_in_the_queue(app, client, api, as_user, formulations,
-                                                   overrides, code, level):
+def test_each_alert_at_submission_and_in_the_queue(
+    app, client, api, as_user, formulations, overrides, code, level
+):
     order = submit(client, api, **overrides)
     assert codes(order) == {code: level}
     page = as_user("pharmacist").get("/orders/queue")
@@ -75,8 +99,13 @@ def test_each_alert_at_submission_and_in_the_queue(app, client, api, as_user, fo
 
 
 def test_preservative_free_vial_for_an_infant_has_no_stop(client, api, formulations):
-    order = submit(client, api, vial_volume_ml=1, container="single-dose",
-                   patient__dob=(date.today() - timedelta(days=200)).isoformat())
+    order = submit(
+        client,
+        api,
+        vial_volume_ml=1,
+        container="single-dose",
+        patient__dob=(date.today() - timedelta(days=200)).isoformat(),
+    )
     assert order["alerts"] == []
 
 
@@ -122,8 +151,11 @@ def test_bad_decision_and_roles(client, api, formulations):
     assert verify(client, api, rx, username="prescriber").status_code == 403
     assert verify(client, api, rx, username="technician").status_code == 403
     assert verify(client, api, "999999").status_code == 404
-    bad_json = client.post(f"/api/v1/orders/{rx}/verify", data="{", headers={
-        **api("pharmacist"), "Content-Type": "application/json"})
+    bad_json = client.post(
+        f"/api/v1/orders/{rx}/verify",
+        data="{",
+        headers={**api("pharmacist"), "Content-Type": "application/json"},
+    )
     assert bad_json.status_code == 400
 
 
@@ -153,26 +185,39 @@ def test_prescriber_cancels_own_submitted_order(app, client, api):
     assert audit_actions(app, rx) == ["order.submitted", "order.cancelled"]
 
 
-def test_prescriber_cannot_cancel_after_verification_but_pharmacist_can(app, client, api,
-                                                                        formulations):
+def test_prescriber_cannot_cancel_after_verification_but_pharmacist_can(
+    app, client, api, formulations
+):
     rx = submit(client, api)["rx_number"]
     verify(client, api, rx)
     response = cancel(client, api, rx, username="prescriber")
-    assert response.status_code == 409 and "call the pharmacy" in response.get_json()["error"]["message"]
+    assert (
+        response.status_code == 409
+        and "call the pharmacy" in response.get_json()["error"]["message"]
+    )
     assert cancel(client, api, rx, username="technician").status_code == 403
     assert cancel(client, api, rx).status_code == 200
     assert audit_actions(app, rx) == ["order.submitted", "order.verified", "order.cancelled"]
 
 
-@pytest.mark.parametrize("fill_status, allowed", [("dispensed", False), ("allocated", False),
-                                                  ("voided", True)])
+@pytest.mark.parametrize(
+    "fill_status, allowed", [("dispensed", False), ("allocated", False), ("voided", True)]
+)
 def test_pharmacist_cancels_until_dispensed(app, client, api, formulations, fill_status, allowed):
     rx = submit(client, api)["rx_number"]
     verify(client, api, rx)
     with app.app_context(), write_intent():
         order = db.session.execute(select(Order).filter_by(rx_number=rx)).scalar_one()
-        db.session.add(Fill(order=order, fill_number=0, status=fill_status, vials=3,
-                            dispense_date=order.start_date, plan={}))
+        db.session.add(
+            Fill(
+                order=order,
+                fill_number=0,
+                status=fill_status,
+                vials=3,
+                dispense_date=order.start_date,
+                plan={},
+            )
+        )
         db.session.commit()
     response = cancel(client, api, rx)
     assert response.status_code == (200 if allowed else 409), response.get_json()

@@ -25,18 +25,34 @@ def check_two_pharmacists_decide_at_once(app):
         make_user("pharmacist2", "pharmacist")
         rx = make_verified_order(status="submitted", verified_dt=None).rx_number
     headers = [_bearer(app, "pharmacist"), _bearer(app, "pharmacist2")]
-    bodies = [{"decision": "approve"}, {"decision": "reject", "reason": "Duplicate of an earlier Rx"}]
-    statuses = run_at_once(app, 2, lambda client, i: client.post(
-        f"/api/v1/orders/{rx}/verify", json=bodies[i], headers=headers[i]).status_code)
+    bodies = [
+        {"decision": "approve"},
+        {"decision": "reject", "reason": "Duplicate of an earlier Rx"},
+    ]
+    statuses = run_at_once(
+        app,
+        2,
+        lambda client, i: (
+            client.post(
+                f"/api/v1/orders/{rx}/verify", json=bodies[i], headers=headers[i]
+            ).status_code
+        ),
+    )
     assert sorted(statuses) == [200, 409]
     with app.app_context():
         order = db.session.execute(db.select(Order).filter_by(rx_number=rx)).scalar_one()
         winner = "verified" if statuses[0] == 200 else "rejected"
         assert order.status == winner
-        decisions = db.session.execute(
-            db.select(AuditEvent).where(AuditEvent.entity_id == rx,
-                                        AuditEvent.action.in_(["order.verified", "order.rejected"]))
-        ).scalars().all()
+        decisions = (
+            db.session.execute(
+                db.select(AuditEvent).where(
+                    AuditEvent.entity_id == rx,
+                    AuditEvent.action.in_(["order.verified", "order.rejected"]),
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert len(decisions) == 1
 
 
@@ -55,8 +71,9 @@ def check_dispense_and_void_at_once(app):
     headers = _bearer(app, "pharmacist")
     calls = [
         lambda c: c.post(f"/api/v1/fills/{fill_id}/dispense", json={}, headers=headers),
-        lambda c: c.post(f"/api/v1/fills/{fill_id}/void", json={"reason": "Wrong patient"},
-                         headers=headers),
+        lambda c: c.post(
+            f"/api/v1/fills/{fill_id}/void", json={"reason": "Wrong patient"}, headers=headers
+        ),
     ]
     statuses = run_at_once(app, 2, lambda client, i: calls[i](client).status_code)
     assert sorted(statuses) == [200, 409], statuses
