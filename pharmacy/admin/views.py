@@ -94,10 +94,22 @@ def settings():
     current = get_settings()
     form = SettingsForm(obj=current if request.method == "GET" else None)
     if form.validate_on_submit():
-        update_settings({name: getattr(form, name).data for name in EDITABLE}, current_user)
+        # A text field left out of the post reads None; store it as empty, never NULL.
+        update_settings(
+            {
+                name: "" if getattr(form, name).data is None and _is_text(form, name) else data
+                for name in EDITABLE
+                for data in (getattr(form, name).data,)
+            },
+            current_user,
+        )
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form), 422 if form.errors else 200
+
+
+def _is_text(form, name: str) -> bool:
+    return getattr(form, name).type in ("StringField", "TextAreaField")
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -111,7 +123,10 @@ def tokens():
             abort(400)
         if request.form.get("revoke"):
             try:
-                token_service.revoke_token(int(request.form["revoke"]), current_user)
+                token_id = int(request.form["revoke"])
+                if not 0 < token_id < 2**31:  # beyond PostgreSQL integer: no such token
+                    raise ValueError(token_id)
+                token_service.revoke_token(token_id, current_user)
                 flash("Token revoked.", "success")
             except (DomainError, ValueError):
                 flash("No such token.", "error")
@@ -126,7 +141,7 @@ def tokens():
 @role_required(PHARMACIST, ADMIN)
 def audit():
     """Page through the audit trail, filtered by entity or actor, and verify the chain."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 10**6)
     filters = {k: request.args.get(k, "").strip() for k in ("entity", "entity_id", "actor")}
     listing = list_events(filters, page)
     report = verify_chain() if request.args.get("verify") else None

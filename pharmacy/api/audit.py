@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, bp
+from pharmacy.api.schemas.audit import AuditListOut, AuditQuery, VerifyOut
+from pharmacy.api.schemas.base import operation
+from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.auth.roles import ADMIN, PHARMACIST
 from pharmacy.models import AuditEvent
 from pharmacy.services import audit as audit_service
@@ -47,6 +50,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 @bp.get("/audit")
 @api_roles(PHARMACIST, ADMIN)
+@operation(query=AuditQuery, responses={200: AuditListOut, 422: ErrorOut})
 def list_events():
     """Page through audit events, newest first; filter by ``entity``, ``entity_id``, ``actor``."""
     page = _int_arg("page", 1, 1, 10**6)
@@ -65,6 +69,7 @@ def list_events():
 
 @bp.get("/audit/verify")
 @api_roles(PHARMACIST, ADMIN)
+@operation(responses={200: VerifyOut})
 def verify():
     """Recompute the hash chain: ``{"ok": bool, "checked": n}``."""
     return jsonify(audit_service.verify_chain().to_dict())

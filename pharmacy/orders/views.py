@@ -64,7 +64,13 @@ def index():
     status = request.args.get("status") or None
     query = request.args.get("q", "").strip()
     page_number = request.args.get("page", "1")
-    page_number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+    # ASCII digits only ("²".isdigit() is true) and bounded before int(): never a 500.
+    page_number = (
+        int(page_number)
+        if page_number.isascii() and page_number.isdigit() and 0 < len(page_number) <= 6
+        else 1
+    )
+    page_number = max(page_number, 1)
     try:
         page = service.list_orders(current_user, status=status, query=query, page=page_number)
     except DomainError as exc:
