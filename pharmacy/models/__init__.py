@@ -1,7 +1,7 @@
 """ORM models; importing this package registers every table on ``db.metadata``."""
 
 from pharmacy.models.audit import AuditEvent, AuditHead
-from pharmacy.models.fills import Fill, FillAllocation, FinalCheck
+from pharmacy.models.fills import Fill, FillAllocation, FillVial, FinalCheck
 from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
@@ -21,6 +21,7 @@ __all__ = [
     "Counter",
     "Fill",
     "FillAllocation",
+    "FillVial",
     "FinalCheck",
     "Formulation",
     "FormulationIngredient",
