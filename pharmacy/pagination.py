@@ -6,6 +6,7 @@ older rows, ``?after=<key>`` for newer ones, ``?limit=`` (API) for the page size
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import request, url_for
@@ -62,3 +63,37 @@ def page_links(page: Page[Any], *, external: bool = False) -> dict[str, str | No
         "next": link(before=page.older) if page.older is not None else None,
         "prev": link(after=page.newer) if page.newer is not None else None,
     }
+
+
+def date_args(*names: str) -> dict[str, date | None]:
+    """Return the ``YYYY-MM-DD`` query arguments ``names`` as dates (``None`` when absent).
+
+    :raise ValidationFailed: naming each argument that is not such a date.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, date | None] = {}
+    for name in names:
+        raw = request.args.get(name, "").strip()
+        values[name] = None
+        if not raw:
+            continue
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            values[name] = date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = "Must be a date as YYYY-MM-DD."
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def text_arg(name: str, max_length: int = 40) -> str:
+    """Return a short text filter from the query string, trimmed and bounded.
+
+    :raise ValidationFailed: a value longer than ``max_length`` or holding control characters.
+    """
+    raw = request.args.get(name, "").strip()
+    if len(raw) > max_length or any(ord(ch) < 32 for ch in raw):
+        raise ValidationFailed({name: f"Must be at most {max_length} printable characters."})
+    return raw
