@@ -24,8 +24,10 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
+from pharmacy.domain import fhir_observation
 from pharmacy.domain import followup as fu
 from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.fhir import FhirError, Issue
 from pharmacy.domain.monitoring import Checkpoint, monitoring_checkpoints
 from pharmacy.domain.units import json_decimal
 from pharmacy.extensions import db
@@ -213,6 +215,50 @@ def list_observations(patient_id: int, test: str | None = None) -> list[Observat
         stmt.order_by(Observation.effective_date.desc(), Observation.id.desc()).limit(MAX_LISTED)
     ).scalars()
     return list(reversed(list(rows)))
+
+
+def record_fhir_observation(resource: object, *, actor: User, today: date) -> Observation:
+    """Record a lab result from an R4 Observation (see :mod:`pharmacy.domain.fhir_observation`).
+
+    :raise FhirError: the resource cannot be mapped, the patient is unknown or not the
+        caller's, or the result breaks a rule; each issue names the element. Nothing is saved.
+    """
+    mapped = fhir_observation.from_observation(resource)
+    try:
+        patient = get_patient(mapped.patient_id, actor)
+    except NotFound:
+        raise FhirError(
+            [
+                Issue(
+                    "Observation.subject",
+                    f"No patient {mapped.patient_id} (or not one of yours).",
+                    "not-found",
+                )
+            ]
+        ) from None
+    body = mapped.body
+    try:
+        return record_observation(
+            patient,
+            ObservationInput(
+                test=body["test"],
+                value=body["value"],
+                unit=body["unit"],
+                effective_date=date.fromisoformat(body["effective_date"]),
+                reference_low=body.get("reference_low"),
+                reference_high=body.get("reference_high"),
+                lab=body.get("lab") or "",
+            ),
+            actor=actor,
+            today=today,
+            source="fhir",
+        )
+    except ValueError:
+        raise FhirError(
+            [Issue("Observation.effectiveDateTime", "Not a calendar date.", "invalid")]
+        ) from None
+    except DomainError as exc:
+        raise FhirError([Issue(mapped.expression(exc.field), exc.message)]) from None
 
 
 # --- symptom reports (SPEC 7.3) -----------------------------------------------------------
