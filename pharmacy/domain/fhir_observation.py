@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pharmacy.domain.fhir import UCUM, FhirError, Issue
-from pharmacy.domain.followup import LAB_TESTS, TEST_BY_LOINC
+from pharmacy.domain.followup import LAB_TESTS, TEST_BY_LOINC, UNIT_ALIASES
 
 LOINC = "http://loinc.org"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -186,6 +186,19 @@ def from_observation(resource: object) -> MappedObservation:
             Issue("Observation.subject", "Reference the patient as Patient/<id>.", "required")
         )
     body: dict[str, Any] = {"test": test}
+    if quantity is not None and test is not None:
+        test_units = LAB_TESTS[test].units
+        if UNIT_ALIASES.get(quantity[1], quantity[1]) not in test_units:
+            issues.append(
+                Issue(
+                    "Observation.valueQuantity.code",
+                    f"Unknown unit {quantity[1]!r} for {LAB_TESTS[test].name}: use "
+                    + ", ".join(test_units)
+                    + " (UCUM).",
+                    "code-invalid",
+                )
+            )
+            quantity = None
     if quantity is not None:
         body["value"], body["unit"] = quantity
     ranges = resource.get("referenceRange")
