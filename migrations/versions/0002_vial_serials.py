@@ -1,7 +1,7 @@
 """vial serials: the serials each fill allocation took (SPEC 6.1)
 
 Revision ID: v2_vial_serials
-Revises: 6bcbaff10ca9
+Revises: v2_followup
 
 Existing fills get serials as if serials had always existed: the allocations and voids of
 version 1 are replayed in the order they happened (a fill's ``created_dt``, a void's
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v2_vial_serials"
-down_revision = "6bcbaff10ca9"
+down_revision = "v2_followup"
 branch_labels = None
 depends_on = None
 
