@@ -6,9 +6,10 @@ from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
-from pharmacy.api.schemas.common import ErrorOut, ReasonIn
+from pharmacy.api.schemas.common import ErrorOut, LotListQuery, ReasonIn
 from pharmacy.api.schemas.lots import LotIn, LotListOut, LotOut
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.pagination import cursor_from_request, page_links, text_arg
 from pharmacy.services import lots as service
 
 
@@ -32,13 +33,25 @@ def receive_lot():
 
 @bp.get("/ingredient-lots")
 @api_roles(*PHARMACY_STAFF)
-@operation(responses={200: LotListOut})
+@operation(query=LotListQuery, responses={200: LotListOut, 422: ErrorOut})
 def list_lots():
-    """List lots with ``quantity_on_hand`` (filters: ``component``, ``status``)."""
-    lots = service.list_lots(
-        request.args.get("component") or None, request.args.get("status") or None
+    """List lots with ``quantity_on_hand``, newest received first, a page at a time.
+
+    Filters: ``component``, ``status``; paging: ``before``/``after``/``limit`` with ``next`` and
+    ``prev`` links.
+    """
+    page = service.page_lots(
+        text_arg("component", 80) or None,
+        request.args.get("status") or None,
+        cursor_from_request(),
     )
-    return jsonify({"ingredient_lots": [service.to_dict(lot) for lot in lots]})
+    return jsonify(
+        {
+            "ingredient_lots": [service.to_dict(lot) for lot in page.items],
+            "limit": page.limit,
+            **page_links(page),
+        }
+    )
 
 
 @bp.get("/ingredient-lots/<int:lot_id>")

@@ -1,7 +1,8 @@
 """ORM models; importing this package registers every table on ``db.metadata``."""
 
 from pharmacy.models.audit import AuditEvent, AuditHead
-from pharmacy.models.fills import Fill, FillAllocation, FinalCheck
+from pharmacy.models.fills import Fill, FillAllocation, FillVial, FinalCheck
+from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
@@ -21,15 +22,19 @@ __all__ = [
     "Counter",
     "Fill",
     "FillAllocation",
+    "FillVial",
     "FinalCheck",
     "Formulation",
     "FormulationIngredient",
     "IngredientLot",
     "LabelRender",
+    "Observation",
     "Order",
+    "OrderReview",
     "Patient",
     "PharmacySettings",
     "Recall",
+    "SymptomReport",
     "User",
     "now_utc",
 ]

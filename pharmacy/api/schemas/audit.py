@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pharmacy.api.schemas.base import Int, Out, Query, Text
+from pharmacy.api.schemas.base import Out, Text
+from pharmacy.api.schemas.common import PageOut, PageQuery
 
 
-class AuditQuery(Query):
+class AuditQuery(PageQuery):
     """Filters and page of ``GET /audit``."""
 
-    page: Int(ge=1, le=10**6) | None = None
-    per_page: Int(ge=1, le=500) | None = None
     entity: Text(60) | None = None
     entity_id: Text(60) | None = None
     actor: Text(64) | None = None
@@ -25,13 +24,10 @@ class AuditEventOut(Out):
     hash: str
 
 
-class AuditListOut(Out):
+class AuditListOut(PageOut):
     """A page of events, newest first."""
 
     events: list[AuditEventOut]
-    page: int
-    per_page: int
-    total: int
 
 
 class VerifyOut(Out):

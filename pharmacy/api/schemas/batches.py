@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from pharmacy.api.schemas.base import Id, Int, Out, Strict, Text
+from pharmacy.api.schemas.common import PageOut
 
 
 class BatchIn(Strict):
@@ -40,7 +41,7 @@ class BatchOut(Out):
     worksheet: list[dict[str, Any]]
 
 
-class BatchListOut(Out):
+class BatchListOut(PageOut):
     """The batches, newest first."""
 
     batches: list[BatchOut]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pharmacy.api.schemas.base import Num, Out, Strict, Text
+from pharmacy.api.schemas.common import PageOut
 
 
 class LotIn(Strict):
@@ -30,7 +31,7 @@ class LotOut(Out):
     unit: str
 
 
-class LotListOut(Out):
+class LotListOut(PageOut):
     """The ingredient lots."""
 
     ingredient_lots: list[LotOut]

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from pharmacy.api.schemas.base import Int, Out, Query, Strict, Text, TextOrList
+from pharmacy.api.schemas.base import Int, Out, Strict, Text, TextOrList
+from pharmacy.api.schemas.common import PageOut, PageQuery
 from pharmacy.api.schemas.plan import DosingIn
 
 
@@ -68,19 +69,14 @@ class OrderOut(Out):
     plan: dict[str, Any] | None = None
 
 
-class OrderListOut(Out):
+class OrderListOut(PageOut):
     """A page of orders, newest first."""
 
     orders: list[OrderOut]
-    page: int
-    per_page: int
-    total: int
 
 
-class OrderListQuery(Query):
+class OrderListQuery(PageQuery):
     """Filters and page of ``GET /orders``."""
 
     status: Text(20) | None = None
     patient: Int(ge=1, le=2**31 - 1) | None = None
-    page: Int(ge=1, le=10**6) | None = None
-    per_page: Int(ge=1, le=200) | None = None
