@@ -167,7 +167,10 @@ def _bounded_body():
 
         view = current_app.view_functions.get(request.endpoint or "")
         spec = operation_of(view) if view is not None else None
-        if spec is not None and spec.request is None and data not in (None, {}):
+        # An operation recorded as taking no body (``body_required=False`` without a model)
+        # refuses one, so a stray body is never silently ignored.
+        takes_none = spec is not None and spec.request is None and not spec.body_required
+        if takes_none and data not in (None, {}):
             return error_response(
                 422, "This operation takes no body.", None, {"": "Send no body (or {})."}
             )

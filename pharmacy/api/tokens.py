@@ -57,7 +57,7 @@ def list_tokens():
 
 @bp.delete("/tokens/<int:token_id>")
 @api_roles(*ALL_ROLES)
-@operation(responses={200: TokenOut, 404: ErrorOut})
+@operation(responses={200: TokenOut, 404: ErrorOut}, body_required=False)
 def revoke_token(token_id: int):
     """Revoke a token of yours (an admin may revoke any)."""
     try:
