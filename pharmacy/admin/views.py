@@ -11,6 +11,7 @@ from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
 from pharmacy.models import User
+from pharmacy.pagination import cursor_from_request, text_arg
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service
 from pharmacy.services.audit import list_events, verify_chain
@@ -126,16 +127,14 @@ def tokens():
 @role_required(PHARMACIST, ADMIN)
 def audit():
     """Page through the audit trail, filtered by entity or actor, and verify the chain."""
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    filters = {k: request.args.get(k, "").strip() for k in ("entity", "entity_id", "actor")}
-    listing = list_events(filters, page)
+    try:
+        filters = {k: text_arg(k, 80) for k in ("entity", "entity_id", "actor")}
+        page = list_events(filters, cursor_from_request())
+    except ValidationFailed as exc:
+        field, message = next(iter(exc.errors.items()))
+        flash(f"{field}: {message}", "error")
+        return redirect(url_for("admin.audit"))
     report = verify_chain() if request.args.get("verify") else None
     return render_template(
-        "admin/audit.html",
-        events=listing.events,
-        filters=filters,
-        page=page,
-        pages=listing.pages,
-        total=listing.total,
-        report=report,
+        "admin/audit.html", events=page.items, page=page, filters=filters, report=report
     )

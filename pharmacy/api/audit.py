@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 
-from pharmacy.api.base import ApiError, api_roles, bp
+from pharmacy.api.base import api_roles, bp
 from pharmacy.auth.roles import ADMIN, PHARMACIST
 from pharmacy.models import AuditEvent
+from pharmacy.pagination import cursor_from_request, page_links, text_arg
 from pharmacy.services import audit as audit_service
 
 
@@ -28,37 +29,17 @@ def event_to_dict(event: AuditEvent) -> dict:
     }
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(
-            422, f"{name} must be a whole number.", fields={name: "Must be a whole number."}
-        )
-    if not low <= value <= high:
-        raise ApiError(
-            422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."}
-        )
-    return value
-
-
 @bp.get("/audit")
 @api_roles(PHARMACIST, ADMIN)
 def list_events():
     """Page through audit events, newest first; filter by ``entity``, ``entity_id``, ``actor``."""
-    page = _int_arg("page", 1, 1, 10**6)
-    per_page = _int_arg("per_page", 50, 1, 500)
-    filters = {name: request.args.get(name, "") for name in audit_service.FILTERS}
-    listing = audit_service.list_events(filters, page, per_page)
+    filters = {name: text_arg(name, 80) for name in audit_service.FILTERS}
+    page = audit_service.list_events(filters, cursor_from_request())
     return jsonify(
         {
-            "events": [event_to_dict(e) for e in listing.events],
-            "page": page,
-            "per_page": per_page,
-            "total": listing.total,
+            "events": [event_to_dict(e) for e in page.items],
+            "limit": page.limit,
+            **page_links(page),
         }
     )
 

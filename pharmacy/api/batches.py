@@ -6,6 +6,7 @@ from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.pagination import cursor_from_request, date_args, page_links, text_arg
 from pharmacy.services import batches as service
 
 
@@ -27,11 +28,24 @@ def compound_batch():
 @bp.get("/batches")
 @api_roles(*PHARMACY_STAFF)
 def list_batches():
-    """List batches, newest first (filters: ``status``, ``formulation``)."""
-    batches = service.list_batches(
-        request.args.get("status") or None, request.args.get("formulation") or None
+    """List batches newest first, a page at a time.
+
+    Filters: ``status``, ``formulation`` (code), ``compounded_from``/``compounded_to`` (dates);
+    paging: ``before``/``after``/``limit``, with ``next`` and ``prev`` links.
+    """
+    page = service.list_batches(
+        request.args.get("status") or None,
+        text_arg("formulation") or None,
+        cursor=cursor_from_request(),
+        **date_args("compounded_from", "compounded_to"),
     )
-    return jsonify({"batches": [service.to_dict(batch) for batch in batches]})
+    return jsonify(
+        {
+            "batches": [service.to_dict(batch) for batch in page.items],
+            "limit": page.limit,
+            **page_links(page),
+        }
+    )
 
 
 @bp.get("/batches/<lot_number>")

@@ -6,6 +6,7 @@ from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.pagination import cursor_from_request, page_links, text_arg
 from pharmacy.services import lots as service
 
 
@@ -27,11 +28,23 @@ def receive_lot():
 @bp.get("/ingredient-lots")
 @api_roles(*PHARMACY_STAFF)
 def list_lots():
-    """List lots with ``quantity_on_hand`` (filters: ``component``, ``status``)."""
-    lots = service.list_lots(
-        request.args.get("component") or None, request.args.get("status") or None
+    """List lots with ``quantity_on_hand``, newest received first, a page at a time.
+
+    Filters: ``component``, ``status``; paging: ``before``/``after``/``limit`` with ``next`` and
+    ``prev`` links.
+    """
+    page = service.page_lots(
+        text_arg("component", 80) or None,
+        request.args.get("status") or None,
+        cursor_from_request(),
     )
-    return jsonify({"ingredient_lots": [service.to_dict(lot) for lot in lots]})
+    return jsonify(
+        {
+            "ingredient_lots": [service.to_dict(lot) for lot in page.items],
+            "limit": page.limit,
+            **page_links(page),
+        }
+    )
 
 
 @bp.get("/ingredient-lots/<int:lot_id>")

@@ -7,6 +7,7 @@ from flask import jsonify, request
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.models import Order
+from pharmacy.pagination import cursor_from_request, page_links
 from pharmacy.services import orders as service
 
 
@@ -50,20 +51,21 @@ def create_order():
 @bp.get("/orders")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
 def list_orders():
-    """List orders newest first; filter by ``status`` and ``patient`` (id); paginate."""
+    """List orders newest first; filter by ``status`` and ``patient`` (id); page by key.
+
+    ``?before=<id>`` / ``?after=<id>`` and ``?limit=``; ``next`` and ``prev`` are the links.
+    """
     page = service.list_orders(
         api_user(),
         status=request.args.get("status") or None,
-        patient_id=_int_arg("patient", None, 1, 2**31),
-        page=_int_arg("page", 1, 1, 10**6),
-        per_page=_int_arg("per_page", 25, 1, 200),
+        patient_id=_int_arg("patient", None, 1, 2**31 - 1),
+        cursor=cursor_from_request(default_limit=25),
     )
     return jsonify(
         {
-            "orders": [service.order_to_dict(o, with_plan=False) for o in page.orders],
-            "page": page.page,
-            "per_page": page.per_page,
-            "total": page.total,
+            "orders": [service.order_to_dict(o, with_plan=False) for o in page.items],
+            "limit": page.limit,
+            **page_links(page),
         }
     )
 

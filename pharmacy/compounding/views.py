@@ -16,6 +16,7 @@ from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonFor
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import attach_errors
 from pharmacy.models import now_utc
+from pharmacy.pagination import cursor_from_request, date_args, text_arg
 from pharmacy.services import batches as batch_service
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
@@ -32,7 +33,10 @@ bp = Blueprint("compounding", __name__, url_prefix="/compounding")
 def stock():
     """Show ingredient lots and batches on hand, and what expires soon."""
     days = get_settings().expiring_within_days
-    return render_template("compounding/stock.html", days=days, **batch_service.stock_summary(days))
+    show = "expired" if request.args.get("show") == "expired" else "in_date"
+    return render_template(
+        "compounding/stock.html", days=days, **batch_service.stock_summary(days, show=show)
+    )
 
 
 @bp.route("/lots/receive", methods=["GET", "POST"])
@@ -111,14 +115,25 @@ def reject_lot(lot_id: int):
 @bp.get("/batches")
 @role_required(*PHARMACY_STAFF)
 def batches():
-    """List batches, newest first (filter by status)."""
+    """List batches newest first, a page at a time (filters: status, formulation, dates)."""
     status = request.args.get("status") or None
+    try:
+        filters = {"formulation": text_arg("formulation"), **date_args(*DATE_FILTERS)}
+        page = batch_service.list_batches(status, cursor=cursor_from_request(), **filters)
+    except DomainError as exc:
+        flash(exc.message if not isinstance(exc, ValidationFailed) else _first(exc), "error")
+        return redirect(url_for("compounding.batches"))
     return render_template(
-        "compounding/batches.html",
-        status=status,
-        batches=batch_service.list_batches(status),
-        now=now_utc(),
+        "compounding/batches.html", status=status, page=page, filters=filters, now=now_utc()
     )
+
+
+DATE_FILTERS = ("compounded_from", "compounded_to")
+
+
+def _first(exc: ValidationFailed) -> str:
+    field, message = next(iter(exc.errors.items()))
+    return f"{field.replace('_', ' ').capitalize()}: {message}"
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])

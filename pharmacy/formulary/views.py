@@ -10,6 +10,7 @@ from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.formulary.forms import ActionForm, FormulationForm
 from pharmacy.services import batches as batch_service
 from pharmacy.services import formulary as service
+from pharmacy.services.paging import Cursor
 
 bp = Blueprint("formulary", __name__, url_prefix="/formulations")
 
@@ -35,7 +36,9 @@ def detail(code: str):
         "formulary/detail.html",
         f=formulation,
         versions=service.versions(formulation.code),
-        batches=batch_service.list_batches(formulation=formulation.code)[:10],
+        batches=batch_service.list_batches(
+            formulation=formulation.code, cursor=Cursor(limit=10)
+        ).items,
         used=service.batch_count(formulation) > 0,
         action_form=ActionForm(),
     )

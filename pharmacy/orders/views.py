@@ -8,6 +8,7 @@ from flask_login import current_user
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
+from pharmacy.pagination import cursor_from_request
 from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.services import orders as service
@@ -63,10 +64,10 @@ def index():
     """List orders (prescribers: their own), newest first, with status filter and search."""
     status = request.args.get("status") or None
     query = request.args.get("q", "").strip()
-    page_number = request.args.get("page", "1")
-    page_number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
     try:
-        page = service.list_orders(current_user, status=status, query=query, page=page_number)
+        page = service.list_orders(
+            current_user, status=status, query=query, cursor=cursor_from_request()
+        )
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("orders.index"))

@@ -14,10 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, AuditHead, User, now_utc
+from pharmacy.services.paging import Cursor, Page, read_page
 
 GENESIS_HASH = "0" * 64
 
@@ -113,34 +114,16 @@ FILTERS = {
 }
 
 
-@dataclass(frozen=True)
-class EventPage:
-    """One page of audit events, newest first."""
+def list_events(filters: dict[str, str], cursor: Cursor | None = None) -> Page[AuditEvent]:
+    """Return one page of events, newest first, matching ``filters`` (entity, entity_id, actor).
 
-    events: list[AuditEvent]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        """Return the number of pages (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
-
-
-def list_events(filters: dict[str, str], page: int = 1, per_page: int = 50) -> EventPage:
-    """Return a page of events matching ``filters`` (entity, entity_id, actor, action)."""
+    Paged by sequence number without counting: the trail grows by millions of events.
+    """
     query = select(AuditEvent)
     for name, column in FILTERS.items():
         if filters.get(name):
             query = query.where(column == filters[name])
-    total = db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    events = list(
-        db.session.execute(
-            query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page)
-        ).scalars()
-    )
-    return EventPage(events, page, per_page, total)
+    return read_page(query, AuditEvent.seq, cursor or Cursor(), key=lambda event: event.seq)
 
 
 @dataclass(frozen=True)

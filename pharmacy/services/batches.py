@@ -14,12 +14,13 @@ batch volume: an upper bound of what "q.s. to volume" can use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from pharmacy.domain.bud import Bud, Expiry, beyond_use
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
@@ -32,6 +33,7 @@ from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, U
 from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
+from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.settings import pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -322,16 +324,47 @@ def get_batch(lot_number: str) -> Batch | None:
     ).scalar_one_or_none()
 
 
-def list_batches(status: str | None = None, formulation: str | None = None) -> list[Batch]:
-    """Return batches, newest first, optionally filtered by status and formulation code."""
-    query = select(Batch).join(Formulation, Batch.formulation_id == Formulation.id)
+BATCH_STATUSES = (QUARANTINE, RELEASED, "rejected", "recalled")
+
+
+def list_batches(
+    status: str | None = None,
+    formulation: str | None = None,
+    *,
+    compounded_from: date | None = None,
+    compounded_to: date | None = None,
+    cursor: Cursor | None = None,
+) -> Page[Batch]:
+    """Return one page of batches, newest first, filtered by status, formulation code and
+    the local compounding date range.
+
+    Each batch's formulation, worksheet lines and their lots come in three more statements
+    for the whole page (the page used to load each batch's worksheet on its own).
+
+    :raise DomainError: an unknown status.
+    """
+    query = select(Batch)
     if status:
+        if status not in BATCH_STATUSES:
+            raise DomainError("status", "Status must be one of " + ", ".join(BATCH_STATUSES) + ".")
         query = query.where(Batch.status == status)
     if formulation:
-        query = query.where(Formulation.code == formulation.strip().upper())
-    return list(
-        db.session.execute(query.order_by(Batch.compounded_dt.desc(), Batch.id.desc())).scalars()
+        code = formulation.strip().upper()
+        query = query.where(
+            Batch.formulation_id.in_(select(Formulation.id).where(Formulation.code == code))
+        )
+    zone = pharmacy_zone()
+    if compounded_from is not None:
+        start = datetime.combine(compounded_from, time.min, zone)
+        query = query.where(Batch.compounded_dt >= start)
+    if compounded_to is not None:
+        end = datetime.combine(compounded_to + timedelta(days=1), time.min, zone)
+        query = query.where(Batch.compounded_dt < end)
+    query = query.options(
+        selectinload(Batch.formulation).selectinload(Formulation.ingredients),
+        selectinload(Batch.components).selectinload(BatchComponent.ingredient_lot),
     )
+    return read_page(query, Batch.id, cursor or Cursor())
 
 
 def is_expired(batch: Batch, now: datetime | None = None) -> bool:
@@ -561,40 +594,61 @@ def _plain(value: Decimal) -> str:
 # --- Read models for the compounding pages ---------------------------------------------------
 
 
-def stock_summary(expiring_within_days: int, now: datetime | None = None) -> dict[str, Any]:
+STOCK_ROWS = 200
+
+
+def stock_summary(
+    expiring_within_days: int, now: datetime | None = None, *, show: str = "in_date"
+) -> dict[str, Any]:
     """Return what the stock page shows: lots and batches on hand, and what expires soon.
 
-    "On hand" = lots with quantity left that are not rejected or recalled, and batches
-    with vials left in quarantine or released. "Expiring" = on hand, not yet expired, and
-    expiring (lot expiry day / batch BUD) within ``expiring_within_days`` days.
+    "On hand" = lots with quantity left that are not rejected or recalled, and batches with
+    vials left in quarantine or released, and by default only those still in date;
+    ``show="expired"`` lists the expired ones instead (stock to destroy). "Expiring" = on
+    hand, in date, and expiring (lot expiry day / batch BUD) within ``expiring_within_days``.
+    Each list holds at most ``STOCK_ROWS`` rows, first expiry first (``truncated`` says so).
     """
     now = now or now_utc()
     today = lot_service.local_today(now)
     horizon = now + timedelta(days=expiring_within_days)
-    lots = [
-        lot
-        for lot in lot_service.list_lots()
-        if lot.status in (lot_service.QUARANTINE, lot_service.RELEASED) and lot.quantity_on_hand > 0
-    ]
-    on_hand = [
-        batch
-        for batch in db.session.execute(
-            select(Batch)
-            .where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
-            .order_by(Batch.bud_dt)
+    expired = show == "expired"
+    lot_query = select(IngredientLot).where(
+        IngredientLot.status.in_((lot_service.QUARANTINE, lot_service.RELEASED)),
+        IngredientLot.quantity_on_hand > 0,
+        IngredientLot.expiry_date < today if expired else IngredientLot.expiry_date >= today,
+    )
+    lots = list(
+        db.session.execute(
+            lot_query.order_by(IngredientLot.expiry_date, IngredientLot.id).limit(STOCK_ROWS + 1)
         ).scalars()
-    ]
+    )
+    batch_query = (
+        select(Batch)
+        .where(
+            Batch.status.in_((QUARANTINE, RELEASED)),
+            Batch.vials_available > 0,
+            Batch.bud_dt <= now if expired else Batch.bud_dt > now,
+        )
+        .options(selectinload(Batch.formulation))
+    )
+    on_hand = list(
+        db.session.execute(
+            batch_query.order_by(Batch.bud_dt, Batch.id).limit(STOCK_ROWS + 1)
+        ).scalars()
+    )
+    truncated = len(lots) > STOCK_ROWS or len(on_hand) > STOCK_ROWS
+    lots, on_hand = lots[:STOCK_ROWS], on_hand[:STOCK_ROWS]
+    last_day = horizon.astimezone(pharmacy_zone()).date()
     return {
         "lots": lots,
         "batches": on_hand,
-        "expiring_lots": [
-            lot
-            for lot in lots
-            if today <= lot.expiry_date <= horizon.astimezone(pharmacy_zone()).date()
-        ],
-        "expiring_batches": [batch for batch in on_hand if now < batch.bud_dt <= horizon],
+        "expiring_lots": [] if expired else [lot for lot in lots if lot.expiry_date <= last_day],
+        "expiring_batches": [] if expired else [b for b in on_hand if b.bud_dt <= horizon],
         "today": today,
         "now": now,
+        "show": "expired" if expired else "in_date",
+        "truncated": truncated,
+        "limit": STOCK_ROWS,
     }
 
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import parse_decimal
@@ -28,6 +28,7 @@ from pharmacy.extensions import db
 from pharmacy.models import IngredientLot, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.formulary import active_components
+from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.settings import pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -73,25 +74,30 @@ def get_lot(lot_id: Any) -> IngredientLot | None:
     return db.session.get(IngredientLot, number)
 
 
-def list_lots(component: str | None = None, status: str | None = None) -> list[IngredientLot]:
-    """Return lots, optionally of one component (case-insensitive) and/or status.
-
-    Ordered by component, then first expiry first, so the lot to use next comes first.
-    """
+def _lots_query(component: str | None, status: str | None) -> Select[Any]:
     query = select(IngredientLot)
     if component:
         query = query.where(func.lower(IngredientLot.component) == component.strip().lower())
     if status:
         query = query.where(IngredientLot.status == status)
-    query = query.order_by(
-        func.lower(IngredientLot.component), IngredientLot.expiry_date, IngredientLot.id
-    )
-    return list(db.session.execute(query).scalars())
+    return query
+
+
+def page_lots(
+    component: str | None = None, status: str | None = None, cursor: Cursor | None = None
+) -> Page[IngredientLot]:
+    """Return one page of lots, newest received first, optionally of one component and status."""
+    return read_page(_lots_query(component, status), IngredientLot.id, cursor or Cursor())
 
 
 def usable_lots(component: str, today: date | None = None) -> list[IngredientLot]:
     """Return the released, in-date lots with stock of ``component``, first expiry first."""
-    return [lot for lot in list_lots(component, RELEASED) if is_usable(lot, today)]
+    today = today or local_today()
+    query = _lots_query(component, RELEASED).where(
+        IngredientLot.expiry_date >= today, IngredientLot.quantity_on_hand > 0
+    )
+    lots = db.session.execute(query.order_by(IngredientLot.expiry_date, IngredientLot.id))
+    return [lot for lot in lots.scalars() if is_usable(lot, today)]
 
 
 @atomic

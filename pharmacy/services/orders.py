@@ -6,12 +6,12 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from pharmacy.domain import fhir
 from pharmacy.domain.alerts import AlertFacts, Thresholds, has_stop, order_alerts
@@ -26,6 +26,7 @@ from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, Us
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit, continuity
 from pharmacy.services.locks import lock_order
+from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, pharmacy_zone
 
@@ -70,31 +71,15 @@ def can_see(order: Order, viewer: User) -> bool:
     return viewer.role in ("technician", "pharmacist")
 
 
-@dataclass(frozen=True)
-class OrderPage:
-    """Hold one page of orders and the total that matched."""
-
-    orders: list[Order]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """Return how many pages there are (at least 1)."""
-        return max(1, -(-self.total // self.per_page))
-
-
 def list_orders(
     viewer: User,
     *,
     status: str | None = None,
     patient_id: int | None = None,
     query: str = "",
-    page: int = 1,
-    per_page: int = 25,
-) -> OrderPage:
-    """Return the orders ``viewer`` may see, newest first, filtered and paginated.
+    cursor: Cursor | None = None,
+) -> Page[Order]:
+    """Return one page of the orders ``viewer`` may see, newest first, filtered.
 
     :raise DomainError: an unknown ``status``.
     """
@@ -117,13 +102,8 @@ def list_orders(
             | func.lower(Patient.first_name).like(like)
             | func.lower(Patient.mrn).like(like)
         )
-    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    orders = list(
-        db.session.execute(
-            stmt.order_by(Order.id.desc()).limit(per_page).offset((page - 1) * per_page)
-        ).scalars()
-    )
-    return OrderPage(orders, total, page, per_page)
+    stmt = stmt.options(selectinload(Order.patient), selectinload(Order.prescriber))
+    return read_page(stmt, Order.id, cursor or Cursor())
 
 
 def verification_queue() -> list[Order]:
@@ -616,7 +596,6 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
 
 
 __all__ = [
-    "OrderPage",
     "PatientInput",
     "cancel_order",
     "compute_alerts",

@@ -37,13 +37,25 @@ EDITABLE = (
 
 
 def get_settings() -> PharmacySettings:
-    """Return the settings row (the migration seeds it; recreate it if someone removed it)."""
+    """Return the settings row (the migration seeds it; recreate it if someone removed it).
+
+    The row is held by the session for its lifetime (one request), so formatting a page of
+    dates reads it once instead of once per date: the session's identity map holds objects only
+    weakly, and a page that let go of it paid one query per formatted date.
+    """
+    held = db.session.info.get(_HELD)
+    if held is not None and held in db.session:
+        return held
     settings = db.session.get(PharmacySettings, 1)
     if settings is None:
         settings = PharmacySettings(id=1)
         db.session.add(settings)
         db.session.flush()
+    db.session.info[_HELD] = settings
     return settings
+
+
+_HELD = "pharmacy.settings"
 
 
 def pharmacy_zone() -> ZoneInfo:

@@ -77,16 +77,19 @@ def test_deleting_the_latest_event_is_detected(app, runner):
 
 def test_events_page_through_and_filter(app, client, api):
     _record_events(app, 5)
-    body = client.get("/api/v1/audit?entity=thing&per_page=2", headers=api("pharmacist")).json
-    assert body["total"] == 5 and len(body["events"]) == 2
+    h = api("pharmacist")
+    body = client.get("/api/v1/audit?entity=thing&limit=2", headers=h).json
+    assert len(body["events"]) == 2 and body["prev"] is None
     assert body["events"][0]["seq"] > body["events"][1]["seq"]
     assert body["events"][0]["actor"] == "admin"
-    page2 = client.get(
-        "/api/v1/audit?entity=thing&per_page=2&page=3", headers=api("pharmacist")
-    ).json
-    assert len(page2["events"]) == 1
-    bad = client.get("/api/v1/audit?per_page=lots", headers=api("pharmacist"))
-    assert bad.status_code == 422 and "per_page" in bad.json["error"]["fields"]
+    page2 = client.get(body["next"], headers=h).json
+    page3 = client.get(page2["next"], headers=h).json
+    assert len(page2["events"]) == 2 and len(page3["events"]) == 1 and page3["next"] is None
+    seqs = [e["seq"] for p in (body, page2, page3) for e in p["events"]]
+    assert seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 5
+    assert [e["seq"] for e in client.get(page3["prev"], headers=h).json["events"]] == seqs[2:4]
+    bad = client.get("/api/v1/audit?limit=lots", headers=h)
+    assert bad.status_code == 422 and "limit" in bad.json["error"]["fields"]
 
 
 def test_audit_page_shows_events_and_verification(app, client, as_user):

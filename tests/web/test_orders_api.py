@@ -195,14 +195,30 @@ def test_list_filters_and_pages(client, api):
         headers=api("pharmacist"),
     )
     h = api("pharmacist")
-    assert client.get("/api/v1/orders?status=cancelled", headers=h).get_json()["total"] == 1
-    assert client.get("/api/v1/orders?status=submitted", headers=h).get_json()["total"] == 2
-    assert client.get(f"/api/v1/orders?patient={patient_id}", headers=h).get_json()["total"] == 1
-    page = client.get("/api/v1/orders?per_page=2&page=2", headers=h).get_json()
-    assert page["total"] == 3 and len(page["orders"]) == 1 and page["page"] == 2
+
+    def rx_numbers(query: str) -> list[str]:
+        return [o["rx_number"] for o in client.get(f"/api/v1/orders{query}", headers=h).json["orders"]]
+
+    newest_first = rx_numbers("")
+    assert len(newest_first) == 3
+    assert rx_numbers("?status=cancelled") == [first[0]["rx_number"]]
+    assert len(rx_numbers("?status=submitted")) == 2
+    assert rx_numbers(f"?patient={patient_id}") == [first[0]["rx_number"]]
+    # Keyset pages of two: the next link opens the older rest, its prev link comes back.
+    one = client.get("/api/v1/orders?limit=2", headers=h).json
+    assert [o["rx_number"] for o in one["orders"]] == newest_first[:2]
+    assert one["prev"] is None and one["limit"] == 2
+    two = client.get(one["next"], headers=h).json
+    assert [o["rx_number"] for o in two["orders"]] == newest_first[2:]
+    assert two["next"] is None
+    back = client.get(two["prev"], headers=h).json
+    assert [o["rx_number"] for o in back["orders"]] == newest_first[:2]
+    assert "limit=2" in two["prev"]
     assert client.get("/api/v1/orders?status=lost", headers=h).status_code == 422
-    assert client.get("/api/v1/orders?page=zero", headers=h).status_code == 422
-    assert client.get("/api/v1/orders?per_page=1000", headers=h).status_code == 422
+    for bad in ("before=zero", "before=99999999999999999999", "limit=1000", "after=-1"):
+        response = client.get(f"/api/v1/orders?{bad}", headers=h)
+        assert response.status_code == 422, bad
+        assert bad.split("=")[0] in response.json["error"]["fields"]
 
 
 def run_parallel_submissions(app, api_headers, n: int = 20) -> list[str]:

@@ -1,0 +1,333 @@
+"""The one door for API input (SPEC 8.1): strict models, bounded scalars, SPEC-shaped errors.
+
+Every request model derives from :class:`Strict` and uses the bounded types below, so that a
+number is checked for its length and range *before* it becomes an ``int`` or ``Decimal``
+(``"1e999999"`` never reaches ``int()``), strings carry no NUL or unpaired surrogate and have
+a maximum length, and ids stay within 2^31-1 (PostgreSQL's ``integer``).
+
+:func:`validate` turns a body into a model or raises
+:class:`~pharmacy.domain.errors.ValidationFailed` whose ``errors`` are keyed by JSON path
+(``phases[1].count``): the API answers it with the SPEC's 422, a form shows it on its fields.
+
+:func:`operation` records an operation's request, query and response models on the view, from
+which :mod:`pharmacy.api.openapi` builds the OpenAPI 3.1 document::
+
+    @bp.post("/batches")
+    @api_roles(TECHNICIAN)
+    @operation(request=BatchIn, responses={201: BatchOut}, creates=True)
+    def compound_batch():
+        body = parse_body(BatchIn)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from pharmacy.domain.errors import ValidationFailed
+
+MAX_ID = 2**31 - 1  # PostgreSQL integer; larger ids are unknown, never an overflow
+MAX_NUMBER_TEXT = 40  # characters of a number (JSON number or numeric string) we read at all
+MAX_EXPONENT = 30  # |adjusted exponent| of a decimal we convert; beyond it is out of range
+DEFAULT_TEXT = 2000  # characters of free text when a field names no other limit
+
+# Plain decimal notation only: Decimal() alone would also take "1_000", "Infinity", "NaN".
+_NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every request model: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class Out(BaseModel):
+    """Base of every response model: it documents the contract's fields and allows more."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def _error(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _decimal_of(value: Any) -> Decimal:
+    """Return ``value`` as a finite Decimal of bounded size, reading at most 40 characters.
+
+    JSON numbers arrive as ``int`` or ``Decimal`` from the bounded loader; forms and JSON
+    strings arrive as ``str``. Floats (from other callers) go through ``repr``.
+    """
+    if isinstance(value, bool) or value is None:
+        raise _error("number_type", "Enter a number.")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise _error("number_too_long", "The number is too long.")
+        if not _NUMERIC.fullmatch(text):
+            raise _error("number_type", "Enter a number.")
+        number = Decimal(text)
+    elif isinstance(value, int):
+        if value.bit_length() > 128:
+            raise _error("number_range", "The number is out of range.")
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        try:
+            number = Decimal(repr(value))
+        except InvalidOperation:
+            raise _error("number_type", "Enter a number.") from None
+    else:
+        raise _error("number_type", "Enter a number.")
+    if not number.is_finite():
+        raise _error("number_finite", "Enter a finite number.")
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise _error("number_range", "The number is out of range.")
+    return number
+
+
+def _whole(value: Any) -> int:
+    """Return a whole number from an int, an integral Decimal or a numeric string."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 64:
+        return value
+    number = _decimal_of(value)
+    if number != number.to_integral_value():
+        raise _error("int_type", "Enter a whole number.")
+    return int(number)  # safe: at most 10^30 by _decimal_of
+
+
+def _day(value: Any) -> date:
+    """Return a date from a strict ``YYYY-MM-DD`` string in the years 1900-2999."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        raise _error("date_format", "Enter the date as YYYY-MM-DD.")
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise _error("date_value", f"{value.strip()} is not a calendar date.") from None
+    if not 1900 <= day.year <= 2999:
+        raise _error("date_range", "The date must be in the years 1900 to 2999.")
+    return day
+
+
+def clean_text(value: Any) -> str:
+    """Return ``value`` trimmed, refusing non-strings, NUL and other control characters,
+    and unpaired surrogates (which neither PostgreSQL nor UTF-8 can store)."""
+    if not isinstance(value, str):
+        raise _error("string_type", "Enter text.")
+    if _CONTROL.search(value):
+        raise _error("string_control", "The text contains a control character (such as NUL).")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _error("string_surrogate", "The text contains an invalid character.") from None
+    return value.strip()
+
+
+def Text(max_length: int = DEFAULT_TEXT, *, min_length: int = 0, **field: Any) -> Any:
+    """Return a clean, trimmed string type of at most ``max_length`` characters."""
+    return Annotated[
+        str,
+        BeforeValidator(clean_text),
+        Field(min_length=min_length, max_length=max_length, **field),
+    ]
+
+
+def Int(*, ge: int | None = None, le: int | None = None, **field: Any) -> Any:
+    """Return a whole-number type within ``ge..le`` (JSON number or numeric string)."""
+    return Annotated[int, BeforeValidator(_whole), Field(ge=ge, le=le, **field)]
+
+
+def Num(
+    *,
+    gt: Decimal | int | None = None,
+    ge: Decimal | int | None = None,
+    le: Decimal | int | None = None,
+    decimal_places: int | None = None,
+    **field: Any,
+) -> Any:
+    """Return a finite decimal type within its bounds (JSON number or numeric string)."""
+    schema: dict[str, Any] = {"type": ["number", "string"]}
+    if gt is not None:
+        schema["exclusiveMinimum"] = float(gt)
+    if ge is not None:
+        schema["minimum"] = float(ge)
+    if le is not None:
+        schema["maximum"] = float(le)
+    return Annotated[
+        Decimal,
+        BeforeValidator(_decimal_of),
+        Field(gt=gt, ge=ge, le=le, decimal_places=decimal_places, **field),
+        WithJsonSchema(schema),
+    ]
+
+
+Id = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=MAX_ID)]
+Day = Annotated[
+    date,
+    BeforeValidator(_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+]
+
+
+# --------------------------------------------------------------------------- errors
+
+_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "Unknown field.",
+    "model_type": "Expected an object.",
+    "dict_type": "Expected an object.",
+    "list_type": "Expected a list.",
+    "bool_type": "Enter true or false.",
+    "bool_parsing": "Enter true or false.",
+    "string_type": "Enter text.",
+}
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """Return a pydantic location as the SPEC's JSON path: ``("phases", 1, "count")`` ->
+    ``phases[1].count``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    ctx = error.get("ctx") or {}
+    if kind == "too_long":
+        return f"At most {ctx.get('max_length')} items or characters."
+    if kind == "string_too_long":
+        return f"At most {ctx.get('max_length'):,} characters."
+    if kind in ("string_too_short", "too_short"):
+        return "This field is required." if ctx.get("min_length") == 1 else error["msg"]
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return str(error["msg"]).replace("Input should be", "Must be")
+    if kind == "literal_error":
+        return str(error["msg"]).replace("Input should be", "Use")
+    return str(error["msg"])
+
+
+def errors_to_fields(exc: ValidationError) -> dict[str, str]:
+    """Return ``{json_path: message}`` for a pydantic error; the first error per path wins."""
+    fields: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        fields.setdefault(field_path(tuple(error["loc"])), _message(error))
+    return fields or {"": "The body is not valid."}
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Return ``data`` (a decoded JSON body or a form's values) as ``model``.
+
+    :raise ValidationFailed: every field error, keyed by JSON path (the API's 422 ``fields``,
+        a form's field errors).
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationFailed({"": "The request body must be a JSON object."})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(errors_to_fields(exc)) from None
+
+
+def parse_body(model: type[M]) -> M:
+    """Return the current request's JSON body as ``model`` (400 malformed, 422 invalid)."""
+    from pharmacy.api.base import json_body
+
+    return validate(model, json_body())
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the OpenAPI document says about one view beyond its route and roles."""
+
+    request: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    responses: Mapping[int, type[BaseModel] | str | None] = field(default_factory=dict)
+    summary: str | None = None
+    creates: bool = False  # takes an Idempotency-Key (SPEC 8.3)
+    request_media: str = "application/json"
+    body_required: bool = True
+    links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+OPENAPI_ATTR = "__openapi__"
+
+
+def operation(
+    *,
+    request: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    responses: Mapping[int, type[BaseModel] | str | None] | None = None,
+    summary: str | None = None,
+    creates: bool = False,
+    request_media: str = "application/json",
+    body_required: bool = True,
+    links: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[Callable], Callable]:
+    """Record a view's request/query/response models for ``/api/v1/openapi.json``.
+
+    Put it under the route and role decorators (``functools.wraps`` carries it up).
+    ``responses`` maps a status to a response model, or to a media type string for files
+    (``"application/pdf"``). ``creates`` marks a creating POST that takes an
+    ``Idempotency-Key``.
+    """
+    spec = Operation(
+        request=request,
+        query=query,
+        responses=dict(responses or {}),
+        summary=summary,
+        creates=creates,
+        request_media=request_media,
+        body_required=body_required,
+        links=dict(links or {}),
+    )
+
+    def decorator(view: Callable) -> Callable:
+        setattr(view, OPENAPI_ATTR, spec)
+        return view
+
+    return decorator
+
+
+def operation_of(view: Callable) -> Operation | None:
+    """Return the :class:`Operation` recorded on ``view`` (or on what it wraps)."""
+    seen = 0
+    while view is not None and seen < 10:
+        spec = getattr(view, OPENAPI_ATTR, None)
+        if spec is not None:
+            return spec
+        view = getattr(view, "__wrapped__", None)
+        seen += 1
+    return None

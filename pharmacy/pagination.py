@@ -1,0 +1,99 @@
+"""Read a page cursor from the query string and write the links to the neighbouring pages.
+
+Shared by the HTML lists and the JSON API, so both page the same way: ``?before=<key>`` for
+older rows, ``?after=<key>`` for newer ones, ``?limit=`` (API) for the page size.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import request, url_for
+
+from pharmacy.domain.errors import ValidationFailed
+from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, Page
+
+_DIGITS = 10  # 2**31 - 1 has ten digits: longer strings are refused before int() sees them
+
+
+def _key_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if len(raw) > _DIGITS or not raw.isascii() or not raw.isdigit():
+        errors[name] = f"Must be a whole number from {low} to {high}."
+        return None
+    value = int(raw)
+    if not low <= value <= high:
+        errors[name] = f"Must be a whole number from {low} to {high}."
+        return None
+    return value
+
+
+def cursor_from_request(default_limit: int = DEFAULT_LIMIT) -> Cursor:
+    """Return the page cursor the query string asks for.
+
+    :raise ValidationFailed: a key or limit that is not a whole number in range (422, naming it).
+    """
+    errors: dict[str, str] = {}
+    before = _key_arg("before", 1, MAX_KEY, errors)
+    after = _key_arg("after", 0, MAX_KEY, errors)
+    limit = _key_arg("limit", 1, MAX_LIMIT, errors)
+    if before is not None and after is not None:
+        errors["after"] = "Give either before or after, not both."
+    if errors:
+        raise ValidationFailed(errors)
+    return Cursor(before=before, after=after, limit=limit or default_limit)
+
+
+def page_links(page: Page[Any], *, external: bool = False) -> dict[str, str | None]:
+    """Return ``{"next": url, "prev": url}`` for the current endpoint, keeping its filters.
+
+    ``next`` opens the older page, ``prev`` the newer one; ``None`` where there is none.
+    """
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    view_args = dict(request.view_args or {})
+    endpoint = request.endpoint or ""
+
+    def link(**cursor: int) -> str:
+        return url_for(endpoint, **view_args, **args, **cursor, _external=external)
+
+    return {
+        "next": link(before=page.older) if page.older is not None else None,
+        "prev": link(after=page.newer) if page.newer is not None else None,
+    }
+
+
+def date_args(*names: str) -> dict[str, date | None]:
+    """Return the ``YYYY-MM-DD`` query arguments ``names`` as dates (``None`` when absent).
+
+    :raise ValidationFailed: naming each argument that is not such a date.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, date | None] = {}
+    for name in names:
+        raw = request.args.get(name, "").strip()
+        values[name] = None
+        if not raw:
+            continue
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            values[name] = date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = "Must be a date as YYYY-MM-DD."
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def text_arg(name: str, max_length: int = 40) -> str:
+    """Return a short text filter from the query string, trimmed and bounded.
+
+    :raise ValidationFailed: a value longer than ``max_length`` or holding control characters.
+    """
+    raw = request.args.get(name, "").strip()
+    if len(raw) > max_length or any(ord(ch) < 32 for ch in raw):
+        raise ValidationFailed({name: f"Must be at most {max_length} printable characters."})
+    return raw

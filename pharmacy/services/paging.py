@@ -1,0 +1,88 @@
+"""Keyset pagination: every list reads one page by its key, never by OFFSET or a count.
+
+A page is read newest first by an integer key (the row id, or the audit sequence).
+``before=<key>`` reads the page of older rows, ``after=<key>`` the page of newer ones. Each
+read asks for one row more than it shows, so whether a further page exists is known without
+counting the table (counting six million audit rows to show fifty cost most of a request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+
+from pharmacy.extensions import db
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_KEY = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after (newer than) or before (older than) a key, and its size."""
+
+    before: int | None = None
+    after: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of rows, newest first, and the keys that open its neighbours.
+
+    ``older`` is the ``before=`` key of the next (older) page, ``newer`` the ``after=`` key of
+    the previous (newer) page; ``None`` when there is no such page.
+    """
+
+    items: list[T]
+    older: int | None
+    newer: int | None
+    limit: int
+
+
+def read_page(
+    stmt: Select[Any],
+    key_column: Any,
+    cursor: Cursor,
+    *,
+    key: Callable[[Any], int] = lambda row: row.id,
+    scalars: bool = True,
+) -> Page[Any]:
+    """Run ``stmt`` for one page ordered by ``key_column`` descending.
+
+    :param stmt: the filtered query, without ORDER BY, LIMIT or OFFSET.
+    :param key_column: the indexed integer column the list is ordered by.
+    :param key: reads that key back from a row.
+    """
+    limit = cursor.limit
+    if cursor.after is not None:
+        query = stmt.where(key_column > cursor.after).order_by(key_column.asc()).limit(limit + 1)
+        rows = _run(query, scalars)
+        more_newer = len(rows) > limit
+        rows = rows[:limit]
+        rows.reverse()
+        # We came from an older page, so older rows exist past the last one shown.
+        older = key(rows[-1]) if rows else cursor.after + 1
+        return Page(rows, older, key(rows[0]) if more_newer and rows else None, limit)
+    query = stmt
+    if cursor.before is not None:
+        query = query.where(key_column < cursor.before)
+    rows = _run(query.order_by(key_column.desc()).limit(limit + 1), scalars)
+    more_older = len(rows) > limit
+    rows = rows[:limit]
+    older = key(rows[-1]) if more_older else None
+    newer = key(rows[0]) if cursor.before is not None and rows else None
+    if cursor.before is not None and not rows:
+        newer = cursor.before - 1
+    return Page(rows, older, newer, limit)
+
+
+def _run(query: Select[Any], scalars: bool) -> list[Any]:
+    result = db.session.execute(query)
+    return list(result.scalars() if scalars else result)
