@@ -352,6 +352,15 @@ class Coverage:
     undispensed_from: date | None
     complete: bool
 
+    def to_dict(self) -> dict[str, object]:
+        """Return ``covered_through`` and ``uncovered_doses`` as JSON (``next_fill`` needs a
+        date for its status: the service adds it)."""
+        return {
+            "next_fill": None,
+            "covered_through": (self.covered_through.isoformat() if self.covered_through else None),
+            "uncovered_doses": [d.date.isoformat() for d in self.uncovered_doses],
+        }
+
 
 def _doses_from(terms: OrderTerms, first: Dose) -> Iterator[Dose]:
     """Yield the regimen's doses from ``first`` on."""

@@ -110,12 +110,16 @@ def refresh_next_fill(order: Order, *, today: date, actor: User | None = None) -
     """Store ``order``'s next-fill state from its fills, in the caller's transaction.
 
     A verified order whose dispensed fills cover every dose of a regimen that ends becomes
-    ``completed`` (audited). Orders that are not verified, or were replaced by a verified
-    renewal, have no next fill. Returns the coverage (None when it does not apply).
+    ``completed`` (audited). Orders that are not verified, were replaced by a verified
+    renewal, or whose therapy the prescriber stopped, have no next fill. Returns the coverage (None when it does not apply).
 
     :param today: the pharmacy's local date (kept for callers' symmetry and the audit).
     """
-    if order.status != "verified" or order.renewal_state == "replaced":
+    if (
+        order.status != "verified"
+        or order.renewal_state == "replaced"
+        or order.therapy_stopped_on is not None
+    ):
         _clear(order)
         if order.status not in ("verified", "completed"):
             order.undispensed_from = None
@@ -200,3 +204,8 @@ def next_fill_to_dict(order: Order, today: date) -> dict[str, Any] | None:
         ),
         "status": status,
     }
+
+
+def next_fill_dict(order: Order, *, today: date) -> dict[str, Any] | None:
+    """Return the stored ``next_fill`` (the name the follow-up view calls)."""
+    return next_fill_to_dict(order, today)

@@ -233,6 +233,12 @@ def _check_order(order: Order, today: date) -> None:
             "completed": "it is completed: its fills cover every dose of the regimen",
         }.get(order.status, f"its status is {order.status}")
         raise ConflictError("status", f"Rx {order.rx_number} cannot be filled: {detail}.")
+    if order.therapy_stopped_on is not None:
+        raise ConflictError(
+            "status",
+            f"Rx {order.rx_number} cannot be filled: the prescriber stopped therapy on"
+            f" {order.therapy_stopped_on:%b %-d, %Y}.",
+        )
     if order.renewal_state == "replaced":
         raise ConflictError(
             "status", f"Rx {order.rx_number} was renewed: fill the renewal order instead."
