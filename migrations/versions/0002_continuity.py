@@ -1,7 +1,7 @@
 """Continuity: stored next-fill state, expiry and renewals on orders (SPEC 5.4, 7.5-7.7)
 
 Revision ID: v2_continuity
-Revises: v2_followup
+Revises: v2_vial_serials
 
 Existing orders get ``expires_on`` = the day they were submitted + 365 days, and every
 verified order's next-fill state is computed once here with the domain core from its
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v2_continuity"
-down_revision = "v2_followup"
+down_revision = "v2_vial_serials"
 branch_labels = None
 depends_on = None
 
