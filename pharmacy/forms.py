@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms import HiddenField
 
 from pharmacy.domain.errors import DomainError, ValidationFailed
 
@@ -31,6 +33,10 @@ class SafeForm(FlaskForm):
     and unpaired surrogates become an error on the field that holds them, before any
     field-specific validator or conversion runs.
     """
+
+    # SPEC 8.3: a fresh key each time the form is shown (rendered by hidden_tag()); a creating
+    # page sent twice with it creates once (pharmacy.idempotency.idempotent_form).
+    idempotency_key = HiddenField(default=lambda: uuid.uuid4().hex)
 
     def validate(self, extra_validators=None) -> bool:
         """Validate as FlaskForm does, after refusing unstorable characters in any field."""

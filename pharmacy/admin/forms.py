@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import (
     DecimalField,
     IntegerField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from pharmacy.auth.roles import ALL_ROLES
+from pharmacy.forms import SafeForm as FlaskForm
 
 ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ALL_ROLES]
 

@@ -187,7 +187,7 @@ def _bounded_body():
         problem.status,
         problem.message,
         "malformed_json" if problem.status == 400 else "validation_failed",
-        {"": problem.message} if problem.status == 422 else None,
+        {problem.field: problem.message} if problem.status == 422 else None,
     )
 
 

@@ -171,16 +171,21 @@ def build_document(app: Any) -> dict[str, Any]:
             for status, target in sorted(responses.items()):
                 op["responses"][str(status)] = _response(status, target, components)
             if access != "public" or method == "post":
-                op["responses"].setdefault("401", _error_response(401, error))
+                op["responses"].setdefault("401", _error_response(401, error, path))
             if isinstance(access, frozenset) and set(access) != set(ALL_ROLES):
-                op["responses"].setdefault("403", _error_response(403, error))
+                op["responses"].setdefault("403", _error_response(403, error, path))
             if method in ("post", "put", "patch", "delete"):
-                op["responses"].setdefault("400", _error_response(400, error))
-                op["responses"].setdefault("413", _error_response(413, error))
+                op["responses"].setdefault("400", _error_response(400, error, path))
+                op["responses"].setdefault("413", _error_response(413, error, path))
                 if spec is None or spec.request is not None:
-                    op["responses"].setdefault("422", _error_response(422, error))
-            if path_params:
-                op["responses"].setdefault("404", _error_response(404, error))
+                    op["responses"].setdefault("422", _error_response(422, error, path))
+            # The SPEC's error statuses apply to every call (section 3); FHIR answers them
+            # as an OperationOutcome.
+            if path_params or path.startswith("/fhir/"):
+                op["responses"].setdefault("404", _error_response(404, error, path))
+            op["responses"].setdefault("422", _error_response(422, error, path))
+            if method != "get":
+                op["responses"].setdefault("409", _error_response(409, error, path))
             if spec and spec.links:
                 status = next(iter(sorted(s for s in responses if s < 300)), 200)
                 op["responses"][str(status)]["links"] = dict(spec.links)
@@ -207,11 +212,11 @@ def build_document(app: Any) -> dict[str, Any]:
     }
 
 
-def _error_response(status: int, error: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "description": _STATUS_TEXT.get(status, "Error"),
-        "content": {"application/json": {"schema": error}},
-    }
+def _error_response(status: int, error: dict[str, Any], path: str = "") -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": error}}
+    if path.startswith("/fhir/"):
+        content["application/fhir+json"] = {"schema": {"type": "object"}}
+    return {"description": _STATUS_TEXT.get(status, "Error"), "content": content}
 
 
 def document() -> dict[str, Any]:

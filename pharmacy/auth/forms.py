@@ -1,8 +1,9 @@
 """Sign-in form."""
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from pharmacy.forms import SafeForm as FlaskForm
 
 
 class LoginForm(FlaskForm):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from pharmacy.auth.roles import PHARMACIST, TECHNICIAN, role_required
 from pharmacy.compounding.views import bp
 from pharmacy.domain.errors import DomainError, ValidationFailed
+from pharmacy.forms import SafeForm as FlaskForm
+from pharmacy.idempotency import idempotent_form
 from pharmacy.services import fills as fills_service
 from pharmacy.services import trace as trace_service
 
@@ -155,6 +156,7 @@ def trace():
 
 @bp.post("/recall")
 @role_required(PHARMACIST)
+@idempotent_form
 def recall():
     """Recall the traced lot: its batches are marked recalled and never allocated again."""
     form = RecallForm()

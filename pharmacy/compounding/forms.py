@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.services.lots import LOT_UNITS
 
 

@@ -15,6 +15,7 @@ from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN, role_req
 from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonForm, SterilityForm
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import attach_errors
+from pharmacy.idempotency import idempotent_form
 from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, date_args, text_arg
 from pharmacy.services import batches as batch_service
@@ -42,6 +43,7 @@ def stock():
 
 @bp.route("/lots/receive", methods=["GET", "POST"])
 @role_required(TECHNICIAN)
+@idempotent_form
 def receive_lot():
     """Receive an ingredient lot into quarantine."""
     form = LotForm()
@@ -139,6 +141,7 @@ def _first(exc: ValidationFailed) -> str:
 
 @bp.route("/batches/new", methods=["GET", "POST"])
 @role_required(TECHNICIAN)
+@idempotent_form
 def new_batch():
     """Compound a batch: choose formulation, vials, time and one lot per ingredient.
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from pharmacy.forms import SafeForm as FlaskForm
 
 
 class CheckForm(FlaskForm):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length
 
 from pharmacy.domain.formulation import CONTAINERS, UNITS
+from pharmacy.forms import SafeForm as FlaskForm
 
 INGREDIENT_ROWS = 6
 

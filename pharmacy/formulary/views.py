@@ -8,6 +8,7 @@ from flask_login import current_user
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.formulary.forms import ActionForm, FormulationForm
+from pharmacy.idempotency import idempotent_form
 from pharmacy.services import batches as batch_service
 from pharmacy.services import formulary as service
 from pharmacy.services.paging import Cursor
@@ -46,6 +47,7 @@ def detail(code: str):
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(PHARMACIST)
+@idempotent_form
 def new():
     """Create a formulation."""
     form = FormulationForm()

@@ -4,6 +4,7 @@ from pharmacy.models.audit import AuditEvent, AuditHead
 from pharmacy.models.fills import Fill, FillAllocation, FillVial, FinalCheck
 from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
+from pharmacy.models.idempotency import IdempotencyKey
 from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
 from pharmacy.models.records import LabelRender, Recall
@@ -26,6 +27,7 @@ __all__ = [
     "FinalCheck",
     "Formulation",
     "FormulationIngredient",
+    "IdempotencyKey",
     "IngredientLot",
     "LabelRender",
     "Observation",

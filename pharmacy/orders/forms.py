@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 from wtforms.widgets import DateInput, NumberInput
 
+from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.plan.forms import DosingForm, number_value, phases_from_form, text_value
 
 DRUG_CHOICES = [SelectChoice("cyanocobalamin", "Cyanocobalamin (vitamin B12) injection")]

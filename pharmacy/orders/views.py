@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
 from pharmacy.pagination import cursor_from_request
 from pharmacy.plan.forms import apply_errors
@@ -38,6 +39,7 @@ def _picture(order) -> dict:
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(PRESCRIBER)
+@idempotent_form
 def new():
     """Show the order form; on POST submit the order (the same rules as POST /api/v1/orders)."""
     form = OrderForm()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import Form, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import Length
@@ -32,6 +31,7 @@ from wtforms.widgets import DateInput, NumberInput
 from pharmacy.domain.regimen import UNITS, WEEKDAYS, presets_as_json
 from pharmacy.domain.sig import ROUTES
 from pharmacy.domain.vials import CONTAINERS
+from pharmacy.forms import SafeForm as FlaskForm
 
 UNIT_CHOICES = [SelectChoice(u, u) for u in UNITS]
 WEEKDAY_CHOICES = [SelectChoice(d, d.capitalize()) for d in WEEKDAYS]

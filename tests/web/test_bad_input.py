@@ -50,14 +50,20 @@ def _numeric(param: dict) -> bool:
     return param["in"] == "query" and any(o.get("type") in ("integer", "number") for o in options)
 
 
-def _fields_of(client, op: dict) -> list[str]:
+def _fields_of(client, op: dict) -> list[tuple[str, bool]]:
+    """Return the body's top-level fields, each with whether it holds a number."""
     body = op.get("requestBody")
     if not body:
-        return ["x"]
+        return [("x", True)]
     schema = next(iter(body["content"].values()))["schema"]
     name = schema["$ref"].rsplit("/", 1)[-1]
     doc = client.get("/api/v1/openapi.json").get_json()
-    return list(doc["components"]["schemas"][name].get("properties", {})) or ["x"]
+    props = doc["components"]["schemas"][name].get("properties", {})
+    out = []
+    for field, prop in props.items():
+        options = prop.get("anyOf", [prop])
+        out.append((field, any(o.get("type") in ("integer", "number") for o in options)))
+    return out or [("x", True)]
 
 
 def test_every_operation_refuses_huge_numbers_and_deep_json(client, api):
@@ -75,14 +81,14 @@ def test_every_operation_refuses_huge_numbers_and_deep_json(client, api):
             continue
         headers = {**api(_role_for(op)), "Content-Type": "application/json"}
         bodies = [DEEP, HUGE_EXPONENT, LONG_DIGITS]
-        for field in _fields_of(client, op):
+        for field, numeric in _fields_of(client, op):
             bodies += [
                 f'{{"{field}": {HUGE_EXPONENT}}}',
-                f'{{"{field}": "{HUGE_EXPONENT}"}}',
                 f'{{"{field}": {LONG_DIGITS}}}',
-                f'{{"{field}": "{LONG_DIGITS}"}}',
                 f'{{"{field}": {DEEP}}}',
             ]
+            if numeric:  # as text too: a numeric string is read by the same bounded rules
+                bodies += [f'{{"{field}": "{HUGE_EXPONENT}"}}', f'{{"{field}": "{LONG_DIGITS}"}}']
         for body in bodies:
             response = client.open(url, method=method.upper(), data=body, headers=headers)
             assert 400 <= response.status_code < 500, (method, url, body[:40])

@@ -210,13 +210,17 @@ def Num(
     **field: Any,
 ) -> Any:
     """Return a finite decimal type within its bounds (JSON number or numeric string)."""
+
+    def plain(bound: Decimal | int) -> int | float:
+        return int(bound) if bound == int(bound) else float(bound)
+
     schema: dict[str, Any] = {"type": "number"}
     if gt is not None:
-        schema["exclusiveMinimum"] = gt
+        schema["exclusiveMinimum"] = plain(gt)
     if ge is not None:
-        schema["minimum"] = ge
+        schema["minimum"] = plain(ge)
     if le is not None:
-        schema["maximum"] = le
+        schema["maximum"] = plain(le)
     # A JSON number, or the same number as a string of at most 40 characters.
     text = {"type": "string", "maxLength": MAX_NUMBER_TEXT, "pattern": f"^{_NUMERIC.pattern}$"}
     return Annotated[
@@ -409,6 +413,10 @@ def operation(
     )
 
     def decorator(view: Callable) -> Callable:
+        if creates:  # SPEC 8.3: a creating POST honours Idempotency-Key
+            from pharmacy.idempotency import idempotent
+
+            view = idempotent(view)
         setattr(view, OPENAPI_ATTR, spec)
         return view
 

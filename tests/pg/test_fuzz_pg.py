@@ -1,0 +1,14 @@
+"""Schemathesis over every API operation on PostgreSQL (SPEC 8.2); see ``tests/fuzz.py``."""
+
+from __future__ import annotations
+
+from tests.conftest import requires_pg
+from tests.fuzz import fuzz_every_operation
+
+pytestmark = requires_pg
+
+
+def test_every_operation_on_postgresql(pg_app, request):
+    tally = fuzz_every_operation(pg_app)
+    tally.report(request.config, "PostgreSQL")
+    assert len(tally.operations) >= 40
