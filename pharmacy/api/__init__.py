@@ -12,6 +12,7 @@ from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     lots,
     orders,
     plan,
+    printing,
     tokens,
     trace,
 )
