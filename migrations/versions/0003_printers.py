@@ -1,7 +1,7 @@
 """printers and print jobs (SPEC 6.4)
 
 Revision ID: v2_printers
-Revises: v2_vial_serials
+Revises: v2_continuity
 
 New tables only: version-1 data needs nothing.
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v2_printers"
-down_revision = "v2_vial_serials"
+down_revision = "v2_continuity"
 branch_labels = None
 depends_on = None
 
