@@ -23,7 +23,9 @@ def attach_errors(form, exc: DomainError) -> None:
             flash(message, "error")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab, newlines and the separators FS, GS, RS, US (a GS1 DataMatrix scan
+# typed into the final-check box carries GS).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f]")
 
 
 class SafeForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Idempotency keys (SPEC 8.3): the first response to each creating request with a key.
 
 Revision ID: v2_idempotency
-Revises: v2_continuity
+Revises: v2_printers
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "v2_idempotency"
-down_revision = "v2_continuity"
+down_revision = "v2_printers"
 branch_labels = None
 depends_on = None
 

@@ -3,6 +3,7 @@
 from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     audit,
     batches,
+    continuity,
     dispensing,
     fhir,
     fills,
@@ -13,6 +14,7 @@ from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     openapi,
     orders,
     plan,
+    printing,
     settings,
     tokens,
     trace,

@@ -7,6 +7,7 @@ from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.idempotency import IdempotencyKey
 from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
+from pharmacy.models.printing import Printer, PrintJob
 from pharmacy.models.records import LabelRender, Recall
 from pharmacy.models.settings import PharmacySettings
 from pharmacy.models.stock import Batch, BatchComponent, IngredientLot
@@ -35,6 +36,8 @@ __all__ = [
     "OrderReview",
     "Patient",
     "PharmacySettings",
+    "PrintJob",
+    "Printer",
     "Recall",
     "SymptomReport",
     "User",
