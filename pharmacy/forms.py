@@ -23,9 +23,7 @@ def attach_errors(form, exc: DomainError) -> None:
             flash(message, "error")
 
 
-# C0 controls but tab, newlines and the separators FS, GS, RS, US (a GS1 DataMatrix scan
-# typed into the final-check box carries GS).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1b\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class SafeForm(FlaskForm):
@@ -36,6 +34,9 @@ class SafeForm(FlaskForm):
     field-specific validator or conversion runs.
     """
 
+    # Control characters a form legitimately carries (the final check's GS, see CheckForm).
+    allowed_controls: str = ""
+
     # SPEC 8.3: a fresh key each time the form is shown (rendered by hidden_tag()); a creating
     # page sent twice with it creates once (pharmacy.idempotency.idempotent_form).
     idempotency_key = HiddenField(default=lambda: uuid.uuid4().hex)
@@ -43,9 +44,10 @@ class SafeForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         """Validate as FlaskForm does, after refusing unstorable characters in any field."""
         ok = super().validate(extra_validators)
+        allowed = {ord(char): None for char in self.allowed_controls}
         for field in self:
             for raw in getattr(field, "raw_data", None) or ():
-                problem = text_problem(raw)
+                problem = text_problem(raw.translate(allowed) if isinstance(raw, str) else raw)
                 if problem:
                     field.errors = [problem]
                     ok = False

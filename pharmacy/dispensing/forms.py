@@ -11,6 +11,9 @@ from pharmacy.forms import SafeForm as FlaskForm
 class CheckForm(FlaskForm):
     """Hold the scans of a final check, one per line (the no-JavaScript path)."""
 
+    # A 2D scanner sends each GS1 FNC1 separator as GS (0x1d) (SPEC 2.8, 6.2).
+    allowed_controls = "\x1d"
+
     scans = TextAreaField(
         "Scans, one per line",
         validators=[DataRequired("Scan the prescription label and every vial."), Length(max=20000)],

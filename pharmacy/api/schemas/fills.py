@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from pharmacy.api.schemas.base import Out, Strict, Text
+from pharmacy.api.schemas.base import Out, Strict, Text, clean_text
 
 
 def _scans(value: Any) -> Any:
@@ -19,16 +19,9 @@ def _scans(value: Any) -> Any:
     for item in value:
         if not isinstance(item, str) or len(item) > 500:
             raise PydanticCustomError("string_type", "Each scan is a string (at most 500).")
-        # A GS1 DataMatrix scan carries the GS separator (0x1D): only NUL and unpaired
-        # surrogates are refused here.
-        if "\x00" in item:
-            raise PydanticCustomError("string_control", "A scan contains a NUL character.")
-        try:
-            item.encode("utf-8")
-        except UnicodeEncodeError:
-            raise PydanticCustomError(
-                "string_surrogate", "A scan has an invalid character."
-            ) from None
+        # A 2D scanner sends each GS1 FNC1 separator as GS (0x1d): the one control character
+        # a scan may carry (SPEC 2.8, 6.2).
+        clean_text(item.replace("\x1d", ""))
     return value
 
 
