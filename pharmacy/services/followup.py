@@ -743,3 +743,52 @@ __all__ = [
     "symptom_report_to_dict",
     "symptoms_worse_items",
 ]
+
+
+# --- the patient page (SPEC 7.8) ----------------------------------------------------------
+
+
+def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str, Any]:
+    """Return what the patient page shows of the therapy, for ``viewer``.
+
+    ``orders``: the active orders ``viewer`` may see (prescribers: their own), each with its
+    follow-up; ``observations`` and ``reports`` in API form; ``doses`` (date, dispensed) up
+    to 60 days ahead; ``checkpoints`` (date, status) of those orders; ``ranges`` per test.
+    """
+    from pharmacy.services.orders import order_plan
+
+    stmt = select(Order).where(
+        Order.patient_id == patient.id, Order.status.in_(("submitted", "verified"))
+    )
+    if viewer.role == "prescriber":
+        stmt = stmt.where(Order.prescriber_id == viewer.id)
+    orders = list(db.session.execute(stmt.order_by(Order.id.desc())).scalars())
+    observations = [observation_to_dict(o) for o in list_observations(patient.id)]
+    reports = [symptom_report_to_dict(r) for r in list_symptom_reports(patient.id)]
+    horizon = today + timedelta(days=60)
+    doses: dict[date, bool] = {}
+    checkpoints: list[tuple[date, str]] = []
+    followed = []
+    for order in orders:
+        info = follow_up(order, today=today) if order.status == "verified" else None
+        followed.append({"order": order, "follow_up": info})
+        if info is None:
+            continue
+        checkpoints += [(date.fromisoformat(c["date"]), c["status"]) for c in info["checkpoints"]]
+        try:
+            planned = [d.date for d in order_plan(order).doses if d.date <= horizon]
+        except DomainError:
+            planned = []
+        for day in planned:
+            doses.setdefault(day, False)
+        for day in dispensed_dose_dates(order):
+            doses[day] = True
+    ranges = {t: (r.low, r.high) for t, r in default_ranges().items()}
+    return {
+        "orders": followed,
+        "observations": observations,
+        "reports": reports,
+        "doses": sorted(doses.items()),
+        "checkpoints": sorted(checkpoints),
+        "ranges": ranges,
+    }
