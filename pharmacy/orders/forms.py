@@ -94,11 +94,18 @@ class OrderForm(DosingForm):
             "notes": text_value(self.notes),
             "cause": text_value(self.cause) or "unknown",
             "neurologic_symptoms": bool(self.neurologic_symptoms.data),
-            "monitoring": {
-                "tests": [t for t in (self.monitoring_tests.data or []) if t],
-                "interval_months": number_value(self.monitoring_interval_months),
-            },
+            "monitoring": self._monitoring(),
         }
+
+    def _monitoring(self) -> dict[str, object]:
+        """Return ``monitoring``; no test ticked keeps the SPEC default (B12 and CBC)."""
+        monitoring: dict[str, object] = {
+            "interval_months": number_value(self.monitoring_interval_months)
+        }
+        tests = [t for t in (self.monitoring_tests.data or []) if t]
+        if tests:
+            monitoring["tests"] = tests
+        return monitoring
 
 
 class ReasonForm(FlaskForm):
