@@ -468,12 +468,12 @@ def record_review(
         actor=actor,
         after={"decision": decision, "note": text, "reviewed_on": today},
     )
-    _refresh_next_fill(order, today)
+    refresh_next_fill_if_available(order, today)
     db.session.commit()
     return review
 
 
-def _refresh_next_fill(order: Order, today: date) -> None:
+def refresh_next_fill_if_available(order: Order, today: date) -> None:
     """Let the continuity service store the order's next fill again, when it exists."""
     try:
         from pharmacy.services import continuity  # type: ignore[attr-defined]
@@ -763,7 +763,10 @@ def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str,
     if viewer.role == "prescriber":
         stmt = stmt.where(Order.prescriber_id == viewer.id)
     orders = list(db.session.execute(stmt.order_by(Order.id.desc())).scalars())
-    observations = [observation_to_dict(o) for o in list_observations(patient.id)]
+    observations = [
+        {**observation_to_dict(o), "display": fu.display_value(o.test, Decimal(o.value))}
+        for o in list_observations(patient.id)
+    ]
     reports = [symptom_report_to_dict(r) for r in list_symptom_reports(patient.id)]
     horizon = today + timedelta(days=60)
     doses: dict[date, bool] = {}
@@ -774,7 +777,11 @@ def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str,
         followed.append({"order": order, "follow_up": info})
         if info is None:
             continue
-        checkpoints += [(date.fromisoformat(c["date"]), c["status"]) for c in info["checkpoints"]]
+        checkpoints += [
+            (day, c["status"])
+            for c in info["checkpoints"]
+            if (day := date.fromisoformat(c["date"])) <= horizon + timedelta(days=30)
+        ]
         try:
             planned = [d.date for d in order_plan(order).doses if d.date <= horizon]
         except DomainError:

@@ -25,7 +25,7 @@ from decimal import Decimal
 from markupsafe import Markup, escape
 
 WIDTH = 760
-LEFT, RIGHT = 96, 20
+LEFT, RIGHT = 124, 20
 INK, MUTED, LINE, GRID = "#1d2733", "#5b6878", "#d6dde6", "#eef2f6"
 BAND = "#dcf3e8"
 FLAG_COLOURS = {"low": "#c2410c", "normal": "#0f766e", "high": "#7c3aed"}
@@ -118,9 +118,12 @@ def _panel(
     values = [p.value for p in series.points]
     ceiling = max([series.high * Decimal("1.15"), *(v * Decimal("1.1") for v in values)])
     ceiling = max(ceiling, Decimal(1))
+    # The B12 panel starts at 0; a small panel zooms on its band so the band stays readable.
+    floor = Decimal(0) if labels else min([series.low, *values]) * Decimal("0.8")
+    scale = max(ceiling - floor, Decimal("0.01"))
 
     def y(v: Decimal) -> float:
-        return top + height - float(v / ceiling) * height
+        return top + height - float((v - floor) / scale) * height
 
     right = WIDTH - RIGHT
     out.append(
@@ -133,7 +136,11 @@ def _panel(
         f' height="{_n(max(1.0, band_bottom - band_top))}" fill="{BAND}"><title>Reference range'
         f" {_fmt(series.low)}-{_fmt(series.high)} {escape(series.unit)}</title></rect>"
     )
+    placed: list[float] = []
     for v in (series.low, series.high):
+        if any(abs(y(v) - other) < 12 for other in placed):
+            continue  # a narrow band: one label is enough
+        placed.append(y(v))
         out.append(
             f'<text x="{LEFT - 6}" y="{_n(y(v) + 4)}" text-anchor="end" font-size="11"'
             f' fill="{MUTED}">{_fmt(v)}</text>'
@@ -143,6 +150,12 @@ def _panel(
         f"{escape(series.name)}</text>"
         f'<text x="8" y="{_n(top + 28)}" font-size="11" fill="{MUTED}">{escape(series.unit)}</text>'
     )
+    if not labels and series.points:
+        latest = series.points[-1]
+        out.append(
+            f'<text x="8" y="{_n(top + 42)}" font-size="11" fill="{FLAG_COLOURS.get(latest.flag, INK)}">'
+            f"latest {_fmt(latest.value)}</text>"
+        )
     if not series.points:
         out.append(
             f'<text x="{_n((LEFT + right) / 2)}" y="{_n(top + height / 2 + 4)}"'

@@ -32,7 +32,7 @@ def _count(app, model) -> int:
 
 
 def test_pharmacist_records_result_and_symptoms(app, client, as_user):
-    rx, patient = _order(app)
+    _, patient = _order(app)
     with time_machine.travel(JAN_10, tick=False):
         as_user("pharmacist")
         page = client.get(f"/patients/{patient}")
