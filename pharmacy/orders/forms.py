@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     SelectChoice,
@@ -15,6 +14,7 @@ from wtforms.validators import Length
 from wtforms.widgets import DateInput, NumberInput
 
 from pharmacy.domain.followup import CAUSE_LABELS, MONITOR_LABELS, MONITOR_TESTS
+from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.plan.forms import DosingForm, number_value, phases_from_form, text_value
 
 DRUG_CHOICES = [SelectChoice("cyanocobalamin", "Cyanocobalamin (vitamin B12) injection")]

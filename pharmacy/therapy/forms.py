@@ -3,7 +3,6 @@ domain check the same things, so the page and the API cannot disagree)."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 from wtforms.widgets import DateInput
@@ -15,6 +14,7 @@ from pharmacy.domain.followup import (
     SYMPTOM_LABELS,
     SYMPTOMS,
 )
+from pharmacy.forms import SafeForm as FlaskForm
 
 TEST_CHOICES = [SelectChoice(t.code, t.name) for t in LAB_TESTS.values()]
 UNIT_CHOICES = [
