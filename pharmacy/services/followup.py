@@ -469,20 +469,16 @@ def record_review(
         actor=actor,
         after={"decision": decision, "note": text, "reviewed_on": today},
     )
-    refresh_next_fill_if_available(order, today)
+    refresh_next_fill_if_available(order, today, actor)
     db.session.commit()
     return review
 
 
-def refresh_next_fill_if_available(order: Order, today: date) -> None:
-    """Let the continuity service store the order's next fill again, when it exists."""
-    try:
-        from pharmacy.services import continuity  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    refresh = getattr(continuity, "refresh_next_fill", None)
-    if refresh is not None:
-        refresh(order, today=today)
+def refresh_next_fill_if_available(order: Order, today: date, actor: User | None = None) -> None:
+    """Store the order's next fill again (continuity service), in the caller's transaction."""
+    from pharmacy.services import continuity
+
+    continuity.refresh_next_fill(order, today=today, actor=actor)
 
 
 def review_to_dict(review: OrderReview) -> dict[str, Any]:
@@ -544,30 +540,18 @@ def order_pdc(order: Order, today: date) -> fu.Pdc | None:
 
 
 def _coverage(order: Order, today: date) -> dict[str, Any]:
-    """Return ``next_fill``, ``covered_through`` and ``uncovered_doses`` from the continuity
-    service when it is there, else from the order's plan and fills."""
+    """Return ``next_fill``, ``covered_through`` and ``uncovered_doses`` (SPEC 5.4) from the
+    continuity service; an order whose regimen cannot be planned has none of them."""
+    from pharmacy.services import continuity
+
     try:
-        from pharmacy.services import continuity  # type: ignore[attr-defined]
-    except ImportError:
-        continuity = None
-    if continuity is not None and hasattr(continuity, "coverage"):
-        result = continuity.coverage(order)
-        data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-        next_fill = data.get("next_fill")
-        if next_fill is None and hasattr(continuity, "next_fill_dict"):
-            next_fill = continuity.next_fill_dict(order, today=today)
-        return {
-            "next_fill": next_fill,
-            "covered_through": data.get("covered_through"),
-            "uncovered_doses": data.get("uncovered_doses", []),
-        }
-    dispensed = dispensed_dose_dates(order)
-    live = [f for f in order.fills if f.status != "voided"]
-    uncovered = sorted({d["date"] for f in live for d in (f.plan or {}).get("uncovered_doses", [])})
+        data = continuity.coverage(order).to_dict()
+    except DomainError:
+        return {"next_fill": None, "covered_through": None, "uncovered_doses": []}
     return {
-        "next_fill": None,
-        "covered_through": max(dispensed).isoformat() if dispensed else None,
-        "uncovered_doses": uncovered,
+        "next_fill": continuity.next_fill_dict(order, today=today),
+        "covered_through": data["covered_through"],
+        "uncovered_doses": data["uncovered_doses"],
     }
 
 
