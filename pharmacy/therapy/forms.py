@@ -82,14 +82,18 @@ class SymptomForm(FlaskForm):
         """Return the per-symptom fields in list order."""
         return [getattr(self, f"symptom_{name}") for name in SYMPTOMS]
 
-    def to_json(self) -> dict[str, object]:
-        """Return the ``POST /patients/<id>/symptom-reports`` body."""
+    def symptoms(self) -> dict[str, str]:
+        """Return the symptoms asked about, each with its change."""
         symptoms = {}
         for name in SYMPTOMS:
             value = _text(getattr(self, f"symptom_{name}"))
             if value:
-                symptoms[name] = value
-        body: dict[str, object] = {"date": _text(self.report_date), "symptoms": symptoms}
+                symptoms[name] = str(value)
+        return symptoms
+
+    def to_json(self) -> dict[str, object]:
+        """Return the ``POST /patients/<id>/symptom-reports`` body."""
+        body: dict[str, object] = {"date": _text(self.report_date), "symptoms": self.symptoms()}
         if _text(self.note):
             body["note"] = _text(self.note)
         return body

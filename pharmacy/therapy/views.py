@@ -77,8 +77,8 @@ def record_symptoms(patient_id: int):
     form = SymptomForm()
     if form.validate():
         try:
+            check_symptoms(form.symptoms())  # the domain's message for an empty report
             data = form.to_json()
-            check_symptoms(data["symptoms"])  # the domain's message for an empty report
             body = validate(SymptomReportIn, data)
             service.record_symptom_report(
                 patient,
