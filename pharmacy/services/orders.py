@@ -107,11 +107,19 @@ def list_orders(
     return read_page(stmt, Order.id, cursor or Cursor())
 
 
-def verification_queue() -> list[Order]:
-    """Return the orders waiting for a pharmacist, oldest first."""
+QUEUE_LIMIT = 200
+
+
+def verification_queue(limit: int = QUEUE_LIMIT) -> list[Order]:
+    """Return the orders waiting for a pharmacist, oldest first (at most ``limit``), with
+    the patient and prescriber each row shows."""
     return list(
         db.session.execute(
-            select(Order).where(Order.status == "submitted").order_by(Order.submitted_dt, Order.id)
+            select(Order)
+            .where(Order.status == "submitted")
+            .order_by(Order.submitted_dt, Order.id)
+            .limit(limit)
+            .options(selectinload(Order.patient), selectinload(Order.prescriber))
         ).scalars()
     )
 
