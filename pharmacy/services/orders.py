@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from pharmacy.domain import fhir
 from pharmacy.domain.alerts import AlertFacts, Thresholds, has_stop, order_alerts
@@ -103,7 +103,14 @@ def list_orders(
             | func.lower(Patient.first_name).like(like)
             | func.lower(Patient.mrn).like(like)
         )
-    stmt = stmt.options(selectinload(Order.patient), selectinload(Order.prescriber))
+    # Many-to-one rows ride on the page's own query; fills come in one more statement.
+    stmt = stmt.options(
+        joinedload(Order.patient),
+        joinedload(Order.prescriber),
+        joinedload(Order.verified_by),
+        joinedload(Order.closed_by),
+        selectinload(Order.fills),
+    )
     return read_page(stmt, Order.id, cursor or Cursor())
 
 
