@@ -6,6 +6,7 @@ from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     dispensing,
     fhir,
     fills,
+    followup,
     formulations,
     labels,
     lots,

@@ -23,7 +23,12 @@ Codes and conventions chosen here (a clinic's EHR integrates against them):
   ``expectedSupplyDuration`` in ``d`` or ``wk`` (days supply).
 * Patient: a contained ``Patient`` (name, birthDate, identifier = MRN) referenced from
   ``subject``, or ``subject.identifier`` (an MRN the pharmacy already knows).
-* Indication: ``reasonCode[0].text``. Compounding reason: the extension
+* Indication: ``reasonCode[0].text``. Cause (SPEC 7.1): a ``reasonCode`` coding in the code
+  system :data:`CAUSE_SYSTEM` (codes ``dietary``, ``pernicious_anemia``, ... ``unknown``).
+* Neurological symptoms: the extension :data:`NEUROLOGIC_URL` (``valueBoolean``).
+  Monitoring: the extension :data:`MONITORING_URL` with sub-extensions ``test``
+  (``valueCode`` ``b12`` | ``cbc`` | ``mma`` | ``homocysteine``, repeated) and
+  ``intervalMonths`` (``valueInteger`` 1..12). Compounding reason: the extension
   :data:`COMPOUNDING_REASON_URL` (``valueString``). Notes: ``note[].text``.
 
 Errors are :class:`FhirError` holding :class:`Issue` items whose ``expression`` is a
@@ -42,6 +47,9 @@ BASE_URL = "https://b12-compounding.example/fhir"
 CONTAINER_URL = f"{BASE_URL}/StructureDefinition/vial-container"
 COMPOUNDING_REASON_URL = f"{BASE_URL}/StructureDefinition/compounding-reason"
 RX_SYSTEM = f"{BASE_URL}/sid/rx-number"
+CAUSE_SYSTEM = f"{BASE_URL}/CodeSystem/b12-deficiency-cause"
+NEUROLOGIC_URL = f"{BASE_URL}/StructureDefinition/neurologic-symptoms"
+MONITORING_URL = f"{BASE_URL}/StructureDefinition/therapy-monitoring"
 MRN_SYSTEM = f"{BASE_URL}/sid/mrn"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -148,6 +156,9 @@ class MappedOrder:
             "days_supply": "MedicationRequest.dispenseRequest.expectedSupplyDuration",
             "refills": "MedicationRequest.dispenseRequest.numberOfRepeatsAllowed",
             "indication": "MedicationRequest.reasonCode",
+            "cause": "MedicationRequest.reasonCode",
+            "neurologic_symptoms": f"MedicationRequest.extension('{NEUROLOGIC_URL}')",
+            "monitoring": f"MedicationRequest.extension('{MONITORING_URL}')",
             "compounding_reason": "MedicationRequest.extension",
             "notes": "MedicationRequest.note",
             "patient": self.patient_path,
@@ -160,6 +171,8 @@ class MappedOrder:
             return table[path]
         if path.startswith("prescriber"):
             return "MedicationRequest.requester"
+        if path.startswith("monitoring."):
+            return f"MedicationRequest.extension('{MONITORING_URL}')"
         return "MedicationRequest"
 
 
@@ -606,6 +619,51 @@ def _patient(
     return out
 
 
+def _clinical_frame(res: Mapping[str, Any], out: dict[str, Any]) -> None:
+    """Read cause, neurological symptoms and monitoring (SPEC 7.1); the order parser checks them."""
+    for reason in res.get("reasonCode") or []:
+        for coding in _codings(reason):
+            if coding.get("system") == CAUSE_SYSTEM:
+                out["cause"] = coding.get("code")
+    neuro = _extension(res, NEUROLOGIC_URL)
+    if neuro is not None:
+        out["neurologic_symptoms"] = neuro.get("valueBoolean")
+    monitoring = _extension(res, MONITORING_URL)
+    if monitoring is not None:
+        tests, interval = [], None
+        for sub in monitoring.get("extension") or []:
+            if not isinstance(sub, Mapping):
+                continue
+            if sub.get("url") == "test":
+                tests.append(sub.get("valueCode"))
+            elif sub.get("url") == "intervalMonths":
+                interval = sub.get("valueInteger")
+        body: dict[str, Any] = {}
+        if tests:
+            body["tests"] = tests
+        if interval is not None:
+            body["interval_months"] = interval
+        out["monitoring"] = body
+
+
+def _clinical_extensions(order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the neurological-symptoms and monitoring extensions of an order."""
+    extensions: list[dict[str, Any]] = []
+    if "neurologic_symptoms" in order:
+        extensions.append(
+            {"url": NEUROLOGIC_URL, "valueBoolean": bool(order["neurologic_symptoms"])}
+        )
+    monitoring = order.get("monitoring")
+    if isinstance(monitoring, Mapping):
+        subs: list[dict[str, Any]] = [
+            {"url": "test", "valueCode": t} for t in monitoring.get("tests") or []
+        ]
+        if monitoring.get("interval_months") is not None:
+            subs.append({"url": "intervalMonths", "valueInteger": monitoring["interval_months"]})
+        extensions.append({"url": MONITORING_URL, "extension": subs})
+    return extensions
+
+
 def from_medication_request(resource: object) -> MappedOrder:
     """Return the SPEC 3 order body a MedicationRequest asks for.
 
@@ -711,6 +769,7 @@ def from_medication_request(resource: object) -> MappedOrder:
         out["indication"] = reason.get("text") or next(
             (c.get("display") for c in _codings(reason) if c.get("display")), None
         )
+    _clinical_frame(res, out)
     ext = _extension(res, COMPOUNDING_REASON_URL)
     out["compounding_reason"] = ext.get("valueString") if ext else None
     notes = [
@@ -828,7 +887,10 @@ def to_medication_request(order: Mapping[str, Any]) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "contained": [pid, medication],
-        "extension": [{"url": COMPOUNDING_REASON_URL, "valueString": order["compounding_reason"]}],
+        "extension": [
+            {"url": COMPOUNDING_REASON_URL, "valueString": order["compounding_reason"]},
+            *_clinical_extensions(order),
+        ],
         "status": STATUS.get(order.get("status") or "submitted", "unknown"),
         "intent": "order",
         "medicationReference": {"reference": "#med", "display": drug["text"]},
@@ -847,8 +909,13 @@ def to_medication_request(order: Mapping[str, Any]) -> dict[str, Any]:
         if prescriber.get("npi"):
             requester["identifier"] = {"system": NPI_SYSTEM, "value": prescriber["npi"]}
         resource["requester"] = requester
+    reason: dict[str, Any] = {}
+    if order.get("cause"):
+        reason["coding"] = [{"system": CAUSE_SYSTEM, "code": order["cause"]}]
     if order.get("indication"):
-        resource["reasonCode"] = [{"text": order["indication"]}]
+        reason["text"] = order["indication"]
+    if reason:
+        resource["reasonCode"] = [reason]
     if order.get("notes"):
         resource["note"] = [{"text": order["notes"]}]
     resource["dosageInstruction"] = [

@@ -70,19 +70,23 @@ def monitoring_checkpoints(
     regimen: Regimen,
     interval_months: int = 3,
     extra_tests: Sequence[str] = (),
+    *,
+    tests: Sequence[str] | None = None,
 ) -> tuple[Checkpoint, ...]:
     """Return the lab checkpoints for the planned ``doses`` of ``regimen``, in date order.
 
     See the module docstring for how the schedule is read.
 
     :param doses: the planned doses (``Dose`` or ``PlannedDose``), any order.
+    :param tests: the order's monitoring tests (SPEC 7.1 codes such as ``b12``, ``cbc``);
+        when given they are the checkpoint's tests exactly, and ``extra_tests`` is ignored.
     :raise DomainError: ``interval_months`` below 1.
     """
     if interval_months < 1:
         raise DomainError("interval_months", "The monitoring interval must be at least 1 month.")
     if not doses:
         return ()
-    tests = _tests(extra_tests)
+    chosen = tuple(tests) if tests is not None else _tests(extra_tests)
     ordered = sorted(doses, key=lambda d: d.date)
     last_planned = ordered[-1].date
     checkpoints: list[Checkpoint] = []
@@ -97,12 +101,12 @@ def monitoring_checkpoints(
         if end_of_loading is None:
             return ()
         base = end_of_loading.date + timedelta(days=1)
-        checkpoints.append(Checkpoint(base, "after loading doses", tests))
+        checkpoints.append(Checkpoint(base, "after loading doses", chosen))
     else:
         base = ordered[0].date
     every = "every month" if interval_months == 1 else f"every {interval_months} months"
     k = 1
     while (day := base + relativedelta(months=k * interval_months)) <= last_planned:
-        checkpoints.append(Checkpoint(day, f"maintenance check, {every}", tests))
+        checkpoints.append(Checkpoint(day, f"maintenance check, {every}", chosen))
         k += 1
     return tuple(checkpoints)

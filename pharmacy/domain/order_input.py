@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from pharmacy.domain.errors import ValidationFailed
+from pharmacy.domain.followup import (
+    CAUSES,
+    DEFAULT_INTERVAL_MONTHS,
+    DEFAULT_MONITOR_TESTS,
+    MAX_INTERVAL_MONTHS,
+    MONITOR_TESTS,
+    ClinicalFrame,
+    normalise_tests,
+)
 from pharmacy.domain.plan_input import parse_plan_request
 from pharmacy.domain.regimen import Regimen, phase_to_dict
 from pharmacy.domain.vials import PlanRequest
@@ -77,6 +86,7 @@ class OrderInput:
     compounding_reason: str
     notes: str
     plan_request: PlanRequest
+    frame: ClinicalFrame = field(default_factory=ClinicalFrame)
 
     @property
     def phases(self) -> list[dict[str, object]]:
@@ -183,6 +193,71 @@ def _refills(raw: object, errors: dict[str, str]) -> None:
         errors["refills"] = f"Refills must be a whole number from 0 to {MAX_REFILLS}."
 
 
+def _whole(raw: object) -> int | None:
+    """Return a JSON whole number (not a bool), else None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 4:
+        return int(raw.strip())
+    return None
+
+
+def parse_frame(data: Mapping[str, object], errors: dict[str, str]) -> ClinicalFrame:
+    """Return the SPEC 7.1 clinical frame (``cause``, ``neurologic_symptoms``, ``monitoring``).
+
+    Each is optional and defaults as the SPEC says; errors are recorded by JSON path.
+    """
+    cause = data.get("cause")
+    if cause is None or cause == "":
+        cause = "unknown"
+    elif not isinstance(cause, str) or cause not in CAUSES:
+        errors["cause"] = "The cause must be one of " + ", ".join(CAUSES) + "."
+        cause = "unknown"
+    neuro = data.get("neurologic_symptoms")
+    if neuro is None:
+        neuro = False
+    elif not isinstance(neuro, bool):
+        errors["neurologic_symptoms"] = "neurologic_symptoms must be true or false."
+        neuro = False
+    tests: tuple[str, ...] = DEFAULT_MONITOR_TESTS
+    interval = DEFAULT_INTERVAL_MONTHS
+    monitoring = data.get("monitoring")
+    if monitoring is not None:
+        if not isinstance(monitoring, Mapping):
+            errors["monitoring"] = "monitoring must be an object with tests and interval_months."
+        else:
+            for key in monitoring:
+                if key not in ("tests", "interval_months"):
+                    errors[f"monitoring.{key}"] = "Unknown field: use tests and interval_months."
+            raw_tests = monitoring.get("tests")
+            if raw_tests is not None:
+                if not isinstance(raw_tests, list) or not raw_tests:
+                    errors["monitoring.tests"] = (
+                        "List at least one test: " + ", ".join(MONITOR_TESTS) + "."
+                    )
+                else:
+                    for i, test in enumerate(raw_tests):
+                        if not isinstance(test, str) or test not in MONITOR_TESTS:
+                            errors[f"monitoring.tests[{i}]"] = (
+                                f"Unknown test {test!r}: use " + ", ".join(MONITOR_TESTS) + "."
+                            )
+                    if not any(k.startswith("monitoring.tests") for k in errors):
+                        tests = normalise_tests(raw_tests)
+            raw_interval = monitoring.get("interval_months")
+            if raw_interval is not None:
+                months = _whole(raw_interval)
+                if months is None or not 1 <= months <= MAX_INTERVAL_MONTHS:
+                    errors["monitoring.interval_months"] = (
+                        f"The interval must be a whole number of months from 1 to"
+                        f" {MAX_INTERVAL_MONTHS}."
+                    )
+                else:
+                    interval = months
+    return ClinicalFrame(cause, neuro, tests, interval)
+
+
 def parse_order(data: object, today: date, *, in_use_days: int | None = None) -> OrderInput:
     """Return the validated order in ``data`` (SPEC section 3 order body).
 
@@ -218,6 +293,7 @@ def parse_order(data: object, today: date, *, in_use_days: int | None = None) ->
         required=True,
     )
     notes = _text(data, "notes", "notes", errors, label="Notes", required=False)
+    frame = parse_frame(data, errors)
     _refills(data.get("refills"), errors)
 
     plan_body = {
@@ -261,4 +337,5 @@ def parse_order(data: object, today: date, *, in_use_days: int | None = None) ->
         compounding_reason=reason,
         notes=notes,
         plan_request=request,
+        frame=frame,
     )

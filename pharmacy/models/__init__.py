@@ -2,6 +2,7 @@
 
 from pharmacy.models.audit import AuditEvent, AuditHead
 from pharmacy.models.fills import Fill, FillAllocation, FinalCheck
+from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
@@ -26,10 +27,13 @@ __all__ = [
     "FormulationIngredient",
     "IngredientLot",
     "LabelRender",
+    "Observation",
     "Order",
+    "OrderReview",
     "Patient",
     "PharmacySettings",
     "Recall",
+    "SymptomReport",
     "User",
     "now_utc",
 ]

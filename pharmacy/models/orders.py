@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import db
@@ -46,7 +46,15 @@ class Order(db.Model):
     indication: Mapped[str] = mapped_column(Text, default="")
     compounding_reason: Mapped[str] = mapped_column(Text)
     notes: Mapped[str] = mapped_column(Text, default="")
-    monitoring_tests: Mapped[list] = mapped_column(JSON, default=list)
+    # SPEC 7.1 clinical frame; version-1 orders get the defaults from the migration.
+    cause: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
+    neurologic_symptoms: Mapped[bool] = mapped_column(default=False, server_default=false())
+    monitoring_tests: Mapped[list] = mapped_column(JSON, default=lambda: ["b12", "cbc"])
+    monitoring_interval_months: Mapped[int] = mapped_column(default=3, server_default="3")
+    # SPEC 7.4: a prescriber's ``stop`` review ends the order's future fills from this date.
+    therapy_stopped_on: Mapped[date | None]
+    # SPEC 7.5: the earliest checkpoint still waiting for results (services.followup).
+    labs_due_on: Mapped[date | None] = mapped_column(index=True)
     sig: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
     status_reason: Mapped[str] = mapped_column(Text, default="")

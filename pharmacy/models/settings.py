@@ -38,6 +38,37 @@ class PharmacySettings(db.Model):
     refill_elapsed_percent: Mapped[int] = mapped_column(default=75)
     expiring_within_days: Mapped[int] = mapped_column(default=30)
     monitoring_interval_months: Mapped[int] = mapped_column(default=3)
+    # Default lab reference ranges, canonical units (SPEC 7.2 table).
+    ref_b12_low_pg_ml: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(200), server_default="200"
+    )
+    ref_b12_high_pg_ml: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(900), server_default="900"
+    )
+    ref_mma_low_nmol_l: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(0), server_default="0"
+    )
+    ref_mma_high_nmol_l: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(400), server_default="400"
+    )
+    ref_homocysteine_low_umol_l: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(0), server_default="0"
+    )
+    ref_homocysteine_high_umol_l: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(15), server_default="15"
+    )
+    ref_hemoglobin_low_g_dl: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal("12.0"), server_default="12.0"
+    )
+    ref_hemoglobin_high_g_dl: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal("17.5"), server_default="17.5"
+    )
+    ref_mcv_low_fl: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(80), server_default="80"
+    )
+    ref_mcv_high_fl: Mapped[Decimal] = mapped_column(
+        Numeric(10, 2), default=Decimal(100), server_default="100"
+    )
     # Sign-in protection.
     login_slowdown_after: Mapped[int] = mapped_column(default=3)
     login_lock_after: Mapped[int] = mapped_column(default=5)

@@ -271,6 +271,12 @@ def _check_order(order: Order) -> None:
             "cancelled": "it was cancelled",
         }.get(order.status, f"its status is {order.status}")
         raise ConflictError("status", f"Rx {order.rx_number} cannot be filled: {detail}.")
+    if order.therapy_stopped_on is not None:
+        raise ConflictError(
+            "status",
+            f"Rx {order.rx_number} cannot be filled: the prescriber stopped therapy on"
+            f" {order.therapy_stopped_on:%b %-d, %Y}.",
+        )
 
 
 def _take(batch: Batch, wanted: int) -> int:

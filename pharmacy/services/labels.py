@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 import labels as labelkit
 from pharmacy.database import write_intent
 from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.followup import MONITOR_LABELS
 from pharmacy.domain.monitoring import monitoring_checkpoints
 from pharmacy.domain.plan_input import parse_phases
 from pharmacy.domain.regimen import Regimen
@@ -30,6 +31,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.fills import get_fill
+from pharmacy.services.followup import order_frame
 from pharmacy.services.settings import get_settings, pharmacy_zone
 
 DPIS = (203, 300)
@@ -523,7 +525,9 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
             phases.append((number, sig(Regimen((phase,)), concentration, order.route)))
         except DomainError:
             phases.append((number, f"{format_number(phase.dose_mcg)} mcg"))
-    extra = [t for t in (order.monitoring_tests or []) if isinstance(t, str)]
+    # SPEC 7.1: the order's monitoring tests and interval (version-1 orders: the defaults).
+    frame = order_frame(order)
+    test_names = [MONITOR_LABELS.get(t, t) for t in frame.tests]
     window_start = doses[0].date
     fill_summary = next(
         (f for f in plan.get("fills", []) if f.get("fill_number") == fill.fill_number), {}
@@ -534,9 +538,9 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
         else doses[-1].date
     )
     checkpoints = tuple(
-        (c.date, f"Lab check ({c.reason}): {', '.join(c.tests)}")
+        (c.date, f"Lab check ({c.reason}): {', '.join(test_names)}")
         for c in monitoring_checkpoints(
-            all_doses, regimen, settings.monitoring_interval_months, extra
+            all_doses, regimen, frame.interval_months, tests=frame.tests
         )
         if window_start <= c.date <= window_end
     )

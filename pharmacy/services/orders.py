@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from pharmacy.domain import fhir
-from pharmacy.domain.alerts import AlertFacts, Thresholds, has_stop, order_alerts
+from pharmacy.domain.alerts import LEVELS, AlertFacts, Thresholds, has_stop, order_alerts
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.domain.followup import clinical_alerts
 from pharmacy.domain.npi import validate_npi
 from pharmacy.domain.order_input import OrderInput, PatientInput, parse_order
 from pharmacy.domain.plan_json import plan_to_dict
@@ -25,7 +26,7 @@ from pharmacy.domain.vials import PlanRequest, VialPlan, VialSpec, plan_vials
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
 from pharmacy.models.orders import ORDER_STATUSES
-from pharmacy.services import audit
+from pharmacy.services import audit, followup
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import patient_to_dict, resolve_patient
@@ -246,7 +247,8 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
         # Benzyl alcohol matters only when every matching product contains it.
         benzyl_alcohol=bool(matches) and all(_has_benzyl_alcohol(f) for f in matches),
     )
-    return [a.to_dict() for a in order_alerts(facts)]
+    alerts = order_alerts(facts) + clinical_alerts(followup.order_frame(order), facts.phases)
+    return [a.to_dict() for a in sorted(alerts, key=lambda a: -LEVELS.index(a.level))]
 
 
 # --- JSON forms ---------------------------------------------------------------------------
@@ -282,6 +284,7 @@ def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
         "indication": order.indication,
         "compounding_reason": order.compounding_reason,
         "notes": order.notes,
+        **followup.order_frame(order).to_dict(),
         "sig": order.sig,
         "alerts": order.alerts or [],
         "submitted_at": _iso(order.submitted_dt),
@@ -404,6 +407,10 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
         indication=order_input.indication,
         compounding_reason=order_input.compounding_reason,
         notes=order_input.notes,
+        cause=order_input.frame.cause,
+        neurologic_symptoms=order_input.frame.neurologic_symptoms,
+        monitoring_tests=list(order_input.frame.tests),
+        monitoring_interval_months=order_input.frame.interval_months,
         sig=plan.sig
         if route in ("IM", "SC")
         else "No directions: IV is not a route for this product (see alerts).",
@@ -414,6 +421,7 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
     db.session.add(order)
     db.session.flush()
     order.alerts = compute_alerts(order)
+    followup.refresh_labs_due(order)
     audit.record(
         "order.submitted",
         "order",

@@ -236,7 +236,7 @@ def test_label_too_long_is_422_naming_the_element(app, client, api):
 
 def test_calendar_pdf_letter_with_dose_months(app, client, api):
 
-    info = _fill(app, start=date(2026, 3, 2), monitoring_tests=["MMA"])
+    info = _fill(app, start=date(2026, 3, 2), monitoring_tests=["b12", "cbc", "mma"])
     response = client.get(f"/api/v1/fills/{info['id']}/calendar.pdf", headers=api("technician"))
     assert response.status_code == 200, response.get_json()
     assert response.mimetype == "application/pdf"
