@@ -10,6 +10,7 @@ from flask import Flask
 from flask_login import current_user
 
 from pharmacy.auth.roles import role_allows
+from pharmacy.domain.serials import serial_ranges
 from pharmacy.pagination import page_links
 
 # (endpoint, label, roles allowed). A missing endpoint is skipped, so areas can land one by one.
@@ -72,6 +73,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_dt
     app.jinja_env.filters["d"] = format_date
     app.jinja_env.filters["qty"] = format_qty
+    app.jinja_env.filters["serials"] = serial_ranges
 
     app.jinja_env.globals["url_exists"] = lambda endpoint: endpoint in app.view_functions
     app.jinja_env.globals["page_links"] = page_links

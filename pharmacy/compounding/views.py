@@ -18,6 +18,7 @@ from pharmacy.forms import attach_errors
 from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, date_args, text_arg
 from pharmacy.services import batches as batch_service
+from pharmacy.services import fills as fills_service
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
 from pharmacy.services.settings import get_settings, pharmacy_zone
@@ -196,6 +197,7 @@ def batch(lot_number: str):
         "compounding/batch.html",
         batch=record,
         rows=batch_service.worksheet_rows(record),
+        vials=fills_service.batch_vials(record),
         expired=batch_service.is_expired(record),
         sterility_form=SterilityForm(),
         action_form=ActionForm(),

@@ -36,6 +36,8 @@ class AllocatedLot:
     :param bud_date: the BUD's date in the pharmacy's zone (what a GS1 (17) encodes).
     :param status: the batch status (``released``, ``recalled``, ``rejected`` ...).
     :param gtin: the formulation's GTIN, or None when it has none.
+    :param serials: the serials of this lot allocated to the fill (SPEC 6.1).
+    :param batch_vials: how many vials the batch was made with (serials run 1..this).
     """
 
     lot: str
@@ -44,6 +46,8 @@ class AllocatedLot:
     bud_date: date
     status: str = "released"
     gtin: str | None = None
+    serials: tuple[int, ...] = ()
+    batch_vials: int | None = None
 
 
 @dataclass(frozen=True)

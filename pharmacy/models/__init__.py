@@ -1,7 +1,7 @@
 """ORM models; importing this package registers every table on ``db.metadata``."""
 
 from pharmacy.models.audit import AuditEvent, AuditHead
-from pharmacy.models.fills import Fill, FillAllocation, FinalCheck
+from pharmacy.models.fills import Fill, FillAllocation, FillVial, FinalCheck
 from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.orders import Counter, Order
@@ -22,6 +22,7 @@ __all__ = [
     "Counter",
     "Fill",
     "FillAllocation",
+    "FillVial",
     "FinalCheck",
     "Formulation",
     "FormulationIngredient",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import db
@@ -59,6 +59,45 @@ class FillAllocation(db.Model):
 
     fill: Mapped[Fill] = relationship(back_populates="allocations")
     batch: Mapped[Batch] = relationship()
+    vial_rows: Mapped[list[FillVial]] = relationship(
+        back_populates="allocation", order_by="FillVial.serial", cascade="all, delete-orphan"
+    )
+
+    @property
+    def serials(self) -> list[int]:
+        """Return the serials this allocation took (also after a void returned them)."""
+        return [row.serial for row in self.vial_rows]
+
+
+class FillVial(db.Model):
+    """One vial, by its serial in its batch, taken by a fill allocation (SPEC 6.1).
+
+    A batch's vials are numbered 1..``Batch.vials``; only the serials taken by fills have a
+    row, so compounding a batch writes nothing here. A void marks its rows ``returned``; the
+    partial unique index lets a serial be held by one live fill at most, on SQLite and on
+    PostgreSQL alike.
+    """
+
+    __tablename__ = "fill_vials"
+    __table_args__ = (
+        CheckConstraint("serial >= 1", name="serial_positive"),
+        Index(
+            "uq_fill_vials_live_serial",
+            "batch_id",
+            "serial",
+            unique=True,
+            sqlite_where=text("NOT returned"),
+            postgresql_where=text("NOT returned"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("fill_allocations.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    serial: Mapped[int]
+    returned: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    allocation: Mapped[FillAllocation] = relationship(back_populates="vial_rows")
 
 
 class FinalCheck(db.Model):

@@ -28,9 +28,11 @@ MAX_SCAN_LENGTH = 200
 def allocated_lots(fill: Fill) -> list[AllocatedLot]:
     """Return the fill's allocations as the check's input, one entry per batch."""
     vials: dict[int, int] = {}
+    serials: dict[int, list[int]] = {}
     batches = {}
     for allocation in fill.allocations:
         vials[allocation.batch_id] = vials.get(allocation.batch_id, 0) + allocation.vials
+        serials.setdefault(allocation.batch_id, []).extend(allocation.serials)
         batches[allocation.batch_id] = allocation.batch
     return [
         AllocatedLot(
@@ -40,6 +42,8 @@ def allocated_lots(fill: Fill) -> list[AllocatedLot]:
             bud_date=local_date(b.bud_dt),
             status=b.status,
             gtin=b.formulation.gtin or None,
+            serials=tuple(sorted(serials[b.id])),
+            batch_vials=b.vials,
         )
         for b in sorted(batches.values(), key=lambda b: (b.bud_dt, b.lot_number))
     ]

@@ -34,6 +34,13 @@ Decisions a pharmacist would expect, documented here once:
   ``write_intent()`` blocks begin with ``BEGIN IMMEDIATE``; on PostgreSQL the UPDATE waits
   for a concurrent writer and re-checks its condition. When stock is short the transaction
   is rolled back: nothing is written.
+* **Serials** (SPEC 6.1). Each vial of a batch has a serial 1..N. A fill takes the lowest
+  serials no live fill holds, right after its conditional UPDATE of the batch row: that
+  UPDATE holds the row lock until commit (PostgreSQL) or the write lock is already held
+  (SQLite), so two fills of one batch pick their serials one after the other and never see
+  the same serials free. A partial unique index (``batch_id, serial`` where not returned)
+  makes a double allocation impossible in the database too. A void marks exactly the
+  fill's serials returned.
 """
 
 from __future__ import annotations
@@ -50,7 +57,16 @@ from pharmacy.domain.plan_input import parse_phases
 from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.vials import MAX_IN_USE_DAYS, PlanRequest, VialPlan, VialSpec, plan_vials
 from pharmacy.extensions import db
-from pharmacy.models import Batch, Fill, FillAllocation, Formulation, Order, User, now_utc
+from pharmacy.models import (
+    Batch,
+    Fill,
+    FillAllocation,
+    FillVial,
+    Formulation,
+    Order,
+    User,
+    now_utc,
+)
 from pharmacy.services import audit
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
@@ -300,6 +316,34 @@ def _take(batch: Batch, wanted: int) -> int:
     return 0
 
 
+def _free_serials(batch: Batch, wanted: int) -> list[int]:
+    """Return the ``wanted`` lowest serials of ``batch`` that no live fill holds.
+
+    Called after this transaction's conditional UPDATE of the batch row, which serialises
+    every allocation and void of the batch: the serials read here stay free until commit.
+
+    :raise ConflictError: fewer free serials than vials counted available (inconsistent stock).
+    """
+    held = set(
+        db.session.execute(
+            select(FillVial.serial).where(
+                FillVial.batch_id == batch.id, FillVial.returned.is_(False)
+            )
+        ).scalars()
+    )
+    free: list[int] = []
+    for serial in range(1, batch.vials + 1):
+        if serial not in held:
+            free.append(serial)
+            if len(free) == wanted:
+                return free
+    raise ConflictError(
+        "stock",
+        f"Batch {batch.lot_number} counts more vials available than it has free serials;"
+        " its stock needs a pharmacist's review before it is used.",
+    )
+
+
 def allocate_fill(order: Order, actor: User | None, today: date) -> Fill:
     """Make the order's next fill: plan its vials with the real batch BUD and take them FEFO.
 
@@ -403,8 +447,13 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
         plan=plan_to_dict(plan),
         created_by_id=actor.id if actor is not None else None,
     )
+    serials: list[list[int]] = []
     for batch, n in taken:
-        fill.allocations.append(FillAllocation(batch_id=batch.id, vials=n))
+        chosen = _free_serials(batch, n)
+        serials.append(chosen)
+        allocation = FillAllocation(batch_id=batch.id, vials=n)
+        allocation.vial_rows = [FillVial(batch_id=batch.id, serial=s) for s in chosen]
+        fill.allocations.append(allocation)
     db.session.add(fill)
     db.session.flush()
     for batch, _ in taken:
@@ -420,8 +469,13 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
             "vials": needed,
             "dispense_date": fill.dispense_date,
             "allocations": [
-                {"batch_lot": b.lot_number, "vials": n, "vials_available_after": b.vials_available}
-                for b, n in taken
+                {
+                    "batch_lot": b.lot_number,
+                    "vials": n,
+                    "serials": chosen,
+                    "vials_available_after": b.vials_available,
+                }
+                for (b, n), chosen in zip(taken, serials, strict=True)
             ],
         },
     )
@@ -469,6 +523,12 @@ def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
         returned = []
         for allocation in fill.allocations:
             db.session.execute(
+                update(FillVial)
+                .where(FillVial.allocation_id == allocation.id)
+                .values(returned=True)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.execute(
                 update(Batch)
                 .where(Batch.id == allocation.batch_id)
                 .values(vials_available=Batch.vials_available + allocation.vials)
@@ -476,10 +536,12 @@ def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
             )
             batch = db.session.get(Batch, allocation.batch_id)
             db.session.refresh(batch, attribute_names=["vials_available"])
+            db.session.refresh(allocation, attribute_names=["vial_rows"])
             returned.append(
                 {
                     "batch_lot": batch.lot_number,
                     "vials": allocation.vials,
+                    "serials": allocation.serials,
                     "vials_available_after": batch.vials_available,
                 }
             )
@@ -504,6 +566,38 @@ def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
     return fill
 
 
+# --- serials of a batch ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchVials:
+    """Where a batch's vials are: the serials each live fill holds, and those on the shelf."""
+
+    held: list[tuple[Fill, list[int]]]
+    free: list[int]
+
+
+def batch_vials(batch: Batch) -> BatchVials:
+    """Return the serials of ``batch`` held by live (not voided) fills, and the free ones."""
+    rows = db.session.execute(
+        select(FillAllocation.fill_id, FillVial.serial)
+        .join(FillAllocation, FillVial.allocation_id == FillAllocation.id)
+        .where(FillVial.batch_id == batch.id, FillVial.returned.is_(False))
+        .order_by(FillAllocation.fill_id, FillVial.serial)
+    ).all()
+    by_fill: dict[int, list[int]] = {}
+    for fill_id, serial in rows:
+        by_fill.setdefault(fill_id, []).append(serial)
+    fills = {
+        f.id: f for f in db.session.execute(select(Fill).where(Fill.id.in_(by_fill))).scalars()
+    }
+    held_serials = {serial for _, serial in rows}
+    return BatchVials(
+        held=[(fills[fill_id], serials) for fill_id, serials in by_fill.items()],
+        free=[s for s in range(1, batch.vials + 1) if s not in held_serials],
+    )
+
+
 # --- JSON -----------------------------------------------------------------------------
 
 
@@ -524,7 +618,12 @@ def fill_to_dict(fill: Fill, *, include_plan: bool = True) -> dict[str, Any]:
             "dob": patient.dob.isoformat(),
         },
         "allocations": [
-            {"batch_lot": a.batch.lot_number, "vials": a.vials, "bud": a.batch.bud_dt.isoformat()}
+            {
+                "batch_lot": a.batch.lot_number,
+                "vials": a.vials,
+                "serials": a.serials,
+                "bud": a.batch.bud_dt.isoformat(),
+            }
             for a in fill.allocations
         ],
         "created_dt": fill.created_dt.isoformat() if fill.created_dt else None,

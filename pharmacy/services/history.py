@@ -46,6 +46,7 @@ from pharmacy.models import (
     Counter,
     Fill,
     FillAllocation,
+    FillVial,
     FinalCheck,
     Formulation,
     IngredientLot,
@@ -517,12 +518,17 @@ class HistoryWriter:
                 and b["bud_dt"] > needed_bud
                 and b["released_dt"] <= self._at(day, 9)
             ]
+            # A voided fill's serials went back, but only the batch's count is tracked here:
+            # serials are handed out once, so a batch is used up after ``vials`` serials.
+            usable = [b for b in usable if b.get("next_serial", 1) <= b["vials"]]
             if not usable:
                 usable = [self._compound(product, day - timedelta(days=15))]
                 usable[0]["released_dt"] = self._at(day, 8)
                 shelf.batches.sort(key=lambda b: b["bud_dt"])
             batch = min(usable, key=lambda b: b["bud_dt"])
-            n = min(vials, batch["vials_available"])
+            n = min(
+                vials, batch["vials_available"], batch["vials"] + 1 - batch.get("next_serial", 1)
+            )
             batch["vials_available"] -= n
             taken.append((batch, n))
             vials -= n
@@ -701,8 +707,18 @@ class HistoryWriter:
             voided_dt=created + timedelta(hours=2) if status == "voided" else None,
             void_reason="Patient changed pharmacy" if status == "voided" else "",
         )
+        vials_taken = self._buffer(FillVial)
         for batch, n in taken:
-            allocations.add(fill_id=fill_id, batch_id=batch["id"], vials=n)
+            allocation_id = allocations.add(fill_id=fill_id, batch_id=batch["id"], vials=n)
+            first = batch.setdefault("next_serial", 1)
+            batch["next_serial"] = first + n
+            for serial in range(first, first + n):
+                vials_taken.add(
+                    allocation_id=allocation_id,
+                    batch_id=batch["id"],
+                    serial=serial,
+                    returned=status == "voided",
+                )
             if status == "voided":
                 batch["vials_available"] += n
         self._event(

@@ -24,6 +24,7 @@ from pharmacy.models import (
     BatchComponent,
     Fill,
     FillAllocation,
+    FillVial,
     IngredientLot,
     Order,
     Recall,
@@ -41,6 +42,7 @@ CSV_COLUMNS = (
     "dispensed_at",
     "batch_lots",
     "vials",
+    "serials",
     "patient_name",
     "patient_dob",
     "patient_phone",
@@ -160,6 +162,7 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
         else []
     )
 
+    serials = _serials_by_allocation(batch_ids)
     fills: dict[int, dict[str, Any]] = {}
     patients: dict[int, dict[str, Any]] = {}
     prescribers: dict[int, dict[str, Any]] = {}
@@ -177,10 +180,17 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
                 "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
                 "vials": 0,
                 "batch_lots": [],
+                "serials": [],
                 "patient": _person_patient(order.patient),
                 "prescriber": _person_prescriber(order.prescriber),
             }
         entry["vials"] += allocation.vials
+        entry["serials"].append(
+            {
+                "batch_lot": allocation.batch.lot_number,
+                "serials": serials.get(allocation.id, []),
+            }
+        )
         if allocation.batch.lot_number not in entry["batch_lots"]:
             entry["batch_lots"].append(allocation.batch.lot_number)
         if fill.status != "voided":
@@ -220,6 +230,26 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
     return result
 
 
+def _serials_by_allocation(batch_ids: list[int]) -> dict[int, list[int]]:
+    """Return the serials each allocation of these batches took, in one query."""
+    if not batch_ids:
+        return {}
+    out: dict[int, list[int]] = {}
+    rows = db.session.execute(
+        select(FillVial.allocation_id, FillVial.serial)
+        .where(FillVial.batch_id.in_(batch_ids))
+        .order_by(FillVial.allocation_id, FillVial.serial)
+    )
+    for allocation_id, serial in rows:
+        out.setdefault(allocation_id, []).append(serial)
+    return out
+
+
+def serial_text(groups: list[dict[str, Any]]) -> str:
+    """Return a fill's serials as ``LOT/1 LOT/2`` (the DataMatrix form of a vial)."""
+    return " ".join(f"{g['batch_lot']}/{s}" for g in groups for s in g["serials"])
+
+
 def _csv_cell(value: Any) -> str:
     """Return a CSV cell that a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
@@ -254,6 +284,7 @@ def trace_csv(result: dict[str, Any]) -> Iterator[str]:
                 fill["dispensed_dt"],
                 " ".join(fill["batch_lots"]),
                 fill["vials"],
+                serial_text(fill["serials"]),
                 patient["name"],
                 patient["dob"],
                 patient["phone"],

@@ -48,7 +48,7 @@ def test_fefo_takes_the_earliest_bud_first(app, client, api):
     assert body["vials"] == 1
     assert body["status"] == "allocated"
     assert body["allocations"] == [
-        {"batch_lot": sooner_lot, "vials": 1, "bud": body["allocations"][0]["bud"]}
+        {"batch_lot": sooner_lot, "vials": 1, "serials": [1], "bud": body["allocations"][0]["bud"]}
     ]
     assert body["plan"]["totals"]["vials"] == 1
     with app.app_context():
