@@ -1,8 +1,10 @@
 """Time ``labels.render_pdf`` against a bare reportlab + python-barcode script.
 
-Both render the same 500 vial labels (2.25 x 1.25 in, a GS1-128 barcode each, every element's
-text) into one PDF. The plain script draws at fixed positions and sizes, with vector bars and no
-fitting, checks or layout machinery: it is the floor our renderer is measured against.
+Both render the same 500 vial labels (2.25 x 1.25 in, a GS1 DataMatrix with the vial's serial
+each, every element's text in the embedded TrueType label font) into one PDF. The plain script
+encodes each symbol with the same encoder (zint) and draws it at fixed positions and sizes, one
+vector rectangle per run of dark modules, with no fitting, checks or layout machinery: it is the
+floor our renderer is measured against.
 
 Run from the repository root: ``.venv/bin/python bench/bench_labels.py``. Every round uses new
 lot numbers, so no round reuses barcode encodings cached by an earlier one.
@@ -11,7 +13,6 @@ lot numbers, so no round reuses barcode encodings cached by an earlier one.
 from __future__ import annotations
 
 import gc
-import itertools
 import sys
 import time
 from io import BytesIO
@@ -19,11 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from barcode.codex import Gs1_128
+import zint
 from reportlab.lib.units import inch, mm
 from reportlab.pdfgen.canvas import Canvas
 
 from labels import Barcode, VialLabel, render_pdf
+from labels.fonts import FONT, FONT_BOLD
 
 COUNT = 500
 ROUNDS = 7
@@ -45,47 +47,76 @@ def make_labels(round_no: int) -> list[VialLabel]:
                 route="For intramuscular use",
                 lot=lot,
                 bud=f"20{yymmdd[:2]}-{yymmdd[2:4]}-{yymmdd[4:]}",
-                storage=("Refrigerate 2-8 C", "Protect from light"),
+                storage=("Refrigerate 2-8 °C", "Protect from light"),
                 pharmacy_name="Riverside Compounding Pharmacy",
                 pharmacy_phone="(217) 555-0142",
-                barcode=Barcode.gs1(GTIN, yymmdd, lot),
+                barcode=Barcode.gs1_datamatrix(GTIN, yymmdd, lot, i + 1),
+                serial=i + 1,
+                patient_name="Margaret A. Thompson",
+                rx_reference=f"Rx 1000{round_no}-{i % 5}",
             )
         )
     return labels
 
 
+def plain_matrix(label: VialLabel) -> tuple[int, list[tuple[int, int, int]]]:
+    """Encode the label's GS1 DataMatrix with zint (square, GS1 mode): size and dark runs."""
+    symbol = zint.Symbol()
+    symbol.symbology = zint.Symbology.DATAMATRIX
+    symbol.option_3 = int(zint.DataMatrixOptions.SQUARE)
+    symbol.input_mode = zint.InputMode.GS1 | zint.InputMode.GS1PARENS
+    symbol.encode(label.barcode.data)
+    bits, stride = symbol.encoded_data.tobytes(), symbol.encoded_data.shape[1]
+    runs = []
+    for row in range(symbol.rows):
+        start = None
+        for col in range(symbol.width + 1):
+            dark = col < symbol.width and (bits[row * stride + (col >> 3)] >> (col & 7)) & 1
+            if dark and start is None:
+                start = col
+            elif not dark and start is not None:
+                runs.append((row, start, col - start))
+                start = None
+    return symbol.rows, runs
+
+
 def plain_script(labels: list[VialLabel]) -> bytes:
-    """Render the labels with reportlab and python-barcode directly: fixed layout, no checks."""
+    """Render the labels with reportlab and zint directly: fixed layout, no checks."""
     buf = BytesIO()
-    canvas = Canvas(buf, pagesize=(2.25 * inch, 1.25 * inch), invariant=True)
-    module = 25.4 / 203 * mm  # one 203 dpi dot
+    canvas = Canvas(buf, pagesize=(2.25 * inch, 1.25 * inch), invariant=True, initialFontName=FONT)
+    module = 4 * 25.4 / 203 * mm  # four 203 dpi dots
     for label in labels:
-        pattern = Gs1_128(label.barcode.data).build()[0]
-        canvas.setFont("Helvetica-Bold", 10)
-        canvas.drawString(1.2 * mm, 28 * mm, label.drug_strength)
-        canvas.setFont("Helvetica-Bold", 8)
-        canvas.drawString(1.2 * mm, 24.5 * mm, label.volume)
-        canvas.setFont("Helvetica", 7)
-        canvas.drawRightString(56 * mm, 24.5 * mm, label.route)
-        canvas.setFont("Helvetica", 6)
-        canvas.drawString(1.2 * mm, 21.5 * mm, label.container_statement)
-        canvas.setFont("Helvetica-Bold", 9)
-        canvas.drawString(1.2 * mm, 18 * mm, f"BUD {label.bud}")
-        canvas.drawRightString(56 * mm, 18 * mm, f"Lot {label.lot}")
-        canvas.setFont("Helvetica-Bold", 6)
-        canvas.drawString(1.2 * mm, 15 * mm, ". ".join(label.storage))
-        canvas.drawString(40 * mm, 15 * mm, label.compounded_statement)
-        canvas.setFont("Helvetica", 5.5)
+        _size, runs = plain_matrix(label)
+        canvas.setFont(FONT_BOLD, 10)
+        canvas.drawString(1.6 * mm, 27.5 * mm, label.drug_strength)
+        canvas.setFont(FONT_BOLD, 8)
+        canvas.drawString(1.6 * mm, 24.5 * mm, label.volume)
+        canvas.setFont(FONT, 7)
+        canvas.drawRightString(55.5 * mm, 24.5 * mm, label.route)
+        canvas.setFont(FONT, 6)
+        canvas.drawString(1.6 * mm, 21.8 * mm, label.container_statement)
+        canvas.setFont(FONT_BOLD, 8.5)
+        canvas.drawString(1.6 * mm, 19 * mm, label.patient_name or "")
+        canvas.setFont(FONT, 7)
+        canvas.drawString(1.6 * mm, 16.5 * mm, label.rx_reference or "")
+        canvas.drawString(26 * mm, 16.5 * mm, f"Vial #{label.serial}")
+        canvas.setFont(FONT_BOLD, 9)
+        canvas.drawString(1.6 * mm, 13.5 * mm, f"BUD {label.bud}")
+        canvas.setFont(FONT_BOLD, 8)
+        canvas.drawString(1.6 * mm, 11 * mm, f"Lot {label.lot}")
+        canvas.setFont(FONT_BOLD, 6)
+        canvas.drawString(1.6 * mm, 8.8 * mm, ". ".join(label.storage))
+        canvas.drawString(2 * mm, 6.6 * mm, label.compounded_statement.upper())
+        canvas.setFont(FONT, 5.5)
         canvas.drawCentredString(
-            28.5 * mm, 12.5 * mm, f"{label.pharmacy_name}  {label.pharmacy_phone}"
+            28.5 * mm, 4.3 * mm, f"{label.pharmacy_name}  {label.pharmacy_phone}"
         )
-        x = 4 * mm
-        for bit, run in itertools.groupby(pattern):
-            width = len(list(run)) * module
-            if bit == "1":
-                canvas.rect(x, 3 * mm, width, 8 * mm, stroke=0, fill=1)
-            x += width
-        canvas.drawCentredString(28.5 * mm, 1 * mm, label.barcode.text)
+        canvas.drawCentredString(28.5 * mm, 2 * mm, label.barcode.text)
+        path = canvas.beginPath()
+        top = 17.5 * mm
+        for row, col, length in runs:
+            path.rect(41 * mm + col * module, top - (row + 1) * module, length * module, module)
+        canvas.drawPath(path, stroke=0, fill=1)
         canvas.showPage()
     canvas.save()
     return buf.getvalue()

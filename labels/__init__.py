@@ -9,7 +9,9 @@ from labels.calendar import render_calendar
 from labels.data import (
     BATCH_STOCK,
     CODE128,
+    DATAMATRIX,
     GS1_128,
+    GS1_DATAMATRIX,
     PRESCRIPTION_STOCK,
     VIAL_STOCK,
     Barcode,
@@ -24,6 +26,8 @@ from labels.data import (
     VialLabel,
     gtin_check_digit,
 )
+from labels.datamatrix import Matrix, encode_matrix
+from labels.fonts import missing_glyphs
 from labels.layout import layout_for
 from labels.render import render_pdf
 from labels.zpl import ZplError, render_zpl
@@ -31,7 +35,9 @@ from labels.zpl import ZplError, render_zpl
 __all__ = [
     "BATCH_STOCK",
     "CODE128",
+    "DATAMATRIX",
     "GS1_128",
+    "GS1_DATAMATRIX",
     "PRESCRIPTION_STOCK",
     "VIAL_STOCK",
     "Barcode",
@@ -41,14 +47,17 @@ __all__ = [
     "CalendarDose",
     "LabelError",
     "LabelOverflow",
+    "Matrix",
     "PrescriptionLabel",
     "Stock",
     "VialLabel",
     "ZplError",
     "encode",
+    "encode_matrix",
     "gtin_check_digit",
     "human_readable",
     "layout_for",
+    "missing_glyphs",
     "module_pattern",
     "parse_gs1",
     "render_calendar",

@@ -55,7 +55,7 @@ def render_calendar(data: CalendarData) -> bytes:
     """
     _check(data)
     buf = BytesIO()
-    canvas = Canvas(buf, pagesize=letter, invariant=True)
+    canvas = Canvas(buf, pagesize=letter, invariant=True, initialFontName=FONT)
     canvas.setTitle(f"Dosing calendar - Rx {data.rx_number}")
     _Calendar(canvas, data).draw()
     canvas.save()

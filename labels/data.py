@@ -17,7 +17,9 @@ MM_PER_INCH = 25.4
 
 CODE128 = "code128"
 GS1_128 = "gs1-128"
-Symbology = Literal["code128", "gs1-128"]
+DATAMATRIX = "datamatrix"
+GS1_DATAMATRIX = "gs1-datamatrix"
+Symbology = Literal["code128", "gs1-128", "datamatrix", "gs1-datamatrix"]
 
 
 class LabelError(ValueError):
@@ -62,6 +64,9 @@ class Barcode:
     a variable-length AI (the lot) last, e.g. ``0109501101530003`` ``17270315`` ``10CY261201-01``;
     an ASCII GS (``\\x1d``) may end a variable-length AI that is not last. ``text`` defaults to
     ``data`` for Code 128 and to the parenthesised form for GS1-128.
+
+    ``gs1-datamatrix`` (vial labels, SPEC 6.2) takes the parenthesised element string
+    ``(01)<GTIN>(17)<YYMMDD>(10)<lot>(21)<serial>``; ``datamatrix`` takes ``<lot>/<serial>``.
     """
 
     symbology: Symbology
@@ -80,13 +85,35 @@ class Barcode:
         :param expiry: a date, or ``YYMMDD`` already formatted (day ``00`` = end of month).
         :raise BarcodeDataError: the GTIN is not 14 digits or its check digit is wrong.
         """
-        if not (len(gtin) == 14 and gtin.isdigit()):
-            raise BarcodeDataError("barcode", f"GTIN must be 14 digits, got {gtin!r}")
-        if gtin_check_digit(gtin[:13]) != gtin[13]:
-            raise BarcodeDataError("barcode", f"GTIN {gtin} fails the GS1 mod-10 check digit")
+        _check_gtin(gtin)
         yymmdd = expiry.strftime("%y%m%d") if isinstance(expiry, date) else expiry
         data = f"01{gtin}17{yymmdd}10{lot}"
         return cls(GS1_128, data, f"(01){gtin}(17){yymmdd}(10){lot}")
+
+    @classmethod
+    def gs1_datamatrix(cls, gtin: str, expiry: date | str, lot: str, serial: int | str) -> Barcode:
+        """Return a vial's GS1 DataMatrix of ``(01)gtin (17)expiry (10)lot (21)serial``.
+
+        :raise BarcodeDataError: the GTIN is not 14 digits or its check digit is wrong.
+        """
+        _check_gtin(gtin)
+        yymmdd = expiry.strftime("%y%m%d") if isinstance(expiry, date) else expiry
+        text = f"(01){gtin}(17){yymmdd}(10){lot}(21){serial}"
+        return cls(GS1_DATAMATRIX, text, text)
+
+    @classmethod
+    def datamatrix(cls, lot: str, serial: int | str) -> Barcode:
+        """Return a vial's plain DataMatrix of ``<lot>/<serial>`` (no GTIN on the formulation)."""
+        text = f"{lot}/{serial}"
+        return cls(DATAMATRIX, text, text)
+
+
+def _check_gtin(gtin: str) -> None:
+    """Refuse a GTIN-14 with a wrong length or check digit."""
+    if not (len(gtin) == 14 and gtin.isdigit()):
+        raise BarcodeDataError("barcode", f"GTIN must be 14 digits, got {gtin!r}")
+    if gtin_check_digit(gtin[:13]) != gtin[13]:
+        raise BarcodeDataError("barcode", f"GTIN {gtin} fails the GS1 mod-10 check digit")
 
 
 def gtin_check_digit(body: str) -> str:
@@ -171,9 +198,15 @@ class PrescriptionLabel(_TupleFields):
 
 @dataclass(frozen=True)
 class VialLabel(_TupleFields):
-    """Hold the printed values of one vial (immediate container) label."""
+    """Hold the printed values of one vial (immediate container) label.
+
+    ``serial``: the vial's serial in its lot (also inside the DataMatrix); ``patient_name`` and
+    ``rx_reference`` (``Rx 100123-1``) are set on a fill's vial labels and left out on the vial
+    labels printed for a batch at compounding.
+    """
 
     _tuple_fields = ("storage",)
+    _optional_fields = ("serial", "patient_name", "rx_reference")
 
     drug_strength: str
     volume: str
@@ -186,11 +219,16 @@ class VialLabel(_TupleFields):
     pharmacy_phone: str
     barcode: Barcode
     compounded_statement: str = "Compounded drug"
+    serial: str | int | None = None
+    patient_name: str | None = None
+    rx_reference: str | None = None
 
 
 @dataclass(frozen=True)
-class BatchLabel:
-    """Hold the printed values of one batch (stock) label."""
+class BatchLabel(_TupleFields):
+    """Hold the printed values of one batch (stock) label (``storage``: as on the vials)."""
+
+    _tuple_fields = ("storage",)
 
     formulation: str
     lot: str
@@ -199,6 +237,7 @@ class BatchLabel:
     bud: str
     status: str
     barcode: Barcode
+    storage: tuple[str, ...] = ()
 
 
 Label = PrescriptionLabel | VialLabel | BatchLabel
@@ -211,9 +250,12 @@ def _field_names(label_type: type) -> tuple[str, ...]:
 
 
 def missing_fields(label: Label) -> list[str]:
-    """Return the names of the label's empty required fields (every field is required)."""
+    """Return the names of the label's empty required fields (all but ``_optional_fields``)."""
     missing = []
+    optional = getattr(label, "_optional_fields", ())
     for name in _field_names(type(label)):
+        if name in optional:
+            continue
         value = getattr(label, name)
         if (
             value is None
@@ -257,10 +299,11 @@ class CalendarData(_TupleFields):
     """Hold everything the patient dosing calendar prints.
 
     ``phases``: (phase number, description); ``checkpoints``: (date, description);
-    ``vials``: (vial number, opened date, discard-by date).
+    ``vials``: (vial number, opened date, discard-by date); ``next_fill_due``: when the next
+    fill must be picked up; ``uncovered_doses``: dose dates no dispensed vial covers yet.
     """
 
-    _tuple_fields = ("doses", "phases", "checkpoints", "vials")
+    _tuple_fields = ("doses", "phases", "checkpoints", "vials", "uncovered_doses")
 
     pharmacy_name: str
     pharmacy_phone: str
@@ -272,3 +315,5 @@ class CalendarData(_TupleFields):
     phases: tuple[tuple[int, str], ...] = field(default=())
     checkpoints: tuple[tuple[date, str], ...] = field(default=())
     vials: tuple[tuple[int, date, date], ...] = field(default=())
+    next_fill_due: date | None = None
+    uncovered_doses: tuple[date, ...] = field(default=())

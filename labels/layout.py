@@ -20,11 +20,13 @@ from typing import Literal
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from labels.barcode import human_readable
 from labels.data import (
     BATCH_STOCK,
     MM_PER_INCH,
     PRESCRIPTION_STOCK,
     VIAL_STOCK,
+    Barcode,
     BatchLabel,
     Label,
     LabelError,
@@ -33,13 +35,11 @@ from labels.data import (
     Stock,
     VialLabel,
 )
+from labels.fonts import ASCENT, DESCENT, FONT, FONT_BOLD, missing_glyphs
 
 PT_PER_MM = 72 / MM_PER_INCH
-FONT = "Helvetica"
-FONT_BOLD = "Helvetica-Bold"
-# Helvetica's ascender and descender (AFM units / 1000): a line of size s needs 0.93 s of ink.
-ASCENT = 0.718
-DESCENT = 0.207
+# SPEC 6.2: every label keeps at least 1/16 in of margin on every side.
+MARGIN_MM = MM_PER_INCH / 16
 LEADING = 1.15
 SIZE_STEP = 0.25
 PRINTER_DPIS = (203, 300)
@@ -72,6 +72,7 @@ class TextBlock:
     align: Align = "left"
     valign: Literal["top", "middle"] = "middle"
     upper: bool = False
+    optional: bool = False
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -128,6 +129,20 @@ class BarcodeBox:
 
 
 @dataclass(frozen=True)
+class MatrixBox:
+    """Place a DataMatrix: the widest whole-dot module that fits, quiet zone inside the box.
+
+    ``min_module_mm`` 0.25 gives at least 2 dots at 203 dpi and 3 at 300 dpi (SPEC 6.2).
+    """
+
+    x: float
+    y: float
+    w: float
+    h: float
+    min_module_mm: float = 0.25
+
+
+@dataclass(frozen=True)
 class Rule:
     """Draw a horizontal rule from ``x`` over ``w`` at ``y``."""
 
@@ -156,7 +171,7 @@ class LabelLayout:
     width_mm: float
     height_mm: float
     texts: tuple[TextBlock, ...]
-    barcode: BarcodeBox
+    barcode: BarcodeBox | MatrixBox
     rules: tuple[Rule, ...] = ()
     frames: tuple[Frame, ...] = ()
 
@@ -182,15 +197,19 @@ class LabelLayout:
             for t in self.texts
         )
         b = self.barcode
-        barcode = replace(
-            b,
-            x=b.x * sx,
-            y=b.y * sy,
-            w=b.w * sx,
-            h=b.h * sy,
-            text_h=b.text_h * sy,
-            text_max_pt=max(b.text_max_pt * sf, b.text_min_pt),
-        )
+        barcode: BarcodeBox | MatrixBox
+        if isinstance(b, MatrixBox):
+            barcode = replace(b, x=b.x * sx, y=b.y * sy, w=b.w * sx, h=b.h * sy)
+        else:
+            barcode = replace(
+                b,
+                x=b.x * sx,
+                y=b.y * sy,
+                w=b.w * sx,
+                h=b.h * sy,
+                text_h=b.text_h * sy,
+                text_max_pt=max(b.text_max_pt * sf, b.text_min_pt),
+            )
         rules = tuple(replace(r, x=r.x * sx, y=r.y * sy, w=r.w * sx) for r in self.rules)
         frames = tuple(
             replace(f, x=f.x * sx, y=f.y * sy, w=f.w * sx, h=f.h * sy) for f in self.frames
@@ -314,36 +333,55 @@ PRESCRIPTION_LAYOUT = LabelLayout(
     frames=(Frame(73.8, 9.6, 25.6, 3.5, 0.35),),
 )
 
-# Vial label, 2.25 x 1.25 in (57.15 x 31.75 mm): drug and strength, BUD and lot are the largest
-# text. The barcode box spans the label: a GS1-128 with an 11-character lot is 310 modules wide.
+# Vial label, 2.25 x 1.25 in (57.15 x 31.75 mm) inside a 1/16 in margin: drug and strength, the
+# patient's name (fill vials) and the BUD are the largest text. The GS1 DataMatrix sits at the right
+# beside the Rx, BUD, lot and storage lines; its human-readable element string runs along the foot.
+_VX, _VW, _VCOL = 1.6, 53.95, 38.6
 VIAL_LAYOUT = LabelLayout(
     kind="vial",
     width_mm=57.15,
     height_mm=31.75,
     texts=(
-        TextBlock("drug_strength", "{drug_strength}", 1.2, 0.9, 54.75, 4.4, 10, 6, bold=True),
-        TextBlock("volume", "{volume}", 1.2, 5.3, 12.0, 3.2, 8.5, 5, bold=True),
-        TextBlock("route", "{route}", 13.2, 5.3, 42.75, 3.2, 7.5, 4.5, align="right"),
+        TextBlock("drug_strength", "{drug_strength}", _VX, 1.6, _VW, 3.8, 10, 6, bold=True),
+        TextBlock("volume", "{volume}", _VX, 5.4, 12.0, 2.8, 8.5, 5, bold=True),
+        TextBlock("route", "{route}", 13.6, 5.4, 41.95, 2.8, 7.5, 4.5, align="right"),
+        TextBlock("container_statement", "{container_statement}", _VX, 8.2, _VW, 2.4, 6.5, 4.5),
         TextBlock(
-            "container_statement",
-            "{container_statement}",
-            1.2,
-            8.5,
-            54.75,
-            2.7,
-            6.5,
+            "patient_name",
+            "{patient_name}",
+            _VX,
+            10.6,
+            _VW,
+            3.0,
+            9,
             4.5,
+            bold=True,
+            optional=True,
         ),
-        TextBlock("bud", "BUD {bud}", 1.2, 11.3, 30.0, 3.8, 9.5, 6, bold=True),
-        TextBlock("lot", "Lot {lot}", 31.2, 11.3, 24.75, 3.8, 8, 5, bold=True, align="right"),
-        TextBlock("storage", "{storage}", 1.2, 15.2, 37.0, 2.6, 6.5, 4.5, bold=True),
+        TextBlock("rx_reference", "{rx_reference}", _VX, 13.6, 23.0, 2.3, 7, 4.5, optional=True),
+        TextBlock(
+            "serial",
+            "Vial #{serial}",
+            24.6,
+            13.6,
+            15.6,
+            2.3,
+            7,
+            4.5,
+            bold=True,
+            align="right",
+            optional=True,
+        ),
+        TextBlock("bud", "BUD {bud}", _VX, 15.9, _VCOL, 3.0, 9.5, 6, bold=True),
+        TextBlock("lot", "Lot {lot}", _VX, 18.9, _VCOL, 2.4, 8, 5, bold=True),
+        TextBlock("storage", "{storage}", _VX, 21.3, _VCOL, 2.3, 6.5, 4.5, bold=True),
         TextBlock(
             "compounded_statement",
             "{compounded_statement}",
-            38.6,
-            15.25,
-            17.35,
-            2.5,
+            _VX,
+            23.6,
+            20.0,
+            2.2,
             6,
             4.5,
             bold=True,
@@ -353,18 +391,19 @@ VIAL_LAYOUT = LabelLayout(
         TextBlock(
             "pharmacy",
             "{pharmacy_name}  {pharmacy_phone}",
-            1.2,
-            17.9,
-            54.75,
-            2.5,
+            _VX,
+            25.8,
+            _VW,
+            2.2,
             6,
             4.5,
             align="center",
         ),
+        TextBlock("barcode", "{barcode}", _VX, 28.0, _VW, 2.15, 6, 4.5, align="center"),
     ),
-    barcode=BarcodeBox(0.5, 20.6, 56.15, 10.7, 2.2, 6, 4.5, min_module_mm=0.125),
+    barcode=MatrixBox(40.6, 13.4, 14.95, 12.4),
     rules=(),
-    frames=(Frame(38.6, 15.25, 17.35, 2.5, 0.25),),
+    frames=(Frame(_VX, 23.6, 20.0, 2.2, 0.25),),
 )
 
 # Batch label, 4 x 2 in: lot and status are the largest text; status is framed.
@@ -412,7 +451,20 @@ BATCH_LAYOUT = LabelLayout(
             6,
             align="right",
         ),
-        TextBlock("bud", "BUD {bud}", 2.0, 22.4, 97.6, 5.0, 13, 7, bold=True),
+        TextBlock("bud", "BUD {bud}", 2.0, 22.4, 50.0, 5.0, 13, 7, bold=True),
+        TextBlock(
+            "storage",
+            "{storage}",
+            52.6,
+            22.4,
+            47.0,
+            5.0,
+            9,
+            5,
+            bold=True,
+            max_lines=2,
+            align="right",
+        ),
     ),
     barcode=BarcodeBox(2.0, 29.2, 97.6, 20.2, 3.2, 9, 6),
     rules=(Rule(2.0, 28.2, 97.6, 0.3),),
@@ -455,16 +507,75 @@ def _scaled_layout(label_type: type, width_mm: float, height_mm: float) -> Label
     """Return the cached scaled layout (stock sizes are few; labels are many)."""
     base = BASE_LAYOUTS[label_type][0]
     if math.isclose(width_mm, base.width_mm) and math.isclose(height_mm, base.height_mm):
-        return base
-    return base.scaled(width_mm, height_mm)
+        return within_margins(base)
+    return within_margins(base.scaled(width_mm, height_mm))
+
+
+def _extent(layout: LabelLayout) -> tuple[float, float, float, float]:
+    """Return (left, top, right, bottom) of everything the layout draws, in mm."""
+    boxes = [(t.x, t.y, t.x + t.w, t.y + t.h) for t in layout.texts]
+    b = layout.barcode
+    boxes.append((b.x, b.y, b.x + b.w, b.y + b.h))
+    boxes += [(r.x, r.y - r.thickness / 2, r.x + r.w, r.y + r.thickness / 2) for r in layout.rules]
+    boxes += [
+        (f.x - f.thickness / 2, f.y - f.thickness / 2, f.x + f.w + f.thickness, f.y + f.h)
+        for f in layout.frames
+    ]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def within_margins(layout: LabelLayout, margin: float = MARGIN_MM) -> LabelLayout:
+    """Return ``layout`` squeezed, where needed, to keep ``margin`` mm clear on every side.
+
+    Each axis whose content reaches into the margin is mapped linearly onto the space inside it
+    (font sizes stay: the text is fitted to the smaller boxes when drawn).
+    """
+    left, top, right, bottom = _extent(layout)
+    lo_x, hi_x = max(left, margin), min(right, layout.width_mm - margin)
+    lo_y, hi_y = max(top, margin), min(bottom, layout.height_mm - margin)
+    if (lo_x, hi_x, lo_y, hi_y) == (left, right, top, bottom):
+        return layout
+    kx = (hi_x - lo_x) / (right - left)
+    ky = (hi_y - lo_y) / (bottom - top)
+
+    def mx(x: float) -> float:
+        return lo_x + (x - left) * kx
+
+    def my(y: float) -> float:
+        return lo_y + (y - top) * ky
+
+    texts = tuple(replace(t, x=mx(t.x), y=my(t.y), w=t.w * kx, h=t.h * ky) for t in layout.texts)
+    b = layout.barcode
+    barcode: BarcodeBox | MatrixBox
+    if isinstance(b, MatrixBox):
+        barcode = replace(b, x=mx(b.x), y=my(b.y), w=b.w * kx, h=b.h * ky)
+    else:
+        barcode = replace(b, x=mx(b.x), y=my(b.y), w=b.w * kx, h=b.h * ky, text_h=b.text_h * ky)
+    rules = tuple(replace(r, x=mx(r.x), y=my(r.y), w=r.w * kx) for r in layout.rules)
+    frames = tuple(replace(f, x=mx(f.x), y=my(f.y), w=f.w * kx, h=f.h * ky) for f in layout.frames)
+    return replace(layout, texts=texts, barcode=barcode, rules=rules, frames=frames)
 
 
 def field_text(label: Label, name: str) -> str:
-    """Return one label field as printed text (tuples joined, numbers as written)."""
+    """Return one label field as printed text (tuples joined, numbers as written, None empty)."""
     value = getattr(label, name)
+    if value is None:
+        return ""
+    if isinstance(value, Barcode):
+        return human_readable(value)
     if isinstance(value, tuple):
         return JOINERS.get(name, ", ").join(str(v).strip() for v in value)
     return str(value).strip()
+
+
+def shown(block: TextBlock, label: Label) -> bool:
+    """Return whether the block is drawn: an optional block is left out when its fields are empty."""
+    return not block.optional or any(field_text(label, f) for f in block.fields)
 
 
 def block_text(block: TextBlock, label: Label) -> str:
@@ -608,15 +719,57 @@ def place_barcode(box: BarcodeBox, modules: int, dpi: int, text: str = "") -> Ba
     return BarPlacement(first + spare // 2 + QUIET_MODULES * module, module, dot_mm)
 
 
+@dataclass(frozen=True)
+class MatrixPlacement:
+    """Hold a DataMatrix on the printer's dot grid: top-left of the symbol (quiet zone outside
+    it), module size in dots, and the dot size in mm."""
+
+    x_dots: int
+    y_dots: int
+    module_dots: int
+    dot_mm: float
+
+    @property
+    def module_mm(self) -> float:
+        """Return the module size in millimetres."""
+        return self.module_dots * self.dot_mm
+
+
+def place_matrix(box: MatrixBox, size: int, dpi: int, text: str = "") -> MatrixPlacement:
+    """Return the largest whole-dot module at which a ``size`` x ``size`` symbol and a
+    one-module quiet zone fit ``box``, centred on the dot grid.
+
+    :raise LabelOverflow: not even ``box.min_module_mm`` fits.
+    """
+    dot_mm = MM_PER_INCH / dpi
+    x0 = math.ceil(box.x / dot_mm - 1e-9)
+    x1 = math.floor((box.x + box.w) / dot_mm + 1e-9)
+    y0 = math.ceil(box.y / dot_mm - 1e-9)
+    y1 = math.floor((box.y + box.h) / dot_mm + 1e-9)
+    span = size + 2  # the quiet zone: one module each side (SPEC 6.2)
+    module = min((x1 - x0) // span, (y1 - y0) // span)
+    minimum = max(1, math.ceil(box.min_module_mm / dot_mm - 0.05))
+    if module < minimum:
+        raise LabelOverflow(
+            "barcode",
+            text,
+            f"a {size}x{size} DataMatrix needs {span * minimum * dot_mm:.1f} mm at {dpi} dpi, "
+            f"box is {box.w:.1f} x {box.h:.1f} mm",
+        )
+    spare_x = (x1 - x0) - span * module
+    spare_y = (y1 - y0) - span * module
+    return MatrixPlacement(x0 + spare_x // 2 + module, y0 + spare_y // 2 + module, module, dot_mm)
+
+
 @lru_cache(maxsize=16384)
 def check_text(name: str, text: str) -> None:
-    """Refuse characters the built-in fonts cannot print (they would come out as blanks).
+    """Refuse characters the label font cannot draw (they would come out as blanks).
 
-    :raise LabelError: ``text`` has a character outside Windows-1252 or a control character.
+    :raise LabelError: ``text`` has a control character or one the label font lacks.
     """
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError as exc:
-        raise LabelError(name, f"cannot print {text[exc.start]!r} with the label font") from None
     if _CONTROL.search(text):
         raise LabelError(name, "control characters cannot be printed")
+    missing = missing_glyphs(text)
+    if missing:
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
+        raise LabelError(name, f"the label font cannot print {shown}")

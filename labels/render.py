@@ -25,6 +25,8 @@ from labels.data import (
     VialLabel,
     check_label,
 )
+from labels.datamatrix import encode_matrix, is_matrix
+from labels.fonts import FONT
 from labels.layout import (
     ASCENT,
     PRINTER_DPIS,
@@ -33,6 +35,7 @@ from labels.layout import (
     Fitted,
     Frame,
     LabelLayout,
+    MatrixBox,
     Rule,
     TextBlock,
     block_text,
@@ -40,6 +43,8 @@ from labels.layout import (
     fit_text,
     layout_of,
     place_barcode,
+    place_matrix,
+    shown,
 )
 
 # Each bar is drawn this many dots narrower on each side. Bar edges then fall strictly inside a
@@ -68,25 +73,46 @@ def render_pdf(
     if not labels:
         raise LabelError("labels", "nothing to render")
     buf = BytesIO()
-    canvas = Canvas(buf, invariant=True)
+    canvas = Canvas(buf, invariant=True, initialFontName=FONT)
     for label in labels:
         _draw_label(canvas, label, layout_of(label, stock), dpi)
     canvas.save()
     return buf.getvalue()
 
 
+def check_symbology(label: Label, layout: LabelLayout) -> None:
+    """Refuse a barcode of the wrong kind for the label: vial labels carry a DataMatrix
+    (SPEC 6.2), prescription and batch labels a linear barcode.
+
+    :raise LabelError: naming ``barcode``.
+    """
+    wants_matrix = isinstance(layout.barcode, MatrixBox)
+    if is_matrix(label.barcode) != wants_matrix:
+        kind = "a DataMatrix" if wants_matrix else "a Code 128 or GS1-128 barcode"
+        raise LabelError("barcode", f"the {layout.kind} label carries {kind}")
+
+
 def _draw_label(canvas: Canvas, label: Label, layout: LabelLayout, dpi: int) -> None:
     """Draw one label on its own page."""
     check_label(label)
+    check_symbology(label, layout)
     # Fit everything before drawing, so a refused label leaves no half-drawn page behind.
-    texts = [(block, _fitted(block, block_text(block, label))) for block in layout.texts]
+    texts = [
+        (block, _fitted(block, block_text(block, label)))
+        for block in layout.texts
+        if shown(block, label)
+    ]
     barcode = label.barcode
     readable = human_readable(barcode)
-    readable_block = layout.barcode.text_block()
-    texts.append((readable_block, _fitted(readable_block, readable)))
     page_h = layout.height_mm * PT_PER_MM
+    if isinstance(layout.barcode, BarcodeBox):
+        readable_block = layout.barcode.text_block()
+        texts.append((readable_block, _fitted(readable_block, readable)))
+        path = _bars_path(layout.barcode, barcode, readable, page_h, dpi)
+    else:
+        path = _matrix_path(layout.barcode, barcode, readable, page_h, dpi)
     canvas.setPageSize((layout.width_mm * PT_PER_MM, page_h))
-    _draw_barcode(canvas, layout.barcode, barcode, readable, page_h, dpi)
+    canvas.drawPath(path, stroke=0, fill=1)
     # One text object for the page, blocks grouped by font and size: each font change and each
     # separate string costs PDF operators, and these are most of a label's content stream.
     text = canvas.beginText()
@@ -134,11 +160,22 @@ def _draw_text(
     return wanted
 
 
-def _draw_barcode(
-    canvas: Canvas, box: BarcodeBox, barcode: Barcode, readable: str, page_h: float, dpi: int
-) -> None:
-    """Draw the bars as vector rectangles, one per run of bar modules, on the dot grid."""
-    canvas.drawPath(_bars_path(box, barcode, readable, page_h, dpi), stroke=0, fill=1)
+@lru_cache(maxsize=1024)
+def _matrix_path(
+    box: MatrixBox, barcode: Barcode, readable: str, page_h: float, dpi: int
+) -> PDFPathObject:
+    """Return the DataMatrix as vector squares on the dot grid, one rectangle per run of dark
+    modules in a row (each vial's serial makes its own symbol, so few paths repeat)."""
+    matrix = encode_matrix(barcode)
+    place = place_matrix(box, matrix.rows, dpi, readable)
+    dot = place.dot_mm * PT_PER_MM
+    module = place.module_dots * dot
+    x0 = place.x_dots * dot
+    top = page_h - place.y_dots * dot
+    path = PDFPathObject()
+    for row, col, length in matrix.runs:
+        path.rect(x0 + col * module, top - (row + 1) * module, length * module, module)
+    return path
 
 
 @lru_cache(maxsize=1024)

@@ -8,17 +8,31 @@ Bar codes are sent as ``^BC`` in "no mode" with ZPL invocation codes that spell 
 symbol, the encoding python-barcode produced for the PDF (``>;`` start in set C, ``>8`` FNC1,
 ``>6`` switch to set B, ...). The printer therefore prints the same symbol as the PDF, with the
 same module width in dots (``^BY``).
+
+Vial DataMatrix symbols are sent as ``^BX`` quality 200 with the rows and columns the PDF drew
+(so the printer makes the same square ISO/IEC 16022 symbol) and ``_`` as the escape character:
+``_1`` first is FNC1 (GS1 DataMatrix), ``_1`` later is the GS1 separator.
+
+Text is UTF-8 (``^CI28``). The printer's resident scalable font (``^A0``) is taken to draw the
+Windows-1252 repertoire; a text block with any other character (Vietnamese, Polish, Turkish,
+Greek, Cyrillic...) is drawn here with the PDF's TrueType font and sent as a ``^GF`` graphic field,
+so the printer never shows a blank or a substitute glyph.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from functools import lru_cache
+
+from PIL import Image, ImageDraw, ImageFont
 
 from labels.barcode import (
     CODE_A,
     CODE_B,
     CODE_C,
     FNC1,
+    GS,
     START_A,
     START_B,
     START_C,
@@ -34,6 +48,8 @@ from labels.data import (
     VialLabel,
     check_label,
 )
+from labels.datamatrix import encode_matrix
+from labels.fonts import ASCENT, FONT_FILES
 from labels.layout import (
     MM_PER_INCH,
     PRINTER_DPIS,
@@ -41,6 +57,7 @@ from labels.layout import (
     BarcodeBox,
     Fitted,
     Frame,
+    MatrixBox,
     Rule,
     TextBlock,
     block_text,
@@ -48,7 +65,10 @@ from labels.layout import (
     fit_text,
     layout_of,
     place_barcode,
+    place_matrix,
+    shown,
 )
+from labels.render import check_symbology
 
 _INVOCATION = {
     START_A: ">9",
@@ -100,25 +120,42 @@ def _label_zpl(label: Label, dpi: int, stock: Stock | None) -> str:
         f"^LL{round(layout.height_mm * dots)}",
         "^LH0,0",
     ]
+    check_symbology(label, layout)
     for block in layout.texts:
-        out.append(_text(block, block_text(block, label), dots))
+        if shown(block, label):
+            out.append(_text(block, block_text(block, label), dots))
     readable = human_readable(label.barcode)
-    out.append(_barcode(layout.barcode, label, readable, dpi))
-    out.append(_text(layout.barcode.text_block(), readable, dots))
+    if isinstance(layout.barcode, MatrixBox):
+        out.append(_matrix(layout.barcode, label, readable, dpi))
+    else:
+        out.append(_barcode(layout.barcode, label, readable, dpi))
+        out.append(_text(layout.barcode.text_block(), readable, dots))
     out.extend(_rule(rule, dots) for rule in layout.rules)
     out.extend(_frame(frame, dots) for frame in layout.frames)
     out.append("^XZ")
     return "\n".join(out) + "\n"
 
 
+def resident(text: str) -> bool:
+    """Return whether the printer's resident font draws ``text`` (Windows-1252 repertoire)."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(block: TextBlock, text: str, dots: float) -> str:
-    """Return a text block: font 0 at the fitted size, pre-wrapped lines in a ``^FB``."""
+    """Return a text block: font 0 at the fitted size, pre-wrapped lines in a ``^FB``; or, for
+    text the resident font cannot draw, the same lines as a ``^GF`` graphic."""
     check_text(block.name, text)
     fitted: Fitted = fit_text(block, text)
     per_pt = dots / PT_PER_MM
     top_pt = block.y * PT_PER_MM
     if block.valign == "middle":
         top_pt += (block.h * PT_PER_MM - fitted.ink_height_pt()) / 2
+    if not resident(text):
+        return _graphic_text(block, fitted, top_pt, dots)
     height = max(1, round(fitted.size * per_pt))
     spacing = round((fitted.leading - fitted.size) * per_pt)
     # ^FB: "\&" breaks a line and "\\" is a backslash.
@@ -129,6 +166,64 @@ def _text(block: TextBlock, text: str, dots: float) -> str:
         f"^FB{round(block.w * dots)},{len(fitted.lines)},{spacing},{_JUSTIFY[block.align]},0"
         f"^FH_^FD{_escape_text(body)}^FS"
     )
+
+
+def _graphic_text(block: TextBlock, fitted: Fitted, top_pt: float, dots: float) -> str:
+    """Return fitted text drawn with the label's TrueType font as a ``^GFA`` graphic field."""
+    per_pt = dots / PT_PER_MM
+    width = max(1, round(block.w * dots))
+    # Stacked accents (Vietnamese capitals) rise above the ascender: room above and below.
+    pad = math.ceil(0.3 * fitted.size * per_pt)
+    height = math.ceil(fitted.ink_height_pt() * per_pt) + 2 * pad
+    image = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(image)
+    font = _pil_font(block.font, round(fitted.size * per_pt, 2))
+    baseline = pad + ASCENT * fitted.size * per_pt
+    spare = block.w * PT_PER_MM
+    for line, line_w in zip(fitted.lines, fitted.widths):
+        if block.align == "left":
+            x = 0.0
+        elif block.align == "right":
+            x = spare - line_w
+        else:
+            x = (spare - line_w) / 2
+        draw.text((x * per_pt, baseline), line, fill=255, font=font, anchor="ls")
+        baseline += fitted.leading * per_pt
+    # Mode "1" packs 8 pixels a byte, most significant first, rows padded: ^GF's layout, where a
+    # set bit is a printed dot (here: the ink).
+    packed = image.point(lambda v: 255 if v >= 128 else 0).convert("1").tobytes()
+    row_bytes = (width + 7) // 8
+    return (
+        f"^FO{round(block.x * dots)},{max(0, round(top_pt * per_pt) - pad)}"
+        f"^GFA,{len(packed)},{len(packed)},{row_bytes},{packed.hex().upper()}^FS"
+    )
+
+
+@lru_cache(maxsize=64)
+def _pil_font(font: str, size_px: float) -> ImageFont.FreeTypeFont:
+    """Return the label font at ``size_px`` pixels to the em (loaded once per size)."""
+    return ImageFont.truetype(FONT_FILES[font], size_px)
+
+
+def _matrix(box: MatrixBox, label: Label, readable: str, dpi: int) -> str:
+    """Return ``^BX`` (ECC 200) drawing the same square symbol as the PDF, same module size."""
+    matrix = encode_matrix(label.barcode)
+    place = place_matrix(box, matrix.rows, dpi, readable)
+    data = zpl_matrix_data(matrix.elements, matrix.gs1)
+    # ^BX takes 9-49 rows/columns to force a size; beyond that the printer picks (still square).
+    size = f"{matrix.cols},{matrix.rows}" if matrix.rows <= 49 else ","
+    return f"^FO{place.x_dots},{place.y_dots}^BXN,{place.module_dots},200,{size},,_^FD{data}^FS"
+
+
+def zpl_matrix_data(elements: str, gs1: bool) -> str:
+    """Return ``^BX`` field data with ``_`` escapes: FNC1 first for GS1, ``_1`` for GS.
+
+    :raise ZplError: ``^`` or ``~`` in the data (they start ZPL commands).
+    """
+    if "^" in elements or "~" in elements:
+        raise ZplError("barcode", f"{elements!r} cannot be sent as ZPL DataMatrix data")
+    body = elements.replace("_", "__").replace(GS, "_1")
+    return f"_1{body}" if gs1 else body
 
 
 def _escape_text(text: str) -> str:

@@ -119,11 +119,12 @@ def make_labelled_fill(
 
 def scans_for(fill: Fill, *, gs1: bool = True) -> list[str]:
     """Return the scans that pass the fill's final check: Rx label, then each vial label."""
-    from pharmacy.services.labels import vial_barcode
+    from pharmacy.services.labels import batch_barcode
 
     scans = [f"RX{fill.order.rx_number}-{fill.fill_number}"]
     for allocation in fill.allocations:
-        barcode = vial_barcode(allocation.batch)
+        # The lot's GS1-128 element string (as on the batch label); serial scans: SPEC 6.3.
+        barcode = batch_barcode(allocation.batch)
         payload = (
             ("]C1" + barcode.data)
             if gs1 and barcode.symbology == "gs1-128"

@@ -41,10 +41,11 @@ FILL_BLOCKED = ("voided",)
 BATCH_BLOCKED = ("rejected", "recalled")
 # Route adjectives for "for ... use" (the sig's ROUTES are adverbs).
 ROUTE_USE = {"IM": "intramuscular", "SC": "subcutaneous"}
+# SPEC 6.2: temperatures print with the degree sign.
 STORAGE_LINES = {
-    "refrigerated": "Refrigerate 2-8 C",
-    "room": "Store at 20-25 C",
-    "frozen": "Store frozen -25 to -10 C",
+    "refrigerated": "Refrigerate 2-8 °C",
+    "room": "Store at 20-25 °C",
+    "frozen": "Store frozen -25 to -10 °C",
 }
 
 
@@ -113,7 +114,7 @@ def storage_lines(formulation: Formulation) -> tuple[str, ...]:
 def container_statement(formulation: Formulation) -> str:
     """Return the vial's container statement (SPEC 2.8)."""
     if formulation.container == "single-dose":
-        return "Single-dose vial"
+        return "Single-dose vial - discard unused portion"
     return f"Multiple-dose vial - discard {formulation.in_use_days} days after first puncture"
 
 
@@ -129,8 +130,24 @@ def initials(user: User | None) -> str:
     return "".join(w[0].upper() for w in words if w[0].isalpha())[:4]
 
 
-def vial_barcode(batch: Batch) -> labelkit.Barcode:
-    """Return the vial/batch barcode: GS1-128 with a GTIN, else Code 128 of the lot."""
+def vial_barcode(batch: Batch, serial: int | None) -> labelkit.Barcode:
+    """Return a vial's DataMatrix (SPEC 6.2): GS1 ``(01)(17)(10)(21)`` with a GTIN, else
+    ``<lot>/<serial>``. ``serial`` None only for fills allocated before vials had serials."""
+    gtin = batch.formulation.gtin
+    lot = batch.lot_number
+    if gtin:
+        bud = local_date(batch.bud_dt)
+        if serial is None:
+            text = f"(01){gtin}(17){bud:%y%m%d}(10){lot}"
+            return labelkit.Barcode(labelkit.GS1_DATAMATRIX, text, text)
+        return labelkit.Barcode.gs1_datamatrix(gtin, bud, lot, serial)
+    if serial is None:
+        return labelkit.Barcode(labelkit.DATAMATRIX, lot, lot)
+    return labelkit.Barcode.datamatrix(lot, serial)
+
+
+def batch_barcode(batch: Batch) -> labelkit.Barcode:
+    """Return the batch label's barcode: GS1-128 with a GTIN, else Code 128 of the lot."""
     gtin = batch.formulation.gtin
     if gtin:
         bud = local_date(batch.bud_dt)
@@ -195,8 +212,16 @@ def prescription_label(fill: Fill) -> labelkit.PrescriptionLabel:
     )
 
 
-def vial_label(batch: Batch, route: str | None = None) -> labelkit.VialLabel:
-    """Build one vial label of ``batch`` (``route`` from the order when printing for a fill)."""
+def vial_label(
+    batch: Batch,
+    route: str | None = None,
+    *,
+    serial: int | None = None,
+    patient_name: str | None = None,
+    rx_reference: str | None = None,
+) -> labelkit.VialLabel:
+    """Build the label of vial ``serial`` of ``batch``; a fill's vial labels also carry the
+    order's route, the patient's name and ``Rx <rx>-<fill>``."""
     settings = get_settings()
     formulation = batch.formulation
     route_text = (
@@ -212,16 +237,34 @@ def vial_label(batch: Batch, route: str | None = None) -> labelkit.VialLabel:
         storage=storage_lines(formulation),
         pharmacy_name=settings.name,
         pharmacy_phone=settings.phone,
-        barcode=vial_barcode(batch),
+        barcode=vial_barcode(batch, serial),
+        serial=serial,
+        patient_name=patient_name,
+        rx_reference=rx_reference,
     )
 
 
 def fill_vial_labels(fill: Fill) -> list[labelkit.VialLabel]:
-    """Build one vial label per allocated vial of ``fill``."""
+    """Build one vial label per allocated vial of ``fill``, each with its serial."""
+    order = fill.order
+    reference = f"Rx {order.rx_number}-{fill.fill_number}"
     out: list[labelkit.VialLabel] = []
     for allocation in fill.allocations:
-        label = vial_label(allocation.batch, fill.order.route)
-        out.extend([label] * allocation.vials)
+        # ``serials`` comes with serial allocation (SPEC 6.1); an allocation without it (made
+        # before serials existed) still gets its vial labels, without a serial.
+        serials: list[int | None] = list(getattr(allocation, "serials", None) or [])
+        if len(serials) != allocation.vials:
+            serials = [None] * allocation.vials
+        for serial in serials:
+            out.append(
+                vial_label(
+                    allocation.batch,
+                    order.route,
+                    serial=serial,
+                    patient_name=order.patient.full_name,
+                    rx_reference=reference,
+                )
+            )
     return out
 
 
@@ -235,7 +278,8 @@ def batch_label(batch: Batch) -> labelkit.BatchLabel:
         compounded_at=_local_dt(batch.compounded_dt),
         bud=_local_dt(batch.bud_dt),
         status=batch.status.upper(),
-        barcode=vial_barcode(batch),
+        barcode=batch_barcode(batch),
+        storage=storage_lines(formulation),
     )
 
 
@@ -456,8 +500,8 @@ def batch_labels(
     if not 1 <= count <= batch.vials:
         raise DomainError("count", f"Print between 1 and {batch.vials} vial labels.")
     _require_reason("vial", "batch", batch.lot_number, reason)
-    vial = _build(vial_label, batch)
-    items = [_build(batch_label, batch), *([vial] * count)]
+    vials = [_build(lambda n: vial_label(batch, serial=n), n) for n in range(1, count + 1)]
+    items = [_build(batch_label, batch), *vials]
     body = render(items, output, _dpi(dpi))
     reprint = _log("vial", "batch", batch.lot_number, output, len(items), reason, actor)
     ext = "pdf" if output == "pdf" else "zpl"

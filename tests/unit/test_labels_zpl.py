@@ -46,7 +46,7 @@ def rx_label(**changes: object) -> PrescriptionLabel:
         refills_left=2,
         bud="2027-03-15",
         batch_lots=("CY261201-01",),
-        storage=("Refrigerate 2-8 C", "Protect from light"),
+        storage=("Refrigerate 2-8 °C", "Protect from light"),
         pharmacist_initials="JK",
         barcode=Barcode.code128("RX100023-0"),
     )
@@ -54,7 +54,7 @@ def rx_label(**changes: object) -> PrescriptionLabel:
 
 
 def vial_label(**changes: object) -> VialLabel:
-    """Return a complete vial label (GS1-128 barcode)."""
+    """Return a complete fill vial label (GS1 DataMatrix)."""
     label = VialLabel(
         drug_strength="Cyanocobalamin 1,000 mcg/mL",
         volume="10 mL",
@@ -62,10 +62,13 @@ def vial_label(**changes: object) -> VialLabel:
         route="For intramuscular use",
         lot="CY261201-01",
         bud="2027-03-15",
-        storage=("Refrigerate 2-8 C", "Protect from light"),
+        storage=("Refrigerate 2-8 °C", "Protect from light"),
         pharmacy_name="Riverside Compounding Pharmacy",
         pharmacy_phone="(217) 555-0142",
-        barcode=Barcode.gs1(GTIN, "270315", "CY261201-01"),
+        barcode=Barcode.gs1_datamatrix(GTIN, "270315", "CY261201-01", 3),
+        serial=3,
+        patient_name="Margaret A. Thompson",
+        rx_reference="Rx 100023-0",
     )
     return replace(label, **changes)
 
@@ -80,6 +83,7 @@ def batch_label(**changes: object) -> BatchLabel:
         bud="2027-03-15 09:30",
         status="RELEASED",
         barcode=Barcode.code128("CY261201-01"),
+        storage=("Refrigerate 2-8 °C",),
     )
     return replace(label, **changes)
 
@@ -194,7 +198,13 @@ def test_positions_and_font_sizes_scale_with_dpi() -> None:
 
 @pytest.mark.parametrize(
     ("label", "dpi", "module"),
-    [(rx_label(), 203, 2), (rx_label(), 300, 3), (vial_label(), 203, 1), (vial_label(), 300, 2)],
+    [
+        (rx_label(), 203, 2),
+        (rx_label(), 300, 3),
+        (batch_label(barcode=Barcode.gs1(GTIN, "270315", "CY261201-01")), 203, 2),
+        (batch_label(barcode=Barcode.gs1(GTIN, "270315", "CY261201-01")), 300, 3),
+        (batch_label(), 203, 4),  # Code 128 of the lot alone: wider modules fit
+    ],
 )
 def test_module_width_in_whole_dots(label, dpi: int, module: int) -> None:
     line = barcode_field(formats(render_zpl([label], dpi))[0])
@@ -203,7 +213,8 @@ def test_module_width_in_whole_dots(label, dpi: int, module: int) -> None:
 
 
 def test_gs1_128_uses_bc_with_fnc1() -> None:
-    line = barcode_field(formats(render_zpl([vial_label()], 203))[0])
+    label = batch_label(barcode=Barcode.gs1(GTIN, "270315", "CY261201-01"))
+    line = barcode_field(formats(render_zpl([label], 203))[0])
     data = re.search(r"\^FD(.*)\^FS", line).group(1)
     assert data.startswith(">;>8")  # start in set C, FNC1 first: GS1-128
     assert data == ">;>801095011015300031727031510>6CY>5261201>6-01"
@@ -212,7 +223,7 @@ def test_gs1_128_uses_bc_with_fnc1() -> None:
 
 def test_gs1_variable_field_then_fixed_gets_an_fnc1_separator() -> None:
     barcode = Barcode("gs1-128", f"01{GTIN}10AB12\x1d17270315")
-    line = barcode_field(formats(render_zpl([vial_label(barcode=barcode)], 203))[0])
+    line = barcode_field(formats(render_zpl([batch_label(barcode=barcode)], 203))[0])
     data = re.search(r"\^FD(.*)\^FS", line).group(1)
     assert data.count(">8") == 2
 
@@ -231,7 +242,7 @@ def test_gs1_variable_field_then_fixed_gets_an_fnc1_separator() -> None:
     ids=lambda b: b.data,
 )
 def test_zpl_barcode_is_the_same_symbol_as_the_pdf(barcode: Barcode) -> None:
-    line = barcode_field(formats(render_zpl([vial_label(barcode=barcode)], 300))[0])
+    line = barcode_field(formats(render_zpl([batch_label(barcode=barcode)], 300))[0])
     data = re.search(r"\^FD(.*)\^FS", line).group(1)
     assert zpl_symbols_to_pattern(data) == module_pattern(barcode)
 
@@ -243,7 +254,8 @@ def test_leading_99_is_kept_in_zpl() -> None:
 
 
 def test_human_readable_line_is_printed_under_the_bars() -> None:
-    (fmt,) = formats(render_zpl([vial_label()], 203))
+    label = batch_label(barcode=Barcode.gs1(GTIN, "270315", "CY261201-01"))
+    (fmt,) = formats(render_zpl([label], 203))
     bars = barcode_field(fmt)
     text = field(fmt, f"(01){GTIN}(17)270315(10)CY261201-01")
     assert origin(text)[1] > origin(bars)[1]

@@ -22,6 +22,8 @@ def _fill(app, **kwargs) -> dict:
         info = {
             "id": fill.id,
             "rx": fill.order.rx_number,
+            "patient": fill.order.patient.full_name,
+            "serials": [s for a in fill.allocations for s in getattr(a, "serials", None) or []],
             "vials": fill.vials,
             "lots": [(a.batch.lot_number, a.vials, a.batch.bud_dt) for a in fill.allocations],
         }
@@ -45,6 +47,15 @@ def _decode(pdf: bytes, dpi: int) -> list[list]:
     return pages
 
 
+def _text(pdf: bytes) -> str:
+    """Return the text of every page."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+
+
 def _page_sizes(pdf: bytes) -> list[tuple[float, float]]:
     doc = pdfium.PdfDocument(pdf)
     try:
@@ -53,7 +64,16 @@ def _page_sizes(pdf: bytes) -> list[tuple[float, float]]:
         doc.close()
 
 
-@pytest.mark.parametrize("gtin", [GTIN, None], ids=["gs1", "code128"])
+def _expected_vial_payload(info: dict, lot: str, gtin: str | None, serial: int | None) -> str:
+    """Return what a vial's DataMatrix must read as (zxing-cpp's text: the HRI for GS1)."""
+    bud = info["buds"][lot].strftime("%y%m%d")
+    if gtin:
+        tail = "" if serial is None else f"(21){serial}"
+        return f"(01){gtin}(17){bud}(10){lot}{tail}"
+    return lot if serial is None else f"{lot}/{serial}"
+
+
+@pytest.mark.parametrize("gtin", [GTIN, None], ids=["gs1", "plain"])
 @pytest.mark.parametrize("dpi", [203, 300])
 def test_fill_label_pdf_scans_back(app, client, api, gtin, dpi):
     info = _fill(app, gtin=gtin)
@@ -69,17 +89,16 @@ def test_fill_label_pdf_scans_back(app, client, api, gtin, dpi):
     assert _page_sizes(response.data)[0] == (288.0, 144.0)
     assert [b.text for b in pages[0]] == [f"RX{info['rx']}-0"]
     lot, _, _ = info["lots"][0]
-    for page in pages[1:]:
+    serials = info["serials"] or [None] * info["vials"]
+    for page, serial in zip(pages[1:], serials, strict=True):
         assert len(page) == 1
-        if gtin:
-            scan = parse_scan(
-                "]C1" + page[0].text if not page[0].text.startswith("]") else page[0].text
-            )
-            assert isinstance(scan, Gs1Scan)
-            assert (scan.gtin, scan.expiry, scan.lot) == (GTIN, info["buds"][lot], lot)
-        else:
-            assert page[0].text == lot
+        assert page[0].format == zxingcpp.BarcodeFormat.DataMatrix
+        assert page[0].symbology_identifier == ("]d2" if gtin else "]d1")
+        assert page[0].text == _expected_vial_payload(info, lot, gtin, serial)
     assert all(size == (162.0, 90.0) for size in _page_sizes(response.data)[1:])
+    text = _text(response.data)
+    assert text.count(f"Rx {info['rx']}-0") == info["vials"]
+    assert text.count(info["patient"]) == 1 + info["vials"]
 
 
 def test_batch_labels_pdf_batch_label_first_then_count(app, client, api):
@@ -91,9 +110,13 @@ def test_batch_labels_pdf_batch_label_first_then_count(app, client, api):
     assert len(pages) == 3
     sizes = _page_sizes(response.data)
     assert sizes[0] == (288.0, 144.0) and sizes[1] == (162.0, 90.0)
-    for page in pages:
-        scan = parse_scan(page[0].text)
-        assert isinstance(scan, Gs1Scan) and scan.lot == lot
+    scan = parse_scan(pages[0][0].text)
+    assert isinstance(scan, Gs1Scan) and scan.lot == lot
+    # The batch's vial labels are numbered from serial 1.
+    for serial, page in enumerate(pages[1:], start=1):
+        assert page[0].symbology_identifier == "]d2"
+        assert page[0].text == _expected_vial_payload(info, lot, GTIN, serial)
+    assert "Refrigerate 2-8 °C" in _text(response.data)
     # All vials by default: a second print is a reprint and needs a reason.
     again = client.get(f"/api/v1/batches/{lot}/labels.pdf", headers=api("technician"))
     assert again.status_code == 422
@@ -129,7 +152,7 @@ def test_rejected_and_recalled_batches_refused(app, client, api):
 
 
 @pytest.mark.parametrize("dpi", [203, 300])
-@pytest.mark.parametrize("gtin", [GTIN, None], ids=["gs1", "code128"])
+@pytest.mark.parametrize("gtin", [GTIN, None], ids=["gs1", "plain"])
 def test_fill_label_zpl(app, client, api, dpi, gtin):
     info = _fill(app, gtin=gtin)
     response = client.get(
@@ -141,12 +164,13 @@ def test_fill_label_zpl(app, client, api, dpi, gtin):
     formats = re.findall(r"\^XA.*?\^XZ", zpl, flags=re.DOTALL)
     assert len(formats) == 1 + info["vials"]
     assert zpl.count("^XA") == zpl.count("^XZ") == len(formats)
-    assert all("^BC" in f for f in formats)
+    assert "^BC" in formats[0]
     vial_formats = formats[1:]
-    if gtin:
-        assert all(">8" in f for f in vial_formats)
-    else:
-        assert not any(">8" in f for f in formats)
+    # Vial labels: ^BX quality 200, "_" escapes, FNC1 first (_1) exactly when there is a GTIN.
+    data = [re.search(r"\^BXN,\d+,200,\d+,\d+,,_\^FD([^^]*)\^FS", f).group(1) for f in vial_formats]
+    assert all(d.startswith("_1") == bool(gtin) for d in data)
+    lot = info["lots"][0][0]
+    assert all(lot in d for d in data)
     width = round(4 * dpi)
     assert f"^PW{width}" in formats[0]
 
