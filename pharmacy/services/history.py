@@ -832,6 +832,7 @@ class HistoryWriter:
             "orders",
             "fills",
             "fill_allocations",
+            "fill_vials",
             "final_checks",
             "audit_events",
         )
