@@ -50,8 +50,11 @@ from pharmacy.models import (
     FinalCheck,
     Formulation,
     IngredientLot,
+    Observation,
     Order,
+    OrderReview,
     Patient,
+    SymptomReport,
     User,
 )
 from pharmacy.services import audit
@@ -338,6 +341,7 @@ class HistoryWriter:
         first_day = self.now.date() - timedelta(days=days)
         self.lots: dict[str, int] = {}
         self.orders_due: dict[date, list[dict[str, Any]]] = {}
+        self.renewals: dict[date, list[dict[str, Any]]] = {}
         for offset in range(days + 1):
             day = first_day + timedelta(days=offset)
             self._day(day, last=offset == days)
@@ -536,11 +540,14 @@ class HistoryWriter:
 
     # --- orders and fills -------------------------------------------------------------------
 
-    def _plan(self, preset: str, product: _Product, days_supply: int, fills: int):
-        key = (preset, product.code, days_supply, fills)
+    def _plan(self, order: dict[str, Any], days_supply: int, fills: int):
+        preset, product = order["preset"], order["product"]
+        key = (preset, order["maintenance"], product.code, days_supply, fills)
         cached = self._plans.get(key)
         if cached is None:
             regimen: Regimen = PRESETS[preset][1]
+            if order["maintenance"]:
+                regimen = Regimen(regimen.phases[-1:])
             plan = plan_vials(
                 PlanRequest(
                     regimen=regimen,
@@ -565,87 +572,229 @@ class HistoryWriter:
         return RawJson(_ISO_DATE.sub(lambda m: _shift(m.group(0), days), plan["json"]))
 
     def _new_orders(self, day: date, *, last: bool) -> None:
-        orders = self._buffer(Order)
         per_day = max(1, int(self.random.gauss(self.orders_per_day, self.orders_per_day / 10)))
         for _ in range(per_day):
             product = self.random.choice(self.products)
             preset = self.random.choice(tuple(PRESETS))
-            regimen = PRESETS[preset][1]
-            days_supply = self.random.choice((30, 56, 90, 90))
-            refills = self.random.choice((0, 1, 2, 3, 5))
-            prescriber, prescriber_name = self.random.choice(self.prescribers)
-            submitted = self._at(day, 8 + self.random.random() * 9)
-            roll = self.random.random()
-            status = (
-                "submitted"
-                if last
-                else ("rejected" if roll < 0.02 else "cancelled" if roll < 0.05 else "verified")
-            )
-            rph, rph_name = self.random.choice(self.pharmacists)
-            rx_number = str(self.next_rx)
-            self.next_rx += 1
+            prescriber = self.random.choice(self.prescribers)
             start = day + timedelta(days=self.random.choice((0, 1, 2)))
-            order = {
-                "rx_number": rx_number,
-                "patient_id": self.random.choice(self.patients),
-                "prescriber_id": prescriber,
-                "drug": "cyanocobalamin",
-                "concentration_mcg_per_ml": product.concentration,
-                "vial_volume_ml": product.vial_volume_ml,
-                "container": product.container,
-                "route": "IM",
-                "start_date": start,
-                "phases": [phase_to_dict(p) for p in regimen.phases],
-                "days_supply": days_supply,
-                "refills": refills,
-                "indication": self.random.choice(INDICATIONS),
-                "compounding_reason": "Commercial product on shortage; preservative matched.",
-                "sig": self._sig(preset, product),
-                "status": status,
-                "status_reason": "Duplicate therapy" if status in ("rejected", "cancelled") else "",
-                "alerts": [],
-                "source": self.random.choice(("web", "api", "fhir")),
-                "submitted_dt": submitted,
-                "verified_dt": submitted + timedelta(hours=2) if status == "verified" else None,
-                "verified_by_id": rph if status == "verified" else None,
-                "closed_dt": submitted + timedelta(hours=2)
-                if status in ("rejected", "cancelled")
-                else None,
-                "closed_by_id": rph if status in ("rejected", "cancelled") else None,
-            }
-            order_id = orders.add(**order)
-            order["id"] = order_id
-            order["product"] = product
-            order["preset"] = preset
-            self._event(
-                submitted,
+            self._write_order(
+                day,
+                product,
+                preset,
                 prescriber,
-                prescriber_name,
-                "order.submitted",
+                self.random.choice(self.patients),
+                start,
+                last=last,
+            )
+        for old in self.renewals.pop(day, []):
+            # The prescriber renews: maintenance goes on from the first uncovered dose.
+            self._write_order(
+                day,
+                old["product"],
+                old["preset"],
+                (old["prescriber_id"], old["prescriber"]),
+                old["patient_id"],
+                max(old["renewal_from"], day),
+                last=last,
+                renews_id=old["id"],
+                maintenance_only=True,
+            )
+
+    def _write_order(
+        self,
+        day: date,
+        product: _Product,
+        preset: str,
+        prescriber_of: tuple[int, str],
+        patient_id: int,
+        start: date,
+        *,
+        last: bool,
+        renews_id: int | None = None,
+        maintenance_only: bool = False,
+    ) -> None:
+        orders = self._buffer(Order)
+        regimen = PRESETS[preset][1]
+        phases = regimen.phases[-1:] if maintenance_only else regimen.phases
+        days_supply = self.random.choice((30, 56, 90, 90))
+        refills = self.random.choice((0, 1, 2, 3, 5))
+        prescriber, prescriber_name = prescriber_of
+        submitted = self._at(day, 8 + self.random.random() * 9)
+        roll = self.random.random()
+        status = (
+            "submitted"
+            if last
+            else ("rejected" if roll < 0.02 else "cancelled" if roll < 0.05 else "verified")
+        )
+        if renews_id is not None and not last:
+            status = "verified"
+        rph, rph_name = self.random.choice(self.pharmacists)
+        rx_number = str(self.next_rx)
+        self.next_rx += 1
+        cause = self.random.choice(CAUSES_SEEN)
+        order = {
+            "rx_number": rx_number,
+            "patient_id": patient_id,
+            "prescriber_id": prescriber,
+            "drug": "cyanocobalamin",
+            "concentration_mcg_per_ml": product.concentration,
+            "vial_volume_ml": product.vial_volume_ml,
+            "container": product.container,
+            "route": "IM",
+            "start_date": start,
+            "phases": [phase_to_dict(p) for p in phases],
+            "days_supply": days_supply,
+            "refills": refills,
+            "indication": self.random.choice(INDICATIONS),
+            "compounding_reason": "Commercial product on shortage; preservative matched.",
+            "cause": cause,
+            "neurologic_symptoms": self.random.random() < 0.1,
+            "sig": self._sig(preset, product),
+            "status": status,
+            "status_reason": "Duplicate therapy" if status in ("rejected", "cancelled") else "",
+            "alerts": [],
+            "source": self.random.choice(("web", "api", "fhir")),
+            "submitted_dt": submitted,
+            "verified_dt": submitted + timedelta(hours=2) if status == "verified" else None,
+            "verified_by_id": rph if status == "verified" else None,
+            "closed_dt": submitted + timedelta(hours=2)
+            if status in ("rejected", "cancelled")
+            else None,
+            "closed_by_id": rph if status in ("rejected", "cancelled") else None,
+            "expires_on": submitted.date() + timedelta(days=RX_VALID_DAYS),
+            "renews_id": renews_id,
+            # What continuity keeps (set by _settle for verified orders).
+            "next_fill_number": None,
+            "next_fill_due_by": None,
+            "next_fill_allowed_from": None,
+            "next_fill_vials": None,
+            "undispensed_from": None,
+            "renewal_from": None,
+            "renewal_state": None,
+            "therapy_stopped_on": None,
+        }
+        order["id"] = orders.next_id
+        order["preset"] = preset
+        order["maintenance"] = maintenance_only
+        order["product"] = product
+        order["prescriber"] = prescriber_name
+        if status == "verified":
+            self._settle(order, maintenance_only)
+        row = {k: v for k, v in order.items() if k not in _NOT_COLUMNS}
+        orders.add(**row)
+        self._event(
+            submitted,
+            prescriber,
+            prescriber_name,
+            "order.submitted",
+            "order",
+            rx_number,
+            {"status": "submitted"},
+        )
+        if status != "submitted":
+            self._event(
+                submitted + timedelta(hours=2),
+                rph,
+                rph_name,
+                f"order.{status}",
                 "order",
                 rx_number,
-                {"status": "submitted"},
+                {"status": status},
             )
-            if status != "submitted":
-                self._event(
-                    submitted + timedelta(hours=2),
-                    rph,
-                    rph_name,
-                    f"order.{status}",
-                    "order",
-                    rx_number,
-                    {"status": status},
+        if status == "verified":
+            order["next_fill"] = 0
+            self._follow_up(order, rph)
+            self.orders_due.setdefault(start, []).append(order)
+
+    def _settle(self, order: dict[str, Any], maintenance_only: bool) -> None:
+        """Decide now how the order's story ends by today, and store what continuity keeps.
+
+        Most patients take every fill; some stop (their prescriber records a ``stop``
+        review), most finished orders are renewed, and the recent ones are still running
+        with a next fill due, overdue or lapsed.
+        """
+        today = self.now.date()
+        allowed = 1 + order["refills"]
+        start, supply = order["start_date"], order["days_supply"]
+        taken = allowed if self.random.random() > 0.15 else self.random.randint(1, allowed)
+        order["fills_taken"] = taken
+        made = sum(1 for k in range(taken) if start + timedelta(days=k * supply) <= today)
+        order["fills_made"] = made
+        after = start + timedelta(days=made * supply)  # the first dose no fill covers
+        order["undispensed_from"] = after
+        order["renewal_from"] = start + timedelta(days=allowed * supply)
+        long_ago = after < today - timedelta(days=120)
+        if made < allowed and made == taken and long_ago:
+            order["therapy_stopped_on"] = after
+            order["stop"] = True
+        elif made == allowed and order["renewal_from"] <= today and self.random.random() < 0.9:
+            order["renewal_state"] = "replaced"
+            self.renewals.setdefault(
+                max(order["renewal_from"] - timedelta(days=10), start + timedelta(days=1)), []
+            ).append(order)
+        if made < allowed and not order.get("stop"):
+            _, per_fill = self._plan(order, supply, taken)
+            previous = start + timedelta(days=(made - 1) * supply) if made else None
+            order["next_fill_number"] = made
+            order["next_fill_due_by"] = after
+            order["next_fill_allowed_from"] = (
+                previous + timedelta(days=(after - previous).days * 3 // 4)
+                if previous is not None
+                else order["verified_dt"].date()
+            )
+            order["next_fill_vials"] = per_fill[made] if made < len(per_fill) else 1
+
+    def _follow_up(self, order: dict[str, Any], rph: int) -> None:
+        """Labs at the checkpoints, now and then a symptom report, and the stop review."""
+        observations = self._buffer(Observation)
+        start, today = order["start_date"], self.now.date()
+        b12 = Decimal(self.random.randint(110, 190))
+        checkpoint = start - timedelta(days=7)
+        while checkpoint <= min(today, order["undispensed_from"]):
+            if self.random.random() < 0.7:
+                observations.add(
+                    patient_id=order["patient_id"],
+                    test="b12",
+                    loinc="2132-9",
+                    value=b12,
+                    unit="pg/mL",
+                    given_value=b12,
+                    given_unit="pg/mL",
+                    reference_low=Decimal(200),
+                    reference_high=Decimal(900),
+                    flag="low" if b12 < 200 else "high" if b12 > 900 else "normal",
+                    effective_date=checkpoint,
+                    lab="Quest Diagnostics",
+                    source="fhir",
+                    recorded_dt=self._at(checkpoint, 15),
+                    recorded_by_id=rph,
                 )
-            if status == "verified":
-                # Patients stop early now and then; most take every fill written.
-                fills = (
-                    1 + refills
-                    if self.random.random() > 0.15
-                    else self.random.randint(1, 1 + refills)
-                )
-                order["fills_taken"] = fills
-                order["next_fill"] = 0
-                self.orders_due.setdefault(start, []).append(order)
+            b12 = min(Decimal(850), b12 + self.random.randint(60, 160))
+            checkpoint += timedelta(days=91)
+        if self.random.random() < 0.2:
+            reports = self._buffer(SymptomReport)
+            worse = self.random.random() < 0.1
+            reports.add(
+                patient_id=order["patient_id"],
+                report_date=start + timedelta(days=28),
+                symptoms={"fatigue": "worse" if worse else "better", "numbness_tingling": "same"},
+                worse=worse,
+                note="",
+                recorded_dt=self._at(start + timedelta(days=28), 11),
+                recorded_by_id=rph,
+            )
+        if order.get("stop"):
+            reviews = self._buffer(OrderReview)
+            stopped = order["therapy_stopped_on"]
+            reviews.add(
+                order_id=order["id"],
+                decision="stop",
+                note="Patient moved care to another clinic.",
+                reviewed_on=stopped,
+                reviewed_dt=self._at(stopped, 16),
+                reviewed_by_id=order["prescriber_id"],
+            )
 
     def _sig(self, preset: str, product: _Product) -> str:
         key = ("sig", preset, product.code)
@@ -658,11 +807,8 @@ class HistoryWriter:
         return cached[0]["sig"]
 
     def _fill(self, order: dict[str, Any], day: date, *, last: bool) -> None:
-        product: _Product = order["product"]
         k = order["next_fill"]
-        plan, per_fill = self._plan(
-            order["preset"], product, order["days_supply"], order["fills_taken"]
-        )
+        plan, per_fill = self._plan(order, order["days_supply"], order["fills_taken"])
         vials = per_fill[k] if k < len(per_fill) else 0
         if vials > 0:
             self._write_fill(order, k, vials, plan, day, last=last)
@@ -834,6 +980,9 @@ class HistoryWriter:
             "fill_allocations",
             "fill_vials",
             "final_checks",
+            "observations",
+            "symptom_reports",
+            "order_reviews",
             "audit_events",
         )
         copy = db.engine.dialect.name == "postgresql"
@@ -880,6 +1029,30 @@ class HistoryWriter:
 
 
 REFERENCE_START = date(2025, 1, 6)
+RX_VALID_DAYS = 365
+CAUSES_SEEN = (
+    "pernicious_anemia",
+    "dietary",
+    "malabsorption",
+    "gastric_surgery",
+    "medication",
+    "unknown",
+    "pernicious_anemia",
+    "dietary",
+)
+# Keys of the generator's order records that are not columns of ``orders``.
+_NOT_COLUMNS = frozenset(
+    {
+        "preset",
+        "product",
+        "prescriber",
+        "fills_taken",
+        "fills_made",
+        "stop",
+        "next_fill",
+        "maintenance",
+    }
+)
 HISTORY_PASSWORD = "history-pass-1"
 
 
