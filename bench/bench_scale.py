@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import make_url
 
 BUDGET_MS = 100.0
 TRACE_BUDGET_MS = 300.0
@@ -125,9 +125,10 @@ def _targets(app) -> dict[str, str]:
             .order_by(db.func.count().desc())
             .limit(1)
         ).scalar()
-        batch_lot = db.session.execute(
-            select(Batch.lot_number).where(Batch.id == busy_batch)
-        ).scalar() or db.session.execute(select(Batch.lot_number).limit(1)).scalar()
+        batch_lot = (
+            db.session.execute(select(Batch.lot_number).where(Batch.id == busy_batch)).scalar()
+            or db.session.execute(select(Batch.lot_number).limit(1)).scalar()
+        )
         busy_lot = db.session.execute(
             select(BatchComponent.ingredient_lot_id)
             .join(FillAllocation, FillAllocation.batch_id == BatchComponent.batch_id)
@@ -136,9 +137,7 @@ def _targets(app) -> dict[str, str]:
             .limit(1)
         ).scalar()
         last_order = db.session.execute(select(db.func.max(Order.id))).scalar() or 1
-        rx_number = db.session.execute(
-            select(Order.rx_number).order_by(Order.id).limit(1)
-        ).scalar()
+        rx_number = db.session.execute(select(Order.rx_number).order_by(Order.id).limit(1)).scalar()
         fill_id = db.session.execute(select(db.func.min(Fill.id))).scalar()
         return {
             "batch_lot": batch_lot,
@@ -180,12 +179,17 @@ class _Timer:
         started = time.perf_counter()
         response = self.clients[role].get(url.format(**self.targets))
         body = response.get_data()
-        return (time.perf_counter() - started) * 1000, self.statements, response.status_code, len(body)
+        return (
+            (time.perf_counter() - started) * 1000,
+            self.statements,
+            response.status_code,
+            len(body),
+        )
 
 
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def _verify_memory(url: str) -> str:
@@ -204,9 +208,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="use the databases already built")
     args = parser.parse_args()
-    base = os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
-    )
+    base = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
     demo_url, history_url = _build(base, args.years, args.reuse)
     demo, history = _Timer(_app(demo_url)), _Timer(_app(history_url))
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.repeat} requests each, alternating\n")
@@ -221,7 +223,7 @@ def main() -> None:
         small: list[float] = []
         large: list[float] = []
         for _ in range(args.repeat):
-            t, n_small, status_small, _ = demo.get(role, url)
+            t, n_small, _, _ = demo.get(role, url)
             small.append(t)
             t, n_large, status_large, size = history.get(role, url)
             large.append(t)

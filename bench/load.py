@@ -93,14 +93,23 @@ class Session:
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
         basic = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
-        status, data = self.request("POST", "/api/v1/tokens", b"{}", {
-            "Authorization": f"Basic {basic}", "Content-Type": "application/json"})
+        status, data = self.request(
+            "POST",
+            "/api/v1/tokens",
+            b"{}",
+            {"Authorization": f"Basic {basic}", "Content-Type": "application/json"},
+        )
         if status == 201:
             self.token = json.loads(data)["token"]
 
 
 ORDER_BODY = {
-    "patient": {"first_name": "Load", "last_name": "Test", "dob": "1960-01-01", "allergies": "NKDA"},
+    "patient": {
+        "first_name": "Load",
+        "last_name": "Test",
+        "dob": "1960-01-01",
+        "allergies": "NKDA",
+    },
     "drug": "cyanocobalamin",
     "concentration_mcg_per_ml": 1000,
     "vial_volume_ml": 10,
@@ -143,9 +152,19 @@ def main() -> None:
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=args.database_url, PHARMACY_ENV="development")
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--no-control-socket", "--workers", str(args.workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "--no-control-socket",
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         for _ in range(100):
@@ -178,7 +197,9 @@ def main() -> None:
                 role, method, path = rng.choice(mix)
                 started = time.perf_counter()
                 status, _ = sessions[role].request(
-                    method, path, body if method == "POST" else None,
+                    method,
+                    path,
+                    body if method == "POST" else None,
                     {"Content-Type": "application/json"} if method == "POST" else None,
                 )
                 elapsed = (time.perf_counter() - started) * 1000
@@ -187,7 +208,9 @@ def main() -> None:
                     if status >= 500:
                         errors.append(status)
 
-        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(3)  # everyone signed in
@@ -204,10 +227,14 @@ def main() -> None:
         def pct(p: float) -> float:
             return done[min(len(done) - 1, int(p * (len(done) - 1)))]
 
-        print(f"{len(done)} requests in {wall:.0f} s from {args.clients} clients, "
-              f"{args.workers} gunicorn workers")
-        print(f"  {len(done) / wall:.1f} requests/s; p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, "
-              f"p99 {pct(0.99):.0f} ms; mean {statistics.mean(done):.0f} ms; {len(errors)} errors")
+        print(
+            f"{len(done)} requests in {wall:.0f} s from {args.clients} clients, "
+            f"{args.workers} gunicorn workers"
+        )
+        print(
+            f"  {len(done) / wall:.1f} requests/s; p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, "
+            f"p99 {pct(0.99):.0f} ms; mean {statistics.mean(done):.0f} ms; {len(errors)} errors"
+        )
         print(f"  server CPU {cpu:.1f} s: {len(done) / max(cpu, 0.01):.0f} requests per CPU-second")
     finally:
         server.send_signal(signal.SIGTERM)

@@ -622,12 +622,13 @@ class HistoryWriter:
         prescriber, prescriber_name = prescriber_of
         submitted = self._at(day, 8 + self.random.random() * 9)
         roll = self.random.random()
+        # The last day is today: the afternoon's orders still wait for a pharmacist.
         status = (
             "submitted"
-            if last
+            if last and submitted.hour >= 15
             else ("rejected" if roll < 0.02 else "cancelled" if roll < 0.05 else "verified")
         )
-        if renews_id is not None and not last:
+        if renews_id is not None and status != "submitted":
             status = "verified"
         rph, rph_name = self.random.choice(self.pharmacists)
         rx_number = str(self.next_rx)

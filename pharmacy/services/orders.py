@@ -114,7 +114,7 @@ def list_orders(
     return read_page(stmt, Order.id, cursor or Cursor())
 
 
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 50
 
 
 def verification_queue(limit: int = QUEUE_LIMIT) -> list[Order]:

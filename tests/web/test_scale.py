@@ -36,6 +36,7 @@ PAGES = (
     ("pharmacist", "/fills/"),
     ("pharmacist", "/admin/audit"),
     ("technician", "/home"),
+    ("technician", "/compounding/worklist"),
     ("prescriber", "/orders/"),
 )
 # One record's page reads that record's own rows: its count depends on the record (how many
