@@ -35,6 +35,7 @@ test: install chromium
 bench: install
 	$(PY) bench/bench_plan.py
 	$(PY) bench/bench_labels.py
+	$(PY) bench/bench_allocation.py
 
 # Ten years of history against the demo on PostgreSQL (SPEC 9): page and API timings side
 # by side, SQL counts, audit verification memory, then the 16-client load on both databases.

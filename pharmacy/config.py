@@ -17,6 +17,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a counter shift is long; the token lives as long as the session
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 1024 * 1024  # SPEC 8.1: larger bodies get 413
     JSON_SORT_KEYS = False
     API_PAGE_SIZE = 50
+    # Seconds a label printer may take to accept a connection and each write (SPEC 6.4).
+    PRINTER_TIMEOUT_SECONDS: float = float(os.environ.get("PRINTER_TIMEOUT_SECONDS") or 5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
+from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length
 
