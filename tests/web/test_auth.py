@@ -41,6 +41,8 @@ def test_empty_form_names_the_fields(client):
     assert b"This field is required." in response.data
 
 
+# The clock stands still: on a loaded machine one sign-in can outlast the one-second wait.
+@time_machine.travel(datetime(2026, 3, 10, 15, 0, tzinfo=UTC), tick=False)
 def test_repeated_failures_slow_then_lock(app, auth):
     # Frozen clock: the 1-second wait after the third failure must not pass while a slow
     # machine handles the requests (the test is about the rule, not the speed).
