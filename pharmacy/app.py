@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "pharmacy.compounding.views",
     "pharmacy.compounding.fills_views",
     "pharmacy.dispensing.views",
+    "pharmacy.continuity.views",
     "pharmacy.api",
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from pharmacy.extensions import db
@@ -12,9 +14,19 @@ def _count(query) -> int:
     return db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
-def home_summary(user: User) -> dict:
-    """Return the numbers and lists for ``user``'s home page."""
+def home_summary(user: User, today: date | None = None) -> dict:
+    """Return the numbers and lists for ``user``'s home page.
+
+    Prescribers get their inbox (the continuity list of their patients, SPEC 7.5);
+    pharmacists the number of follow-up items.
+    """
+    from pharmacy.services import continuity_list
+    from pharmacy.services.orders import local_today
+
+    today = today or local_today()
     summary: dict = {}
+    if user.role in ("prescriber", "pharmacist"):
+        summary["inbox"] = continuity_list.follow_up_list(user, today=today)
     if user.role == "prescriber":
         mine = select(Order).where(Order.prescriber_id == user.id)
         summary["recent_orders"] = list(

@@ -43,7 +43,8 @@ def test_each_formulation_has_released_stock(app):
             assert batches, body["code"]
             batch = batches[0]
             assert batch.status == "released"
-            assert batch.vials_available >= 40
+            # The maintenance patients of the continuity story took their original fills.
+            assert batch.vials_available >= 30
             assert batch.bud_dt > now + timedelta(days=30)
             assert batch.sterility_test == "passed"
         lots = db.session.execute(db.select(IngredientLot)).scalars().all()
