@@ -63,7 +63,7 @@ def test_order_page_shows_next_fill_and_renewal_flow(app, as_user):
         rx = order.rx_number
     pharmacist = as_user("pharmacist")
     detail = pharmacist.get(f"/orders/{rx}").get_data(as_text=True)
-    assert 'id="next-fill" data-status="due"' in detail
+    assert 'id="next-fill" data-next-fill-status="due"' in detail
     assert 'id="request-renewal"' in detail
     asked = pharmacist.post(f"/follow-up/orders/{rx}/renewal-request", data={"next": "list"})
     assert asked.status_code == 302
