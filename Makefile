@@ -35,6 +35,7 @@ test: install chromium
 bench: install
 	$(PY) bench/bench_plan.py
 	$(PY) bench/bench_labels.py
+	$(PY) bench/bench_allocation.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

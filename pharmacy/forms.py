@@ -32,12 +32,16 @@ class SafeForm(FlaskForm):
     field-specific validator or conversion runs.
     """
 
+    # Control characters a form legitimately carries (the final check's GS, see CheckForm).
+    allowed_controls: str = ""
+
     def validate(self, extra_validators=None) -> bool:
         """Validate as FlaskForm does, after refusing unstorable characters in any field."""
         ok = super().validate(extra_validators)
+        allowed = {ord(char): None for char in self.allowed_controls}
         for field in self:
             for raw in getattr(field, "raw_data", None) or ():
-                problem = text_problem(raw)
+                problem = text_problem(raw.translate(allowed) if isinstance(raw, str) else raw)
                 if problem:
                     field.errors = [problem]
                     ok = False
