@@ -27,6 +27,7 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit, followup
+from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import patient_to_dict, resolve_patient
@@ -376,6 +377,13 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
     patient = resolve_patient(order_input.patient, prescriber)
     plan = plan_vials(order_input.plan_request)
     route = order_input.route
+    # SPEC 5.8: the labels print the stored patient's name (an MRN match keeps it) and the sig.
+    check_order_labels(
+        patient.first_name,
+        patient.last_name,
+        plan.sig,
+        prescriber.full_name or prescriber.username,
+    )
     order = Order(
         rx_number=next_rx_number(),
         patient=patient,
