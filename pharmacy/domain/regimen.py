@@ -142,15 +142,14 @@ def _phase_dates(phase: Phase, first: date) -> Iterator[date]:
             return
 
 
-def expand_regimen(regimen: Regimen, start: date, until: date) -> tuple[Dose, ...]:
-    """Return the regimen's doses from ``start``, in date order, strictly before ``until``.
+def iter_regimen(regimen: Regimen, start: date) -> Iterator[Dose]:
+    """Yield the regimen's doses from ``start`` in date order, forever if it is open-ended.
 
     SPEC 2.1: the first phase starts on ``start`` (a weekday phase: the first listed
     weekday on or after it); each later phase starts one interval of the *new* phase after
     the previous phase's last dose (a weekday phase: the first listed weekday strictly
-    after it). An open-ended phase stops at ``until``.
+    after it). The doses stop at the end of the calendar (year 9999).
     """
-    doses: list[Dose] = []
     last: date | None = None
     for number, phase in enumerate(regimen.phases, start=1):
         try:
@@ -163,14 +162,45 @@ def expand_regimen(regimen: Regimen, start: date, until: date) -> tuple[Dose, ..
             else:
                 first = last + _step(phase, 1)
         except (OverflowError, ValueError):
-            break  # the phase would start after the end of the calendar
+            return  # the phase would start after the end of the calendar
         for index, day in enumerate(_phase_dates(phase, first)):
-            if day >= until:
-                # Dates only grow, within a phase and across phases: nothing later fits.
-                return tuple(doses)
-            doses.append(Dose(day, phase.dose_mcg, number, index))
+            yield Dose(day, phase.dose_mcg, number, index)
             last = day
+
+
+def expand_regimen(regimen: Regimen, start: date, until: date) -> tuple[Dose, ...]:
+    """Return the regimen's doses from ``start``, in date order, strictly before ``until``.
+
+    See :func:`iter_regimen` for the SPEC 2.1 rules; an open-ended phase stops at ``until``.
+    """
+    doses: list[Dose] = []
+    for dose in iter_regimen(regimen, start):
+        if dose.date >= until:
+            # Dates only grow, within a phase and across phases: nothing later fits.
+            break
+        doses.append(dose)
     return tuple(doses)
+
+
+def continue_regimen(regimen: Regimen, dose: Dose) -> Regimen:
+    """Return the regimen that continues ``regimen`` from its ``dose`` on.
+
+    The phase in progress keeps its remaining doses (from ``dose``'s index on), then the
+    later phases follow unchanged (SPEC 7.6): started on ``dose.date`` the result gives
+    exactly the doses the original gives from ``dose`` on. (One exception: a monthly phase
+    whose first dose fell on the 29th-31st and whose ``dose`` was moved back to a shorter
+    month's last day continues from that day of the month.)
+
+    :raise DomainError: ``dose`` is not a dose of the regimen's phases.
+    """
+    if not 1 <= dose.phase <= len(regimen.phases):
+        raise DomainError("phase", f"The regimen has no phase {dose.phase}.")
+    current = regimen.phases[dose.phase - 1]
+    remaining = None if current.count is None else current.count - dose.index
+    if remaining is not None and remaining < 1:
+        raise DomainError("index", f"Phase {dose.phase} has no dose {dose.index + 1}.")
+    head = Phase(current.dose_mcg, current.every, current.unit, remaining, current.weekdays)
+    return Regimen((head, *regimen.phases[dose.phase :]))
 
 
 # SPEC 2.1 presets. Conveniences, not advice: the prescriber edits them before ordering.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, false
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import db
@@ -13,7 +13,11 @@ from pharmacy.models.patients import Patient
 from pharmacy.models.types import UTCDateTime, now_utc
 from pharmacy.models.users import User
 
-ORDER_STATUSES = ("submitted", "verified", "rejected", "cancelled")
+ORDER_STATUSES = ("submitted", "verified", "rejected", "cancelled", "completed", "expired")
+# ``expired`` is never stored: a verified order past ``expires_on`` reads as expired.
+# requested: a pharmacist asked the prescriber; renewed: a renewal order was submitted;
+# replaced: that renewal was verified, so this order is filled no more.
+RENEWAL_STATES = ("requested", "renewed", "replaced")
 
 
 class Counter(db.Model):
@@ -29,6 +33,13 @@ class Order(db.Model):
     """A cyanocobalamin prescription with its regimen (SPEC 2.7, section 3 order body)."""
 
     __tablename__ = "orders"
+    # The work lists and the continuity list read the stored next-fill state (SPEC 5.4,
+    # 7.5) through these, never by re-planning every order.
+    __table_args__ = (
+        Index("ix_orders_status_next_fill_allowed_from", "status", "next_fill_allowed_from"),
+        Index("ix_orders_status_undispensed_from", "status", "undispensed_from"),
+        Index("ix_orders_status_renewal_from", "status", "renewal_from"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rx_number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -65,11 +76,24 @@ class Order(db.Model):
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Continuity (SPEC 5.4, 7.5-7.7), kept by services.continuity.refresh_next_fill in the
+    # same transaction as every fill, void, dispense, renewal and review.
+    expires_on: Mapped[date | None]  # the last day it may be filled (rx_valid_days)
+    next_fill_number: Mapped[int | None]  # None: no fills left (or nothing left to cover)
+    next_fill_allowed_from: Mapped[date | None]
+    next_fill_due_by: Mapped[date | None]
+    next_fill_vials: Mapped[int | None]  # projected vial count, for the work lists
+    undispensed_from: Mapped[date | None]  # first dose no dispensed fill covers
+    renewal_from: Mapped[date | None]  # first dose no fill of this order can cover
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    renewal_state: Mapped[str | None] = mapped_column(String(12))  # RENEWAL_STATES
+    renewal_requested_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     patient: Mapped[Patient] = relationship(back_populates="orders")
     prescriber: Mapped[User] = relationship(foreign_keys=[prescriber_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    renews: Mapped[Order | None] = relationship(remote_side=[id], foreign_keys=[renews_id])
     fills: Mapped[list[Fill]] = relationship(  # noqa: F821
         back_populates="order", order_by="Fill.id"
     )

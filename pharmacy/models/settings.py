@@ -38,6 +38,9 @@ class PharmacySettings(db.Model):
     refill_elapsed_percent: Mapped[int] = mapped_column(default=75)
     expiring_within_days: Mapped[int] = mapped_column(default=30)
     monitoring_interval_months: Mapped[int] = mapped_column(default=3)
+    # Continuity (SPEC 7.5, 7.7).
+    rx_valid_days: Mapped[int] = mapped_column(default=365, server_default="365")
+    lapse_grace_days: Mapped[int] = mapped_column(default=7, server_default="7")
     # Default lab reference ranges, canonical units (SPEC 7.2 table).
     ref_b12_low_pg_ml: Mapped[Decimal] = mapped_column(
         Numeric(10, 2), default=Decimal(200), server_default="200"

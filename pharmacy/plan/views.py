@@ -83,6 +83,9 @@ def preview():
         str(names.get("first_name") or ""),
         str(names.get("last_name") or ""),
         str(result.plan.get("sig") or ""),
-        current_user.full_name or current_user.username,
+        # Only a prescriber's own name goes on the prescription label.
+        (current_user.full_name or current_user.username)
+        if current_user.role == PRESCRIBER
+        else "",
     )
     return render_template("plan/_result.html", label_warnings=warnings, **_result_context(result))

@@ -16,9 +16,9 @@ from pharmacy.domain.final_check import AllocatedLot, CheckResult, final_check
 from pharmacy.domain.scan import rx_payload
 from pharmacy.extensions import db
 from pharmacy.models import Fill, FinalCheck, User, now_utc
-from pharmacy.services import audit
+from pharmacy.services import audit, continuity
 from pharmacy.services.labels import initials, local_date
-from pharmacy.services.locks import lock_fill
+from pharmacy.services.locks import lock_fill, lock_order
 
 MAX_SCANS = 200
 MAX_SCAN_LENGTH = 200
@@ -170,6 +170,9 @@ def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) 
         before=before,
         after={"status": "dispensed", "pharmacist_initials": fill.pharmacist_initials},
     )
+    # The dispensed fill now covers its doses for the continuity list (SPEC 5.4, 7.7).
+    order = lock_order(fill.order)
+    continuity.refresh_next_fill(order, today=continuity.local_date(fill.dispensed_dt), actor=actor)
     db.session.commit()
     return fill
 

@@ -45,17 +45,18 @@ Decisions a pharmacist would expect, documented here once:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
 from pharmacy.domain.bud import bud_covers, bud_days_from
+from pharmacy.domain.coverage import Coverage, NewStock, Walk, walk
 from pharmacy.domain.errors import ConflictError, DomainError
-from pharmacy.domain.plan_input import parse_phases
 from pharmacy.domain.plan_json import plan_to_dict
-from pharmacy.domain.vials import MAX_IN_USE_DAYS, PlanRequest, VialPlan, VialSpec, plan_vials
+from pharmacy.domain.regimen import continue_regimen, iter_regimen
+from pharmacy.domain.vials import MAX_IN_USE_DAYS, plan_vials
 from pharmacy.extensions import db
 from pharmacy.models import (
     Batch,
@@ -67,7 +68,7 @@ from pharmacy.models import (
     User,
     now_utc,
 )
-from pharmacy.services import audit
+from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
 from pharmacy.services.settings import get_settings, pharmacy_zone
@@ -112,35 +113,36 @@ def _fill_name(k: int) -> str:
     return "the original fill" if k == 0 else f"refill {k}"
 
 
-def _plan(order: Order, bud_days: int | None, in_use_days: int) -> VialPlan:
-    """Plan the whole order with the dosing core (``bud_days`` None: no BUD limit)."""
+def _coverage(order: Order) -> Coverage:
+    """Return what the order's fills cover (the domain core), as a 409 when it cannot plan."""
     try:
-        regimen = parse_phases(order.phases)
-        request = PlanRequest(
-            regimen=regimen,
-            start_date=order.start_date,
-            concentration_mcg_per_ml=order.concentration_mcg_per_ml,
-            vial=VialSpec(order.vial_volume_ml, order.container),
-            in_use_days=max(1, min(in_use_days, MAX_IN_USE_DAYS)),
-            days_supply=order.days_supply,
-            fills=order.fills_allowed,
-            bud_days=bud_days,
-            route=order.route,
-        )
-        return plan_vials(request)
+        return continuity.coverage(order)
     except DomainError as exc:
         raise ConflictError(
             exc.field, f"The order cannot be planned for filling: {exc.message}"
         ) from None
 
 
-def _plan_with_batch(order: Order, k: int, batch: Batch) -> VialPlan:
-    """Plan the order with ``batch``'s real BUD counted from fill ``k``'s dispense date."""
-    window_start = order.start_date + timedelta(days=k * order.days_supply)
-    bud_days = bud_days_from(batch.bud_dt, window_start, pharmacy_zone())
-    # bud_days 0 cannot happen for a batch that covers the first dose (its BUD date is
-    # after that dose, which is in the window); keep the core's >= 1 rule anyway.
-    return _plan(order, max(1, bud_days), batch.formulation.in_use_days)
+def _new_stock(order: Order, k: int, first_dose: date, batch: Batch | None) -> NewStock:
+    """Return fill ``k``'s vials from ``batch`` (its real BUD and in-use days) for the core."""
+    if batch is None:
+        return NewStock(k, first_dose, order.days_supply)
+    return NewStock(
+        k,
+        first_dose,
+        order.days_supply,
+        bud_last_day=continuity.bud_last_day(batch.bud_dt),
+        in_use_days=batch.formulation.in_use_days or MAX_IN_USE_DAYS,
+    )
+
+
+def _walk_with(order: Order, k: int, first_dose: date, batch: Batch | None) -> Walk:
+    """Replay the order's fills plus fill ``k`` from ``batch``: how many vials it needs."""
+    return walk(
+        continuity.order_terms(order),
+        [continuity.made_fill(f) for f in continuity.live_fills(order)],
+        _new_stock(order, k, first_dose, batch),
+    )
 
 
 def _matching_batches(order: Order, first_dose: date) -> list[Batch]:
@@ -164,29 +166,29 @@ def _matching_batches(order: Order, first_dose: date) -> list[Batch]:
     return [b for b in rows if bud_covers(b.bud_dt, first_dose, zone)]
 
 
-def _vials_needed(order: Order, k: int, plan: VialPlan) -> int:
-    """Return fill ``k``'s vial count from ``plan``, checked against what the patient holds.
+def _fill_plan(order: Order, k: int, first_dose: date, batch: Batch) -> dict[str, Any]:
+    """Return the plan JSON stored with fill ``k``: its window planned with the batch's BUD.
 
-    The core plans every fill with one ``bud_days``: this fill's batch. A vial the plan
-    carries over from an earlier fill really expires with *that* fill's batch. When the
-    carried vial's real BUD does not cover the last dose the plan gives it in this window
-    (or that earlier fill was voided), one more vial is dispensed: a fresh vial opened at the
-    window's first dose serves at least what the carried vial would have (conservative).
+    The window starts on ``first_dose`` (the first dose earlier fills leave uncovered) and
+    runs ``days_supply`` days; its doses continue the regimen from that dose (SPEC 5.4).
     """
-    needed = plan.vials_for_fill(k)
-    carried = plan.fill(k).carried_over_vial
-    if carried is None:
-        return needed
-    vial = plan.vials[carried - 1]
-    window_start = plan.fill(k).dispense_date
-    last_use = max(d for d in vial.doses if d >= window_start)
-    source = next((f for f in _active_fills(order) if f.fill_number == vial.fill_number), None)
-    if source is None or not source.allocations:
-        return needed + 1
-    real_bud = min(a.batch.bud_dt for a in source.allocations)
-    if bud_covers(real_bud, last_use, pharmacy_zone()):
-        return needed
-    return needed + 1
+    terms = continuity.order_terms(order)
+    start = next(d for d in iter_regimen(terms.regimen, terms.start_date) if d.date >= first_dose)
+    request = replace(
+        terms.plan_request(
+            in_use_days=batch.formulation.in_use_days or MAX_IN_USE_DAYS,
+            bud_days=max(1, bud_days_from(batch.bud_dt, first_dose, pharmacy_zone())),
+        ),
+        regimen=continue_regimen(terms.regimen, start),
+        start_date=first_dose,
+        fills=1,
+    )
+    data = plan_to_dict(plan_vials(request))
+    for dose in (*data["doses"], *data["uncovered_doses"]):
+        dose["fill_number"] = k
+    for item in (*data["vials"], *data["fills"]):
+        item["fill_number"] = k
+    return data
 
 
 @dataclass(frozen=True)
@@ -221,70 +223,30 @@ class NextFill:
         )
 
 
-def _active_fills(order: Order) -> list[Fill]:
-    return [f for f in order.fills if f.status != "voided"]
-
-
-def _next_number(order: Order) -> int | None:
-    """Return the lowest fill number not taken by a live fill, or None when none remain."""
-    taken = {f.fill_number for f in _active_fills(order)}
-    free = [k for k in range(order.fills_allowed) if k not in taken]
-    return free[0] if free else None
-
-
-def _allowed_from(order: Order, k: int) -> date:
-    """Return the first day fill ``k`` may be made (refill rule; the original: any day)."""
-    if k == 0:
-        return date.min
-    previous = next((f for f in _active_fills(order) if f.fill_number == k - 1), None)
-    base = (
-        previous.dispense_date
-        if previous is not None
-        else (order.start_date + timedelta(days=(k - 1) * order.days_supply))
-    )
-    percent = get_settings().refill_elapsed_percent
-    # Ceiling: 75 % of a 30-day supply is 22.5 days, so the refill opens on day 23.
-    days = -(-order.days_supply * percent // 100)
-    return base + timedelta(days=days)
-
-
 def next_fill(order: Order) -> NextFill:
-    """Return what the order's next fill would take (used by work lists and allocation)."""
-    k = _next_number(order)
-    if k is None:
-        return NextFill(None, None, None, None, 0, 0, "No refills left.")
-    window_start = order.start_date + timedelta(days=k * order.days_supply)
-    base_plan = _plan(order, None, MAX_IN_USE_DAYS)
-    doses = base_plan.doses_for_fill(k)
-    if not doses:
-        return NextFill(
-            k,
-            _allowed_from(order, k),
-            window_start,
-            None,
-            0,
-            0,
-            f"The regimen has no doses in {_fill_name(k)}'s window.",
-        )
-    first = doses[0].date
+    """Return what the order's next fill would take (SPEC 5.4 window, first FEFO batch)."""
+    upcoming = _coverage(order).next_fill
+    if upcoming is None:
+        return NextFill(None, None, None, None, 0, 0, "Every dose of the regimen is covered.")
+    if upcoming.fill_number is None:
+        return NextFill(None, None, upcoming.due_by, upcoming.due_by, 0, 0, "No refills left.")
+    k, first = upcoming.fill_number, upcoming.due_by
     batches = _matching_batches(order, first)
-    if batches:
-        needed = _vials_needed(order, k, _plan_with_batch(order, k, batches[0]))
-    else:
-        needed = _vials_needed(order, k, base_plan)
+    needed = _walk_with(order, k, first, batches[0] if batches else None).new_vials
     available = sum(b.vials_available for b in batches)
-    return NextFill(k, _allowed_from(order, k), window_start, first, needed, available)
+    return NextFill(k, upcoming.allowed_from, first, first, needed, available)
 
 
 # --- allocation -----------------------------------------------------------------------
 
 
-def _check_order(order: Order) -> None:
+def _check_order(order: Order, today: date) -> None:
     if order.status != "verified":
         detail = {
             "submitted": "it has not been verified by a pharmacist yet",
             "rejected": "it was rejected",
             "cancelled": "it was cancelled",
+            "completed": "it is completed: its fills cover every dose of the regimen",
         }.get(order.status, f"its status is {order.status}")
         raise ConflictError("status", f"Rx {order.rx_number} cannot be filled: {detail}.")
     if order.therapy_stopped_on is not None:
@@ -292,6 +254,16 @@ def _check_order(order: Order) -> None:
             "status",
             f"Rx {order.rx_number} cannot be filled: the prescriber stopped therapy on"
             f" {order.therapy_stopped_on:%b %-d, %Y}.",
+        )
+    if order.renewal_state == "replaced":
+        raise ConflictError(
+            "status", f"Rx {order.rx_number} was renewed: fill the renewal order instead."
+        )
+    if continuity.is_expired(order, today):
+        raise ConflictError(
+            "status",
+            f"Rx {order.rx_number} expired on {order.expires_on.isoformat()}: it cannot be"
+            " filled any more. Ask the prescriber to renew it.",
         )
 
 
@@ -363,49 +335,48 @@ def allocate_fill(order: Order, actor: User | None, today: date) -> Fill:
 
 def _allocate(order: Order, actor: User | None, today: date) -> Fill:
     order = lock_order(order)
-    _check_order(order)
-    k = _next_number(order)
+    _check_order(order, today)
+    upcoming = _coverage(order).next_fill
+    if upcoming is None:
+        raise ConflictError(
+            "fill_number",
+            f"Every dose of Rx {order.rx_number} is covered by its fills; there is nothing to"
+            " fill.",
+        )
+    k = upcoming.fill_number
     if k is None:
         used = order.fills_allowed
         raise ConflictError(
             "refills",
             f"Rx {order.rx_number} has no refills left: all {used} fill"
-            f"{'' if used == 1 else 's'} it allows have been made.",
+            f"{'' if used == 1 else 's'} it allows have been made. The dose of"
+            f" {upcoming.due_by.isoformat()} needs a renewal.",
         )
-    allowed = _allowed_from(order, k)
-    if today < allowed:
+    allowed = upcoming.allowed_from
+    if allowed is not None and today < allowed:
         percent = get_settings().refill_elapsed_percent
         raise ConflictError(
             "fill_number",
             f"Refill {k} of Rx {order.rx_number} is too early: it is allowed from"
-            f" {allowed.isoformat()}, when {percent}% of the previous fill's"
-            f" {order.days_supply}-day supply has passed.",
+            f" {allowed.isoformat()}, when {percent}% of the days from the previous fill to"
+            f" the next uncovered dose ({upcoming.due_by.isoformat()}) have passed.",
         )
-    base_plan = _plan(order, None, MAX_IN_USE_DAYS)
-    doses = base_plan.doses_for_fill(k)
-    if not doses:
-        raise ConflictError(
-            "fill_number",
-            f"The regimen of Rx {order.rx_number} has no doses in {_fill_name(k)}'s window;"
-            " there is nothing to fill.",
-        )
-    first_dose = doses[0].date
+    first_dose = upcoming.due_by
     candidates = _matching_batches(order, first_dose)
 
-    plan: VialPlan | None = None
+    first_batch: Batch | None = None
     needed = 0
     taken: list[tuple[Batch, int]] = []
     for batch in candidates:
-        if plan is None:
+        if first_batch is None:
             # The first batch we actually take from has the earliest BUD of the fill.
-            trial = _plan_with_batch(order, k, batch)
-            want = _vials_needed(order, k, trial)
+            want = _walk_with(order, k, first_dose, batch).new_vials
             if want == 0:
-                plan, needed = trial, 0
+                first_batch, needed = batch, 0
                 break
             got = _take(batch, want)
             if got:
-                plan, needed = trial, want
+                first_batch, needed = batch, want
                 taken.append((batch, got))
             continue
         remaining = needed - sum(n for _, n in taken)
@@ -415,16 +386,15 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
         if got:
             taken.append((batch, got))
 
-    if plan is None and not candidates:
-        needed = _vials_needed(order, k, base_plan)
-    elif plan is None:
-        # Every candidate was emptied by someone else meanwhile.
-        needed = _vials_needed(order, k, _plan_with_batch(order, k, candidates[0]))
+    if first_batch is None:
+        # No stock, or every candidate was emptied by someone else meanwhile.
+        needed = _walk_with(order, k, first_dose, candidates[0] if candidates else None).new_vials
     if needed == 0:
+        # Never made, never uses up a fill number (SPEC 5.4).
         raise ConflictError(
             "fill_number",
-            f"{_fill_name(k).capitalize()} of Rx {order.rx_number} needs no new vials: the"
-            " vial from the previous fill still serves its doses.",
+            f"{_fill_name(k).capitalize()} of Rx {order.rx_number} would serve no dose: the"
+            " vials already dispensed cover its window.",
         )
     got_total = sum(n for _, n in taken)
     if got_total < needed:
@@ -437,14 +407,14 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
             f" {'is' if missing == 1 else 'are'} missing. Compound or release a batch,"
             " then fill again.",
         )
-    assert plan is not None
+    assert first_batch is not None
     fill = Fill(
         order_id=order.id,
         fill_number=k,
         status="allocated",
         vials=needed,
-        dispense_date=order.start_date + timedelta(days=k * order.days_supply),
-        plan=plan_to_dict(plan),
+        dispense_date=first_dose,
+        plan=_fill_plan(order, k, first_dose, first_batch),
         created_by_id=actor.id if actor is not None else None,
     )
     serials: list[list[int]] = []
@@ -458,6 +428,8 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
     db.session.flush()
     for batch, _ in taken:
         db.session.refresh(batch, attribute_names=["vials_available"])
+    db.session.refresh(order, attribute_names=["fills"])
+    continuity.refresh_next_fill(order, today=today, actor=actor)
     audit.record(
         "fill.allocated",
         "fill",
@@ -477,6 +449,7 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
                 }
                 for (b, n), chosen in zip(taken, serials, strict=True)
             ],
+            "next_fill": continuity.next_fill_to_dict(order, today),
         },
     )
     return fill
@@ -494,8 +467,11 @@ def _product(order: Order) -> str:
 # --- voiding --------------------------------------------------------------------------
 
 
-def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
+def void_fill(fill: Fill, actor: User | None, reason: str, today: date | None = None) -> Fill:
     """Void a fill before it is dispensed and return its vials to their batches.
+
+    The order's next fill is refreshed in the same transaction: the voided fill's number
+    and window are free again (SPEC 5.4).
 
     :raise DomainError: no reason given (field ``reason``).
     :raise ConflictError: the fill was dispensed or voided already.
@@ -559,6 +535,9 @@ def void_fill(fill: Fill, actor: User | None, reason: str) -> Fill:
                 "fill_number": fill.fill_number,
             },
         )
+        order = lock_order(fill.order)
+        db.session.refresh(order, attribute_names=["fills"])
+        continuity.refresh_next_fill(order, today=today or local_today(), actor=actor)
     except Exception:
         db.session.rollback()
         raise

@@ -345,11 +345,12 @@ def order_frame(order: Order) -> fu.ClinicalFrame:
 
 def order_checkpoints(order: Order) -> tuple[Checkpoint, ...]:
     """Return the order's lab checkpoints over its planned doses (SPEC 2.9 with 7.1)."""
-    from pharmacy.services.orders import _regimen, order_plan
+    from pharmacy.services.continuity import order_terms
+    from pharmacy.services.orders import order_plan
 
     try:
         plan = order_plan(order)
-        regimen = _regimen(order)
+        regimen = order_terms(order).regimen
     except DomainError:
         return ()
     frame = order_frame(order)
@@ -523,12 +524,12 @@ def dispensed_dose_dates(order: Order) -> list[date]:
 def order_pdc(order: Order, today: date) -> fu.Pdc | None:
     """Return the order's proportion of days covered on ``today`` (None before any dose)."""
     from pharmacy.domain.regimen import expand_regimen
-    from pharmacy.services.orders import _regimen
+    from pharmacy.services.continuity import order_terms
 
     dispensed = dispensed_dose_dates(order)
     if not dispensed:
         return None
-    regimen = _regimen(order)
+    regimen = order_terms(order).regimen
     horizon = max(today, max(dispensed)) + timedelta(days=400)
     schedule = [d.date for d in expand_regimen(regimen, order.start_date, horizon)]
     spans = fu.dose_spans(schedule, dispensed)

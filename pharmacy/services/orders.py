@@ -20,13 +20,12 @@ from pharmacy.domain.followup import clinical_alerts
 from pharmacy.domain.npi import validate_npi
 from pharmacy.domain.order_input import OrderInput, PatientInput, parse_order
 from pharmacy.domain.plan_json import plan_to_dict
-from pharmacy.domain.regimen import Phase, Regimen
 from pharmacy.domain.units import json_decimal
-from pharmacy.domain.vials import PlanRequest, VialPlan, VialSpec, plan_vials
+from pharmacy.domain.vials import VialPlan, plan_vials
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
 from pharmacy.models.orders import ORDER_STATUSES
-from pharmacy.services import audit, followup
+from pharmacy.services import audit, continuity, followup
 from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
@@ -144,31 +143,14 @@ def patient_age(dob: date, today: date | None = None) -> str:
 # --- plans and alerts ---------------------------------------------------------------------
 
 
-def _regimen(order: Order) -> Regimen:
-    """Return the stored phases as a domain regimen."""
-    return Regimen(
-        tuple(
-            Phase(
-                p["dose_mcg"], p["every"], p["unit"], p.get("count"), tuple(p.get("weekdays") or ())
-            )
-            for p in order.phases
-        )
-    )
-
-
 def order_plan(order: Order) -> VialPlan:
-    """Return the order's vial plan: fills = refills + 1 (SPEC 2.3)."""
-    request = PlanRequest(
-        regimen=_regimen(order),
-        start_date=order.start_date,
-        concentration_mcg_per_ml=Decimal(order.concentration_mcg_per_ml),
-        vial=VialSpec(Decimal(order.vial_volume_ml).quantize(Decimal("0.01")), order.container),
-        in_use_days=get_settings().default_in_use_days,
-        days_supply=order.days_supply,
-        fills=order.fills_allowed,
-        route=order.route if order.route in ("IM", "SC") else "IM",
-    )
-    return plan_vials(request)
+    """Return the order's projected vial plan: fills = refills + 1 (SPEC 2.3).
+
+    The preview's windows are the planned ones (start + k x days supply); the fills really
+    made follow what earlier fills covered (:mod:`pharmacy.services.continuity`).
+    """
+    terms = continuity.order_terms(order)
+    return plan_vials(terms.plan_request(in_use_days=get_settings().default_in_use_days))
 
 
 def order_plan_dict(order: Order) -> dict:
@@ -220,7 +202,7 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
     )
     matches = _matching_formulations(order)
     facts = AlertFacts(
-        phases=_regimen(order).phases,
+        phases=continuity.order_terms(order).regimen.phases,
         concentration_mcg_per_ml=Decimal(order.concentration_mcg_per_ml),
         vial_volume_ml=Decimal(order.vial_volume_ml),
         container=order.container,
@@ -249,11 +231,15 @@ def prescriber_to_dict(user: User) -> dict:
     return {"name": user.full_name, "npi": user.npi, "clinic": user.clinic, "phone": user.phone}
 
 
-def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
-    """Return the API form of ``order`` (SPEC 3 order body plus what the pharmacy adds)."""
+def order_to_dict(order: Order, *, with_plan: bool = True, today: date | None = None) -> dict:
+    """Return the API form of ``order`` (SPEC 3 order body plus what the pharmacy adds).
+
+    ``next_fill`` (SPEC 5.4) comes from the order's stored continuity state.
+    """
+    today = today or local_today()
     data = {
         "rx_number": order.rx_number,
-        "status": order.status,
+        "status": continuity.display_status(order, today),
         "status_reason": order.status_reason or None,
         "source": order.source,
         "patient": patient_to_dict(order.patient),
@@ -288,6 +274,10 @@ def order_to_dict(order: Order, *, with_plan: bool = True) -> dict:
             }
             for f in order.fills
         ],
+        "next_fill": continuity.next_fill_to_dict(order, today),
+        "expires_on": order.expires_on.isoformat() if order.expires_on else None,
+        "renews": order.renews.rx_number if order.renews is not None else None,
+        "renewal": order.renewal_state,
     }
     if with_plan:
         data["plan"] = order_plan_dict(order)
@@ -384,6 +374,8 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
         plan.sig,
         prescriber.full_name or prescriber.username,
     )
+    submitted = now_utc()
+    expires = continuity.expires_on(continuity.local_date(submitted))
     order = Order(
         rx_number=next_rx_number(),
         patient=patient,
@@ -409,7 +401,8 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
         else "No directions: IV is not a route for this product (see alerts).",
         status="submitted",
         source=source,
-        submitted_dt=now_utc(),
+        submitted_dt=submitted,
+        expires_on=expires,
     )
     db.session.add(order)
     db.session.flush()
@@ -485,6 +478,14 @@ def _reason(reason: object, *, required: bool, what: str) -> str:
     return text
 
 
+def _renewal_dropped(order: Order) -> None:
+    """Put the order a rejected or cancelled renewal was for back on the renewal list."""
+    old = order.renews
+    if old is not None and old.renewal_state in ("renewed", "replaced"):
+        old.renewal_state = "requested" if old.renewal_requested_dt else None
+        continuity.refresh_next_fill(old, today=local_today())
+
+
 def _snapshot(order: Order) -> dict:
     return {"status": order.status, "status_reason": order.status_reason or ""}
 
@@ -524,11 +525,19 @@ def verify_order(order: Order, pharmacist: User, decision: object, reason: objec
             order.verified_dt = now_utc()
             order.verified_by = pharmacist
             action = "order.verified"
+            continuity.refresh_next_fill(
+                order, today=continuity.local_date(order.verified_dt), actor=pharmacist
+            )
+            if order.renews is not None:
+                # The renewal takes over: the old order is filled no more.
+                order.renews.renewal_state = "replaced"
+                continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
         else:
             order.status = "rejected"
             order.closed_dt = now_utc()
             order.closed_by = pharmacist
             action = "order.rejected"
+            _renewal_dropped(order)
         audit.record(
             action,
             "order",
@@ -585,6 +594,8 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
         order.status_reason = text
         order.closed_dt = now_utc()
         order.closed_by = actor
+        _renewal_dropped(order)
+        continuity.refresh_next_fill(order, today=local_today(), actor=actor)
         audit.record(
             "order.cancelled",
             "order",

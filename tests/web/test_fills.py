@@ -184,7 +184,9 @@ def test_refill_waits_for_75_percent_and_refills_left(app, client, api):
     with writing(app):
         today = fills_service.local_today()
         make_batch(make_formulation(), vials=10, bud_dt=now_utc() + timedelta(days=120))
-        # Daily doses; 30-day supply; one refill. Started 20 days ago: refill opens day 23.
+        # Weekly doses; 30-day supply; one refill. Started 20 days ago: the original fill
+        # covers the doses of days 0, 7, 14, 21 and 28; refill 1 is due by day 35 and opens
+        # at 75 % of those 35 days from the original's first dose: day 26 (SPEC 5.4).
         order = make_verified_order(
             start_date=today - timedelta(days=20),
             refills=1,
@@ -195,17 +197,17 @@ def test_refill_waits_for_75_percent_and_refills_left(app, client, api):
     assert first.status_code == 201, first.get_json()
     early = post_fill(client, api, rx)
     assert early.status_code == 409
-    opens = (today + timedelta(days=3)).isoformat()
+    opens = (today + timedelta(days=6)).isoformat()
     assert f"allowed from {opens}" in early.get_json()["error"]["message"]
 
     with writing(app):
         order = db.session.get(Order, order_id)
         tech = user("technician")
         with pytest.raises(fills_service.ConflictError):
-            fills_service.allocate_fill(order, tech, today + timedelta(days=2))
-        refill = fills_service.allocate_fill(order, tech, today + timedelta(days=3))
+            fills_service.allocate_fill(order, tech, today + timedelta(days=5))
+        refill = fills_service.allocate_fill(order, tech, today + timedelta(days=6))
         assert refill.fill_number == 1
-        assert refill.dispense_date == today + timedelta(days=10)
+        assert refill.dispense_date == today + timedelta(days=15)
         with pytest.raises(fills_service.ConflictError, match="no refills left"):
             fills_service.allocate_fill(
                 db.session.get(Order, order_id), tech, today + timedelta(days=60)
