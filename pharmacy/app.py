@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter
 
 from pharmacy.config import Config
 from pharmacy.database import configure_sqlite, engine_options, reset_write_intent, set_write_intent
@@ -30,6 +31,14 @@ BLUEPRINTS = (
     "pharmacy.dispensing.views",
     "pharmacy.api",
 )
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` in a route: a whole number 0..2^31-1 (PostgreSQL ``integer``), else 404."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -81,6 +90,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
+    from pharmacy.api.body import install as bound_bodies
+
+    bound_bodies(app)  # 1 MiB bodies, bounded JSON (SPEC 8.1)
+    app.url_map.converters["int"] = BoundedInt  # ids above 2^31-1 are unknown: 404
     _register_request_hooks(app)
     _register_blueprints(app)
 
@@ -123,6 +136,26 @@ def _register_request_hooks(app: Flask) -> None:
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
         g.write_token = set_write_intent(request.method not in SAFE_METHODS)
 
+    @app.before_request
+    def _clean_query():
+        # NUL, control characters and unpaired surrogates in a query string reach no view:
+        # PostgreSQL cannot compare with them (SPEC 8.1; on the API, 422 naming the parameter).
+        from pharmacy.forms import text_problem
+
+        for key, value in request.args.items(multi=True):
+            problem = text_problem(key) or text_problem(value)
+            if problem is None and len(value) > 2000:
+                problem = "This parameter is too long."
+            if problem:
+                if request.path.startswith("/api/"):
+                    from pharmacy.api.base import error_response
+
+                    return error_response(422, problem, None, {key: problem})
+                from flask import abort
+
+                abort(400, f"The address has an invalid parameter ({key}): {problem}")
+        return None
+
     @app.teardown_request
     def _end_request(_exc) -> None:
         token = g.pop("write_token", None)
@@ -139,6 +172,10 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Patient data is never cached (SPEC 8.7): every page, JSON answer and file but
+        # the static assets, which hold none.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
         if "request_id" in g:
             response.headers.setdefault("X-Request-ID", g.request_id)
         return response

@@ -17,6 +17,6 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a counter shift is long; the token lives as long as the session
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 1024 * 1024  # SPEC 8.1: larger bodies get 413
     JSON_SORT_KEYS = False
     API_PAGE_SIZE = 50

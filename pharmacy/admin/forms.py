@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask_wtf import FlaskForm
+from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import (
     DecimalField,
     IntegerField,

@@ -95,10 +95,22 @@ def settings():
     current = get_settings()
     form = SettingsForm(obj=current if request.method == "GET" else None)
     if form.validate_on_submit():
-        update_settings({name: getattr(form, name).data for name in EDITABLE}, current_user)
+        # A text field left out of the post reads None; store it as empty, never NULL.
+        update_settings(
+            {
+                name: "" if getattr(form, name).data is None and _is_text(form, name) else data
+                for name in EDITABLE
+                for data in (getattr(form, name).data,)
+            },
+            current_user,
+        )
         flash("Settings saved.", "success")
         return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form), 422 if form.errors else 200
+
+
+def _is_text(form, name: str) -> bool:
+    return getattr(form, name).type in ("StringField", "TextAreaField")
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -112,7 +124,10 @@ def tokens():
             abort(400)
         if request.form.get("revoke"):
             try:
-                token_service.revoke_token(int(request.form["revoke"]), current_user)
+                token_id = int(request.form["revoke"])
+                if not 0 < token_id < 2**31:  # beyond PostgreSQL integer: no such token
+                    raise ValueError(token_id)
+                token_service.revoke_token(token_id, current_user)
                 flash("Token revoked.", "success")
             except (DomainError, ValueError):
                 flash("No such token.", "error")

@@ -10,6 +10,7 @@ from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     formulations,
     labels,
     lots,
+    openapi,
     orders,
     plan,
     tokens,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify
 
 from pharmacy.api.base import api_roles, bp
+from pharmacy.api.schemas.audit import AuditListOut, AuditQuery, VerifyOut
+from pharmacy.api.schemas.base import operation
+from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.auth.roles import ADMIN, PHARMACIST
 from pharmacy.models import AuditEvent
 from pharmacy.pagination import cursor_from_request, page_links, text_arg
@@ -31,6 +34,7 @@ def event_to_dict(event: AuditEvent) -> dict:
 
 @bp.get("/audit")
 @api_roles(PHARMACIST, ADMIN)
+@operation(query=AuditQuery, responses={200: AuditListOut, 422: ErrorOut})
 def list_events():
     """Page through audit events, newest first; filter by ``entity``, ``entity_id``, ``actor``."""
     filters = {name: text_arg(name, 80) for name in audit_service.FILTERS}
@@ -46,6 +50,7 @@ def list_events():
 
 @bp.get("/audit/verify")
 @api_roles(PHARMACIST, ADMIN)
+@operation(responses={200: VerifyOut})
 def verify():
     """Recompute the hash chain: ``{"ok": bool, "checked": n}``."""
     return jsonify(audit_service.verify_chain().to_dict())

@@ -7,6 +7,7 @@ conflict, 422 validation failure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,6 +17,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
+from pharmacy.api.body import read_api_body
 from pharmacy.auth.roles import expand
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import csrf
@@ -136,6 +138,57 @@ def api_roles(*roles: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+@bp.before_request
+def _typed_query():
+    """Check the query string against the view's query model (SPEC 8.1): 422 naming it."""
+    from pharmacy.api.schemas.base import operation_of, validate
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    spec = operation_of(view) if view is not None else None
+    if spec is None or spec.query is None:
+        return None
+    try:
+        validate(spec.query, request.args.to_dict())
+    except ValidationFailed as exc:
+        return error_response(422, "Some query parameters are not valid.", None, exc.errors)
+    return None
+
+
+@bp.before_request
+def _bounded_body():
+    """Read every API body once, within bounds, before a view sees it (SPEC 8.1)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    data, problem = read_api_body()
+    if problem is None:
+        from pharmacy.api.schemas.base import operation_of
+
+        view = current_app.view_functions.get(request.endpoint or "")
+        spec = operation_of(view) if view is not None else None
+        # An operation recorded as taking no body (``body_required=False`` without a model)
+        # refuses one, so a stray body is never silently ignored.
+        takes_none = spec is not None and spec.request is None and not spec.body_required
+        if takes_none and data not in (None, {}):
+            return error_response(
+                422, "This operation takes no body.", None, {"": "Send no body (or {})."}
+            )
+        return None
+    if request.path.startswith(f"{bp.url_prefix}/fhir/"):
+        from pharmacy.domain.fhir import Issue, operation_outcome
+
+        code = "structure" if problem.status == 400 else "value"
+        body = operation_outcome([Issue("MedicationRequest", problem.message, code)])
+        return current_app.response_class(
+            json.dumps(body), status=problem.status, mimetype="application/fhir+json"
+        )
+    return error_response(
+        problem.status,
+        problem.message,
+        "malformed_json" if problem.status == 400 else "validation_failed",
+        {"": problem.message} if problem.status == 422 else None,
+    )
 
 
 @bp.errorhandler(ApiError)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.batches import BatchIn, BatchListOut, BatchOut, SterilityIn
+from pharmacy.api.schemas.common import BatchListQuery, ErrorOut, ReasonIn
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.pagination import cursor_from_request, date_args, page_links, text_arg
 from pharmacy.services import batches as service
@@ -19,14 +22,17 @@ def _existing(lot_number: str):
 
 @bp.post("/batches")
 @api_roles(TECHNICIAN)
+@operation(request=BatchIn, responses={201: BatchOut, 409: ErrorOut, 422: ErrorOut}, creates=True)
 def compound_batch():
     """Record a compounded batch and draw its ingredients (201)."""
-    batch = service.compound_batch(json_body(), api_user())
+    body = validate(BatchIn, json_body()).model_dump(mode="json")
+    batch = service.compound_batch(body, api_user())
     return jsonify(service.to_dict(batch)), 201
 
 
 @bp.get("/batches")
 @api_roles(*PHARMACY_STAFF)
+@operation(query=BatchListQuery, responses={200: BatchListOut, 422: ErrorOut})
 def list_batches():
     """List batches newest first, a page at a time.
 
@@ -50,6 +56,7 @@ def list_batches():
 
 @bp.get("/batches/<lot_number>")
 @api_roles(*PHARMACY_STAFF)
+@operation(responses={200: BatchOut, 404: ErrorOut})
 def get_batch(lot_number: str):
     """Return one batch with its worksheet and components."""
     return jsonify(service.to_dict(_existing(lot_number)))
@@ -57,10 +64,13 @@ def get_batch(lot_number: str):
 
 @bp.post("/batches/<lot_number>/sterility-test")
 @api_roles(PHARMACIST)
+@operation(
+    request=SterilityIn, responses={200: BatchOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+)
 def sterility_test(lot_number: str):
     """Record ``{"result": "passed" | "failed"}``; a failure rejects the batch."""
     batch = _existing(lot_number)
-    body = json_body()
+    body = validate(SterilityIn, json_body()).model_dump()
     return jsonify(
         service.to_dict(service.record_sterility(batch.lot_number, body.get("result"), api_user()))
     )
@@ -68,6 +78,7 @@ def sterility_test(lot_number: str):
 
 @bp.post("/batches/<lot_number>/release")
 @api_roles(PHARMACIST)
+@operation(responses={200: BatchOut, 404: ErrorOut, 409: ErrorOut}, body_required=False)
 def release_batch(lot_number: str):
     """Release a quarantined batch (409 while a required sterility test has not passed)."""
     batch = _existing(lot_number)
@@ -76,10 +87,11 @@ def release_batch(lot_number: str):
 
 @bp.post("/batches/<lot_number>/reject")
 @api_roles(PHARMACIST)
+@operation(request=ReasonIn, responses={200: BatchOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def reject_batch(lot_number: str):
     """Reject a batch with ``{"reason"}``."""
     batch = _existing(lot_number)
-    body = json_body()
+    body = validate(ReasonIn, json_body()).model_dump()
     return jsonify(
         service.to_dict(service.reject_batch(batch.lot_number, body.get("reason"), api_user()))
     )

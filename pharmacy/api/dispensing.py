@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.fills import CheckIn, CheckOut, DispenseIn, FillOut
 from pharmacy.auth.roles import PHARMACIST
 from pharmacy.services import dispensing as service
 from pharmacy.services.fills import fill_to_dict
@@ -12,9 +15,10 @@ from pharmacy.services.fills import fill_to_dict
 
 @bp.post("/fills/<int:fill_id>/check")
 @api_roles(PHARMACIST)
+@operation(request=CheckIn, responses={200: CheckOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def check_fill(fill_id: int):
     """Check the fill's scans: ``200 {"ok": true}`` or ``409`` with the reasons."""
-    body = json_body()
+    body = validate(CheckIn, json_body()).model_dump()
     result = service.check_fill(fill_id, body.get("scans"), api_user())
     outcome = service.result_to_dict(result)
     if result.ok:
@@ -36,9 +40,14 @@ def check_fill(fill_id: int):
 
 @bp.post("/fills/<int:fill_id>/dispense")
 @api_roles(PHARMACIST)
+@operation(
+    request=DispenseIn,
+    responses={200: FillOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    body_required=False,
+)
 def dispense_fill(fill_id: int):
     """Dispense a fill that passed its final check; return the fill."""
-    body = json_body() if _has_body() else {}
+    body = validate(DispenseIn, json_body() if _has_body() else {}).model_dump()
     initials = body.get("pharmacist_initials")
     if initials is not None and not isinstance(initials, str):
         initials = None

@@ -7,7 +7,14 @@ import json
 from flask import Response, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.fhir import (
+    MedicationRequestIn,
+    MedicationRequestOut,
+    OperationOutcomeOut,
+)
 from pharmacy.auth.roles import PHARMACY_STAFF, PRESCRIBER
+from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
 from pharmacy.services import orders as service
 
@@ -24,12 +31,28 @@ def _outcome(status: int, issues: list[Issue]) -> Response:
 
 @bp.post("/fhir/MedicationRequest")
 @api_roles(PRESCRIBER)
+@operation(
+    request=MedicationRequestIn,
+    request_media=FHIR_JSON,
+    responses={201: MedicationRequestOut, 400: OperationOutcomeOut, 422: OperationOutcomeOut},
+    creates=True,
+)
 def create_medication_request():
     """Create an order from a MedicationRequest: ``201`` with it back, or 422 OperationOutcome."""
     resource = request.get_json(silent=True, force=True)
     if resource is None:
         return _outcome(
             400, [Issue("MedicationRequest", "The body is not valid JSON.", "structure")]
+        )
+    try:
+        validate(MedicationRequestIn, resource)
+    except ValidationFailed as exc:
+        return _outcome(
+            422,
+            [
+                Issue(f"MedicationRequest.{path}" if path else "MedicationRequest", message)
+                for path, message in exc.errors.items()
+            ],
         )
     try:
         order = service.submit_fhir(resource, api_user())
@@ -42,6 +65,7 @@ def create_medication_request():
 
 @bp.get("/fhir/MedicationRequest/<rx_number>")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
+@operation(responses={200: MedicationRequestOut, 404: "application/json"})
 def read_medication_request(rx_number: str):
     """Return our order as a FHIR R4 MedicationRequest (404 when unknown or not yours)."""
     order = service.get_order(rx_number, api_user())

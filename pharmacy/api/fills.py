@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.fills import FillOut, VoidIn
 from pharmacy.auth.roles import PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import fills as fills_service
 
@@ -25,6 +28,9 @@ def _fill(fill_id: int):
 
 @bp.post("/orders/<rx_number>/fills")
 @api_roles(TECHNICIAN)
+@operation(
+    responses={201: FillOut, 404: ErrorOut, 409: ErrorOut}, creates=True, body_required=False
+)
 def create_fill(rx_number: str):
     """Allocate the order's next fill; 409 when not verified, too early, no refills or short."""
     order = _order(rx_number)
@@ -34,6 +40,7 @@ def create_fill(rx_number: str):
 
 @bp.get("/fills/<int:fill_id>")
 @api_roles(*PHARMACY_STAFF)
+@operation(responses={200: FillOut, 404: ErrorOut})
 def get_fill(fill_id: int):
     """Return one fill with its status, allocations and order details."""
     return jsonify(fills_service.fill_to_dict(_fill(fill_id)))
@@ -41,9 +48,10 @@ def get_fill(fill_id: int):
 
 @bp.post("/fills/<int:fill_id>/void")
 @api_roles(TECHNICIAN)
+@operation(request=VoidIn, responses={200: FillOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def void_fill(fill_id: int):
     """Void a fill before dispensing (``{"reason"}``); its vials go back to stock."""
-    body = json_body()
+    body = validate(VoidIn, json_body()).model_dump()
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip():
         raise ApiError(

@@ -5,6 +5,13 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.formulations import (
+    FormulationIn,
+    FormulationListOut,
+    FormulationOut,
+)
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF
 from pharmacy.services import formulary as service
 
@@ -18,14 +25,22 @@ def _existing(code: str):
 
 @bp.post("/formulations")
 @api_roles(PHARMACIST)
+@operation(
+    request=FormulationIn,
+    responses={201: FormulationOut, 409: ErrorOut, 422: ErrorOut},
+    creates=True,
+)
 def create_formulation():
     """Create a formulation from the SPEC formulation body (201)."""
-    formulation = service.create_formulation(json_body(), api_user())
+    body = json_body()
+    validate(FormulationIn, body)
+    formulation = service.create_formulation(body, api_user())
     return jsonify(service.to_dict(formulation)), 201
 
 
 @bp.get("/formulations")
 @api_roles(*PHARMACY_STAFF)
+@operation(responses={200: FormulationListOut})
 def list_formulations():
     """List current formulations: active ones, or with ``?all=1`` the retired ones too."""
     include_retired = request.args.get("all", "") in ("1", "true", "yes")
@@ -36,6 +51,7 @@ def list_formulations():
 
 @bp.get("/formulations/<code>")
 @api_roles(*PHARMACY_STAFF)
+@operation(responses={200: FormulationOut, 404: ErrorOut})
 def get_formulation(code: str):
     """Return the current version of a formulation and the numbers of its older versions."""
     formulation = _existing(code)
@@ -49,15 +65,22 @@ def get_formulation(code: str):
 
 @bp.put("/formulations/<code>")
 @api_roles(PHARMACIST)
+@operation(
+    request=FormulationIn,
+    responses={200: FormulationOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
 def update_formulation(code: str):
     """Edit a formulation (a new version when a batch used the current one)."""
     _existing(code)
-    formulation = service.update_formulation(code, json_body(), api_user())
+    body = json_body()
+    validate(FormulationIn, body)
+    formulation = service.update_formulation(code, body, api_user())
     return jsonify(service.to_dict(formulation))
 
 
 @bp.post("/formulations/<code>/retire")
 @api_roles(PHARMACIST)
+@operation(responses={200: FormulationOut, 404: ErrorOut, 409: ErrorOut}, body_required=False)
 def retire_formulation(code: str):
     """Retire a formulation: no new batches or orders match it."""
     _existing(code)
@@ -66,6 +89,7 @@ def retire_formulation(code: str):
 
 @bp.post("/formulations/<code>/activate")
 @api_roles(PHARMACIST)
+@operation(responses={200: FormulationOut, 404: ErrorOut, 409: ErrorOut}, body_required=False)
 def activate_formulation(code: str):
     """Make a retired formulation active again."""
     _existing(code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.schemas.base import Int, Query, Text, operation
+from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.auth.roles import PHARMACY_STAFF
 from pharmacy.services import labels as label_service
 
@@ -18,6 +20,22 @@ def _send(rendered: label_service.Rendered, *, inline: bool = True) -> Response:
     response.headers["X-Labels"] = str(rendered.labels)
     response.headers["X-Reprint"] = "true" if rendered.reprint else "false"
     return response
+
+
+class LabelQuery(Query):
+    """Query of the label files: a reprint's reason and the printer's resolution."""
+
+    reason: Text(2000) | None = None
+    dpi: Int(ge=203, le=300) | None = None
+
+
+class BatchLabelQuery(LabelQuery):
+    """Query of a batch's labels: how many vial labels."""
+
+    count: Int(ge=0, le=100_000) | None = None
+
+
+PDF = {200: "application/pdf", 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 def _reason() -> str | None:
@@ -35,6 +53,7 @@ def _dpi() -> int:
 
 @bp.get("/fills/<int:fill_id>/label.pdf")
 @api_roles(*PHARMACY_STAFF)
+@operation(query=LabelQuery, responses=PDF)
 def fill_label_pdf(fill_id: int):
     """Return the fill's prescription label and one vial label per vial, one per page.
 
@@ -45,6 +64,7 @@ def fill_label_pdf(fill_id: int):
 
 @bp.get("/fills/<int:fill_id>/label.zpl")
 @api_roles(*PHARMACY_STAFF)
+@operation(query=LabelQuery, responses={**PDF, 200: "application/zpl"})
 def fill_label_zpl(fill_id: int):
     """Return the same labels as ZPL II for a 203 or 300 dpi printer (``?dpi=``)."""
     return _send(
@@ -54,11 +74,16 @@ def fill_label_zpl(fill_id: int):
 
 @bp.get("/batches/<lot>/labels.pdf")
 @api_roles(*PHARMACY_STAFF)
+@operation(query=BatchLabelQuery, responses=PDF)
 def batch_labels_pdf(lot: str):
     """Return the batch label, then one vial label per vial (or ``?count=`` of them)."""
     raw = request.args.get("count")
     count = None
     if raw not in (None, ""):
+        if len(raw) > 6:
+            raise ApiError(
+                422, "count is out of range.", fields={"count": "Give at most 6 digits."}
+            )
         try:
             count = int(raw)
         except ValueError:
@@ -72,6 +97,7 @@ def batch_labels_pdf(lot: str):
 
 @bp.get("/fills/<int:fill_id>/calendar.pdf")
 @api_roles(*PHARMACY_STAFF)
+@operation(responses=PDF)
 def fill_calendar_pdf(fill_id: int):
     """Return the patient dosing calendar of the fill (US letter)."""
     return _send(label_service.fill_calendar(fill_id, api_user()))

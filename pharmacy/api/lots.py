@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut, LotListQuery, ReasonIn
+from pharmacy.api.schemas.lots import LotIn, LotListOut, LotOut
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.pagination import cursor_from_request, page_links, text_arg
 from pharmacy.services import lots as service
@@ -19,14 +22,18 @@ def _existing(lot_id: int):
 
 @bp.post("/ingredient-lots")
 @api_roles(TECHNICIAN)
+@operation(request=LotIn, responses={201: LotOut, 422: ErrorOut}, creates=True)
 def receive_lot():
     """Receive a lot into quarantine (201 with ``id`` and ``status``)."""
-    lot = service.receive_lot(json_body(), api_user())
+    body = json_body()
+    validate(LotIn, body)
+    lot = service.receive_lot(body, api_user())
     return jsonify(service.to_dict(lot)), 201
 
 
 @bp.get("/ingredient-lots")
 @api_roles(*PHARMACY_STAFF)
+@operation(query=LotListQuery, responses={200: LotListOut, 422: ErrorOut})
 def list_lots():
     """List lots with ``quantity_on_hand``, newest received first, a page at a time.
 
@@ -49,6 +56,7 @@ def list_lots():
 
 @bp.get("/ingredient-lots/<int:lot_id>")
 @api_roles(*PHARMACY_STAFF)
+@operation(responses={200: LotOut, 404: ErrorOut})
 def get_lot(lot_id: int):
     """Return one lot."""
     return jsonify(service.to_dict(_existing(lot_id)))
@@ -56,6 +64,9 @@ def get_lot(lot_id: int):
 
 @bp.post("/ingredient-lots/<int:lot_id>/release")
 @api_roles(PHARMACIST)
+@operation(
+    responses={200: LotOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}, body_required=False
+)
 def release_lot(lot_id: int):
     """Release a lot, or 422 naming the failed specification."""
     _existing(lot_id)
@@ -64,8 +75,9 @@ def release_lot(lot_id: int):
 
 @bp.post("/ingredient-lots/<int:lot_id>/reject")
 @api_roles(PHARMACIST)
+@operation(request=ReasonIn, responses={200: LotOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def reject_lot(lot_id: int):
     """Reject a lot with ``{"reason"}``."""
     _existing(lot_id)
-    body = json_body()
+    body = validate(ReasonIn, json_body()).model_dump()
     return jsonify(service.to_dict(service.reject_lot(lot_id, body.get("reason"), api_user())))

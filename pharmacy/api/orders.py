@@ -5,6 +5,16 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.orders import (
+    CancelIn,
+    OrderIn,
+    OrderListOut,
+    OrderListQuery,
+    OrderOut,
+    VerifyIn,
+)
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.models import Order
 from pharmacy.pagination import cursor_from_request, page_links
@@ -39,9 +49,12 @@ def _order(rx_number: str) -> Order:
 
 @bp.post("/orders")
 @api_roles(PRESCRIBER)
+@operation(request=OrderIn, responses={201: OrderOut, 422: ErrorOut}, creates=True)
 def create_order():
     """Submit an order as the signed-in prescriber: ``201`` with rx_number, status, plan, alerts."""
-    order = service.submit_order(json_body(), api_user(), source="api")
+    body = json_body()
+    validate(OrderIn, body, domain=service.parse_order_body)
+    order = service.submit_order(body, api_user(), source="api")
     response = jsonify(service.order_to_dict(order))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/orders/{order.rx_number}"
@@ -50,6 +63,7 @@ def create_order():
 
 @bp.get("/orders")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
+@operation(query=OrderListQuery, responses={200: OrderListOut, 422: ErrorOut})
 def list_orders():
     """List orders newest first; filter by ``status`` and ``patient`` (id); page by key.
 
@@ -72,6 +86,7 @@ def list_orders():
 
 @bp.get("/orders/<rx_number>")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
+@operation(responses={200: OrderOut, 404: ErrorOut})
 def get_order(rx_number: str):
     """Return one order with its plan and alerts."""
     return jsonify(service.order_to_dict(_order(rx_number)))
@@ -79,9 +94,10 @@ def get_order(rx_number: str):
 
 @bp.post("/orders/<rx_number>/verify")
 @api_roles(PHARMACIST)
+@operation(request=VerifyIn, responses={200: OrderOut, 409: ErrorOut, 422: ErrorOut})
 def verify_order(rx_number: str):
     """Approve or reject: ``{"decision": "approve"|"reject", "reason"}`` (409 on a stop alert)."""
-    body = json_body()
+    body = validate(VerifyIn, json_body()).model_dump()
     order = service.verify_order(
         _order(rx_number), api_user(), body.get("decision"), body.get("reason")
     )
@@ -90,8 +106,9 @@ def verify_order(rx_number: str):
 
 @bp.post("/orders/<rx_number>/cancel")
 @api_roles(PRESCRIBER, PHARMACIST)
+@operation(request=CancelIn, responses={200: OrderOut, 409: ErrorOut, 422: ErrorOut})
 def cancel_order(rx_number: str):
     """Cancel with ``{"reason"}``: the prescriber before verification, a pharmacist until dispensed."""
-    body = json_body()
+    body = validate(CancelIn, json_body()).model_dump()
     order = service.cancel_order(_order(rx_number), api_user(), body.get("reason"))
     return jsonify(service.order_to_dict(order))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.tokens import TokenCreatedOut, TokenIn, TokenListOut, TokenOut
 from pharmacy.auth.roles import ALL_ROLES, public
 from pharmacy.domain.errors import DomainError
 from pharmacy.services import tokens as token_service
@@ -13,9 +16,18 @@ from pharmacy.services.users import AuthError, authenticate
 
 @bp.post("/tokens")
 @public
+@operation(
+    request=TokenIn,
+    responses={201: TokenCreatedOut, 401: ErrorOut, 422: ErrorOut},
+    creates=True,
+    body_required=False,
+)
 def create_token():
     """Exchange HTTP Basic credentials for a bearer token."""
-    auth = request.authorization
+    try:
+        auth = request.authorization
+    except ValueError:  # not base64 of UTF-8 ("Basic é"): as bad as no credentials
+        auth = None
     if auth is None or auth.type != "basic" or not auth.username:
         raise ApiError(401, "Send your username and password with HTTP Basic authentication.")
     try:
@@ -25,8 +37,8 @@ def create_token():
     label = ""
     if request.is_json:
         body = request.get_json(silent=True)
-        if isinstance(body, dict) and isinstance(body.get("label"), str):
-            label = body["label"]
+        if isinstance(body, dict):
+            label = validate(TokenIn, body).label or ""
     secret, token = token_service.issue_token(user, label)
     return jsonify(
         {"token": secret, "expires_at": token.expires_dt.isoformat(), "id": token.id}
@@ -35,6 +47,7 @@ def create_token():
 
 @bp.get("/tokens")
 @api_roles(*ALL_ROLES)
+@operation(responses={200: TokenListOut})
 def list_tokens():
     """List your tokens (an admin sees everyone's)."""
     user = api_user()
@@ -44,6 +57,7 @@ def list_tokens():
 
 @bp.delete("/tokens/<int:token_id>")
 @api_roles(*ALL_ROLES)
+@operation(responses={200: TokenOut, 404: ErrorOut}, body_required=False)
 def revoke_token(token_id: int):
     """Revoke a token of yours (an admin may revoke any)."""
     try:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.schemas.base import operation, validate
+from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.trace import RecallIn, TraceOut, TraceQuery
 from pharmacy.auth.roles import PHARMACIST
 from pharmacy.services import trace as trace_service
 
 
 @bp.get("/trace")
 @api_roles(PHARMACIST)
+@operation(
+    query=TraceQuery,
+    responses={200: TraceOut, 404: ErrorOut, 422: ErrorOut},
+)
 def trace():
     """Return the batches, fills, patients and prescribers a lot reached (JSON or CSV)."""
     fmt = request.args.get("format", "json")
@@ -39,9 +46,15 @@ def trace():
 
 @bp.post("/recalls")
 @api_roles(PHARMACIST)
+@operation(
+    request=RecallIn,
+    responses={201: TraceOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    creates=True,
+)
 def create_recall():
     """Recall an ingredient lot or batch lot (``reason`` required); return whom to contact."""
     body = json_body()
+    validate(RecallIn, body)
     try:
         _, result = trace_service.recall(
             body.get("ingredient_lot"),

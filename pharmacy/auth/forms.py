@@ -1,6 +1,6 @@
 """Sign-in form."""
 
-from flask_wtf import FlaskForm
+from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 

@@ -184,9 +184,13 @@ def _decimal(value: object) -> Decimal | None:
         return None
     try:
         number = Decimal(str(value))
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an int too long to print
         return None
-    return number if number.is_finite() else None
+    # A finite number of sane magnitude only: "1e999999" is a valid Decimal, but int() or
+    # fixed-point formatting of it takes seconds (issue 13). No FHIR quantity needs 10^30.
+    if not number.is_finite() or (number and abs(number.adjusted()) > 30):
+        return None
+    return number
 
 
 def _plain(value: Decimal) -> int | str:

@@ -76,6 +76,8 @@ OVERFILL_GUIDE_ML: tuple[tuple[Decimal, Decimal], ...] = (
 )
 _OVERFILL_QUANTUM = Decimal("0.01")
 
+MAX_EXPONENT = 30  # |adjusted exponent| of any number read here
+
 _CODE = re.compile(r"[A-Z0-9-]+")
 _GTIN = re.compile(r"\d{14}")
 _MISSING = object()
@@ -190,6 +192,10 @@ def parse_decimal(value: Any, field: str) -> Decimal:
         raise DomainError(field, f"{value!r} is not a number.") from None
     if not number.is_finite():
         raise DomainError(field, "Enter a finite number.")
+    # Range of magnitude before any int() or fixed-point formatting: "1e999999" is a valid
+    # Decimal, but int() of it takes seconds (issue 13). No quantity here needs 10^30.
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise DomainError(field, "The number is out of range.")
     return number
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.validators import Length
 
 from pharmacy.domain.formulation import CONTAINERS, UNITS
+from pharmacy.forms import SafeForm as FlaskForm
 
 INGREDIENT_ROWS = 6
 

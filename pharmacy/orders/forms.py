@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 from wtforms.widgets import DateInput, NumberInput

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from flask_wtf import FlaskForm
+from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import Form, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.fields import FieldList, FormField
 from wtforms.validators import Length
@@ -47,7 +47,9 @@ VIAL_OPTION_CHOICES = [
 ]
 
 # Whole numbers go to the JSON as ints; anything else stays text so the domain can name it.
-_WHOLE = re.compile(r"[+-]?\d+")
+# At most 18 ASCII digits become an int here; longer text goes to the domain parser as text,
+# which checks its range before any conversion (a 5,000-digit number used to reach int()).
+_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
 _PATH_PART = re.compile(r"\[(\d+)\]\.?")
 
 

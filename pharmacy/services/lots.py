@@ -146,6 +146,9 @@ def receive_lot(data: dict, actor: User | None, today: date | None = None) -> In
     quantity = _number(data.get("quantity"), "quantity", errors)
     if quantity is not None and quantity <= 0:
         errors["quantity"] = "The quantity must be more than 0."
+    elif quantity is not None and quantity > MAX_QUANTITY:
+        # The column is NUMERIC(14, 4); 2^63 used to overflow it (issue 13).
+        errors["quantity"] = f"The quantity must be at most {MAX_QUANTITY:,}."
     elif quantity is not None and quantity != quantity.quantize(Decimal("0.0001")):
         errors["quantity"] = "Give the quantity to at most 4 decimals."
     unit = data.get("unit")
@@ -284,6 +287,9 @@ def _require(lot_id: Any) -> IngredientLot:
     if lot is None:
         raise DomainError("id", f"No ingredient lot {lot_id!r}.")
     return lot
+
+
+MAX_QUANTITY = Decimal(1_000_000_000)  # below NUMERIC(14, 4)'s 10^10
 
 
 def _number(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:

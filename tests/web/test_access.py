@@ -9,6 +9,7 @@ neither (a 404 for the made-up ids here is fine). Nothing may answer 500.
 from __future__ import annotations
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from tests.conftest import ROLES, issue_token, login_as
 
@@ -21,7 +22,7 @@ def _routes(app):
         if rule.endpoint in SKIP_ENDPOINTS:
             continue
         args = {
-            name: DUMMY["int"] if type(conv).__name__ in ("IntegerConverter",) else DUMMY["default"]
+            name: DUMMY["int"] if isinstance(conv, IntegerConverter) else DUMMY["default"]
             for name, conv in rule._converters.items()
         }
         url = rule.build(args, append_unknown=False)[1]

@@ -59,6 +59,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
+class Query(BaseModel):
+    """Base of query-string models: unknown parameters are ignored (cache busters...)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+
 class Out(BaseModel):
     """Base of every response model: it documents the contract's fields and allows more."""
 
@@ -148,16 +154,51 @@ def clean_text(value: Any) -> str:
 
 def Text(max_length: int = DEFAULT_TEXT, *, min_length: int = 0, **field: Any) -> Any:
     """Return a clean, trimmed string type of at most ``max_length`` characters."""
+    # The constraint first, then the validator around it: it runs before the constraint.
     return Annotated[
         str,
-        BeforeValidator(clean_text),
         Field(min_length=min_length, max_length=max_length, **field),
+        BeforeValidator(clean_text),
+    ]
+
+
+def TextOrList(max_length: int = DEFAULT_TEXT, *, items: int = 50, item_length: int = 200) -> Any:
+    """Return a type taking free text or a list of short texts (e.g. ``allergies``)."""
+
+    def check(value: Any) -> str | list[str]:
+        if isinstance(value, list):
+            if len(value) > items:
+                raise _error("too_long", f"At most {items} entries.")
+            cleaned = [clean_text(v) for v in value]
+            if any(len(v) > item_length for v in cleaned):
+                raise _error("string_too_long", f"Each entry has at most {item_length} characters.")
+            return cleaned
+        text = clean_text(value)
+        if len(text) > max_length:
+            raise _error("string_too_long", f"At most {max_length:,} characters.")
+        return text
+
+    return Annotated[
+        str | list[str],
+        BeforeValidator(check),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "maxLength": max_length},
+                    {
+                        "type": "array",
+                        "maxItems": items,
+                        "items": {"type": "string", "maxLength": item_length},
+                    },
+                ]
+            }
+        ),
     ]
 
 
 def Int(*, ge: int | None = None, le: int | None = None, **field: Any) -> Any:
     """Return a whole-number type within ``ge..le`` (JSON number or numeric string)."""
-    return Annotated[int, BeforeValidator(_whole), Field(ge=ge, le=le, **field)]
+    return Annotated[int, Field(ge=ge, le=le, **field), BeforeValidator(_whole)]
 
 
 def Num(
@@ -169,22 +210,24 @@ def Num(
     **field: Any,
 ) -> Any:
     """Return a finite decimal type within its bounds (JSON number or numeric string)."""
-    schema: dict[str, Any] = {"type": ["number", "string"]}
+    schema: dict[str, Any] = {"type": "number"}
     if gt is not None:
-        schema["exclusiveMinimum"] = float(gt)
+        schema["exclusiveMinimum"] = gt
     if ge is not None:
-        schema["minimum"] = float(ge)
+        schema["minimum"] = ge
     if le is not None:
-        schema["maximum"] = float(le)
+        schema["maximum"] = le
+    # A JSON number, or the same number as a string of at most 40 characters.
+    text = {"type": "string", "maxLength": MAX_NUMBER_TEXT, "pattern": f"^{_NUMERIC.pattern}$"}
     return Annotated[
         Decimal,
-        BeforeValidator(_decimal_of),
         Field(gt=gt, ge=ge, le=le, decimal_places=decimal_places, **field),
-        WithJsonSchema(schema),
+        BeforeValidator(_decimal_of),
+        WithJsonSchema({"anyOf": [schema, text]}),
     ]
 
 
-Id = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole)]
 Day = Annotated[
     date,
     BeforeValidator(_day),
@@ -244,9 +287,20 @@ def errors_to_fields(exc: ValidationError) -> dict[str, str]:
     return fields or {"": "The body is not valid."}
 
 
-def validate(model: type[M], data: Any) -> M:
+class SchemaFailed(ValidationFailed):
+    """A body that does not fit its schema; ``locs`` are pydantic's error locations."""
+
+    def __init__(self, errors: dict[str, str], locs: list[tuple[int | str, ...]]) -> None:
+        super().__init__(errors)
+        self.locs = locs
+
+
+def validate(model: type[M], data: Any, *, domain: Callable[[Any], object] | None = None) -> M:
     """Return ``data`` (a decoded JSON body or a form's values) as ``model``.
 
+    :param domain: a pure check of the domain's rules (no writes). When the schema fails,
+        it runs on ``data`` without the values the schema refused, so every error comes
+        back at once (the schema's message wins for a path both name).
     :raise ValidationFailed: every field error, keyed by JSON path (the API's 422 ``fields``,
         a form's field errors).
     """
@@ -255,7 +309,47 @@ def validate(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(errors_to_fields(exc)) from None
+        locs = [tuple(e["loc"]) for e in exc.errors(include_url=False, include_input=False)]
+        fields = errors_to_fields(exc)
+    if domain is not None:
+        try:
+            domain(_without(data, locs))
+        except ValidationFailed as more:
+            for path, message in more.errors.items():
+                fields.setdefault(path, message)
+        except Exception:  # noqa: BLE001, S110 - the schema's errors are the answer anyway
+            pass
+    raise SchemaFailed(fields, locs)
+
+
+def _without(data: Any, locs: list[tuple[int | str, ...]]) -> Any:
+    """Return a deep copy of ``data`` without the values at ``locs`` (lists keep their length,
+    a refused item becomes None)."""
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: copy(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copy(v) for v in value]
+        return value
+
+    pruned = copy(data)
+    for loc in locs:
+        node = pruned
+        for part in loc[:-1]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = None
+                break
+        if node is None or not loc:
+            continue
+        last = loc[-1]
+        if isinstance(node, dict) and last in node:
+            del node[last]
+        elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+            node[last] = None
+    return pruned
 
 
 def parse_body(model: type[M]) -> M:
