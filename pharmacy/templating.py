@@ -29,6 +29,7 @@ NAVIGATION = (
     ("compounding.trace", "Trace & recall", ("pharmacist",)),
     ("admin.users", "Users", ("admin",)),
     ("admin.settings", "Settings", ("admin",)),
+    ("admin.printers", "Printers", ("admin",)),
     ("admin.audit", "Audit", ("pharmacist", "admin")),
     ("admin.tokens", "API tokens", ("prescriber", "technician", "pharmacist", "admin")),
 )

@@ -15,7 +15,7 @@ from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.sig import sig
 from pharmacy.domain.vials import PlanRequest, VialSpec, plan_vials
 from pharmacy.extensions import db
-from pharmacy.models import Fill, FillAllocation, now_utc
+from pharmacy.models import Fill, FillAllocation, FillVial, LabelRender, now_utc
 from pharmacy.services.settings import get_settings
 from tests.factories import user
 from tests.factories_fills import (
@@ -110,25 +110,52 @@ def make_labelled_fill(
     split = [vials] if lots == 1 else [vials - vials // 2, vials // 2]
     for batch, count in zip(batches, split):
         if count:
-            fill.allocations.append(FillAllocation(batch_id=batch.id, vials=count))
+            allocation = FillAllocation(batch_id=batch.id, vials=count)
+            allocation.vial_rows = [
+                FillVial(batch_id=batch.id, serial=serial) for serial in range(1, count + 1)
+            ]
+            fill.allocations.append(allocation)
             batch.vials_available -= count
     db.session.add(fill)
     db.session.commit()
     return fill
 
 
+def mark_printed(fill: Fill) -> None:
+    """Log a first print of the fill's labels (the final check is refused before one)."""
+    db.session.add(
+        LabelRender(
+            kind="prescription",
+            entity="fill",
+            entity_id=str(fill.id),
+            output="pdf",
+            labels=1 + fill.vials,
+            reprint=False,
+            reason="",
+            user_id=user("technician").id,
+            rendered_dt=now_utc(),
+        )
+    )
+    db.session.commit()
+
+
 def scans_for(fill: Fill, *, gs1: bool = True) -> list[str]:
-    """Return the scans that pass the fill's final check: Rx label, then each vial label."""
-    from pharmacy.services.labels import batch_barcode
+    """Return the scans that pass the fill's final check: Rx label, then each vial's DataMatrix.
+
+    ``gs1``: a GS1 DataMatrix as a 2D scanner sends it (``]d2``, GS before the serial) when
+    the formulation has a GTIN; else (or with ``gs1=False``) the plain ``<lot>/<serial>``.
+    """
+    from pharmacy.domain.scan import GS, gs1_element_string
+    from pharmacy.services.labels import local_date
 
     scans = [f"RX{fill.order.rx_number}-{fill.fill_number}"]
     for allocation in fill.allocations:
-        # The lot's GS1-128 element string (as on the batch label); serial scans: SPEC 6.3.
-        barcode = batch_barcode(allocation.batch)
-        payload = (
-            ("]C1" + barcode.data)
-            if gs1 and barcode.symbology == "gs1-128"
-            else (allocation.batch.lot_number)
-        )
-        scans.extend([payload] * allocation.vials)
+        batch = allocation.batch
+        gtin = batch.formulation.gtin
+        for serial in allocation.serials:
+            if gs1 and gtin:
+                data = gs1_element_string(gtin, local_date(batch.bud_dt), batch.lot_number)
+                scans.append(f"]d2{data}{GS}21{serial}")
+            else:
+                scans.append(f"{batch.lot_number}/{serial}")
     return scans

@@ -11,10 +11,12 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from pharmacy.auth.roles import ALL_ROLES
 
@@ -105,3 +107,31 @@ class SettingsForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     """A bare form that carries CSRF for one-click actions."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PrinterForm(FlaskForm):
+    """A label printer (SPEC 6.4); the service checks the host and the rules."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=60)])
+    host = StringField("Host name or IP address", validators=[DataRequired(), Length(max=255)])
+    port = IntegerField("Port", default=9100, validators=[Optional(), NumberRange(1, 65535)])
+    dpi = SelectField(
+        "Resolution",
+        choices=[SelectChoice("203", "203 dpi"), SelectChoice("300", "300 dpi")],
+        default="203",
+    )
+    label_types = MultiCheckboxField(
+        "Label types loaded",
+        choices=[
+            SelectChoice("prescription", "Prescription (4 x 2 in)"),
+            SelectChoice("vial", "Vial (2.25 x 1.25 in)"),
+            SelectChoice("batch", "Batch (4 x 2 in)"),
+        ],
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pharmacy.admin.forms import ReasonForm, SettingsForm, UserForm
+from pharmacy.admin.forms import PrinterForm, ReasonForm, SettingsForm, UserForm
 from pharmacy.auth.roles import ADMIN, ALL_ROLES, PHARMACIST, role_required
-from pharmacy.domain.errors import DomainError, ValidationFailed
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
-from pharmacy.models import User
+from pharmacy.models import User, now_utc
 from pharmacy.pagination import cursor_from_request, text_arg
+from pharmacy.services import printing as printing_service
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service
 from pharmacy.services.audit import list_events, verify_chain
@@ -153,3 +154,33 @@ def audit():
     return render_template(
         "admin/audit.html", events=page.items, page=page, filters=filters, report=report
     )
+
+
+@bp.route("/printers", methods=["GET", "POST"])
+@role_required(ADMIN)
+def printers():
+    """List the label printers and add one (SPEC 6.4)."""
+    form = PrinterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            printer = printing_service.add_printer(
+                name=form.name.data,
+                host=form.host.data,
+                port=form.port.data,
+                dpi=int(form.dpi.data),
+                label_types=form.label_types.data,
+                actor=current_user._get_current_object(),
+                now=now_utc(),
+            )
+        except (ValidationFailed, DomainError) as exc:
+            attach_errors(form, exc)
+            status = 409 if isinstance(exc, ConflictError) else 422
+        else:
+            flash(f"Printer {printer.name} added.", "success")
+            return redirect(url_for("admin.printers"))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "admin/printers.html", form=form, printers=printing_service.list_printers()
+    ), status

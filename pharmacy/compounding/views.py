@@ -17,10 +17,19 @@ from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import attach_errors
 from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, date_args, text_arg
+from pharmacy.print_forms import (
+    PrintForm,
+    RetryForm,
+    flash_form_errors,
+    flash_job,
+    printer_options,
+)
 from pharmacy.services import batches as batch_service
 from pharmacy.services import fills as fills_service
 from pharmacy.services import formulary as formulary_service
+from pharmacy.services import labels as label_service
 from pharmacy.services import lots as lot_service
+from pharmacy.services import printing as printing_service
 from pharmacy.services.settings import get_settings, pharmacy_zone
 
 bp = Blueprint("compounding", __name__, url_prefix="/compounding")
@@ -198,6 +207,11 @@ def batch(lot_number: str):
         batch=record,
         rows=batch_service.worksheet_rows(record),
         vials=fills_service.batch_vials(record),
+        printers=printing_service.printers_for("batch"),
+        print_jobs=printing_service.jobs_for("batch", record.lot_number),
+        print_form=PrintForm(formdata=None),
+        retry_form=RetryForm(formdata=None),
+        labels_printed=bool(label_service.previous_renders("vial", "batch", record.lot_number)),
         expired=batch_service.is_expired(record),
         sterility_form=SterilityForm(),
         action_form=ActionForm(),
@@ -274,6 +288,31 @@ def worksheet_pdf(lot_number: str):
     return send_file(
         BytesIO(pdf), mimetype="application/pdf", download_name=f"worksheet-{record.lot_number}.pdf"
     )
+
+
+@bp.post("/batches/<lot_number>/print")
+@role_required(*PHARMACY_STAFF)
+def print_batch(lot_number: str):
+    """Send the batch label and one vial label per serial to a configured printer."""
+    record = batch_service.get_batch(lot_number) or abort(404)
+    form = PrintForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("compounding.batch", lot_number=record.lot_number))
+    try:
+        job = printing_service.print_batch(
+            record.lot_number,
+            form.printer.data,
+            actor=current_user._get_current_object(),
+            now=now_utc(),
+            reason=form.reason.data or None,
+            **printer_options(),
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash_job(job)
+    return redirect(url_for("compounding.batch", lot_number=record.lot_number))
 
 
 def _act(action, success: str) -> None:

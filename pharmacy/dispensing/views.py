@@ -8,9 +8,18 @@ from flask_login import current_user
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
 from pharmacy.dispensing.forms import CheckForm, DispenseForm
 from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.models import now_utc
+from pharmacy.print_forms import (
+    PrintForm,
+    RetryForm,
+    flash_form_errors,
+    flash_job,
+    printer_options,
+)
 from pharmacy.services import dispensing as service
 from pharmacy.services import fills as fills_service
 from pharmacy.services import labels as label_service
+from pharmacy.services import printing as printing_service
 
 bp = Blueprint("dispensing", __name__, url_prefix="/fills")
 
@@ -52,6 +61,10 @@ def _detail_context(fill_id: int) -> dict:
             None,
         ),
         "expected_rx": service.expected_rx(fill),
+        "printers": printing_service.printers_for("fill"),
+        "print_jobs": printing_service.jobs_for("fill", fill.id),
+        "print_form": PrintForm(formdata=None),
+        "retry_form": RetryForm(formdata=None),
         "pharmacist": label_service.fill_pharmacist(fill),
     }
 
@@ -121,3 +134,47 @@ def dispense(fill_id: int):
         "success",
     )
     return redirect(url_for("dispensing.fill_detail", fill_id=fill.id))
+
+
+@bp.post("/<int:fill_id>/print")
+@role_required(*PHARMACY_STAFF)
+def print_fill(fill_id: int):
+    """Send the fill's labels to a configured printer."""
+    form = PrintForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for("dispensing.fill_detail", fill_id=fill_id))
+    try:
+        job = printing_service.print_fill(
+            fill_id,
+            form.printer.data,
+            actor=current_user._get_current_object(),
+            now=now_utc(),
+            reason=form.reason.data or None,
+            **printer_options(),
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash_job(job)
+    return redirect(url_for("dispensing.fill_detail", fill_id=fill_id))
+
+
+@bp.post("/print-jobs/<int:job_id>/retry")
+@role_required(*PHARMACY_STAFF)
+def retry_print_job(job_id: int):
+    """Send a failed print job again, then go back to its fill or batch."""
+    job = printing_service.get_job(job_id)
+    entity, entity_id = job.entity, job.entity_id
+    if RetryForm().validate_on_submit():
+        try:
+            job = printing_service.retry_job(
+                job_id, actor=current_user._get_current_object(), now=now_utc(), **printer_options()
+            )
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            flash_job(job)
+    if entity == "batch":
+        return redirect(url_for("compounding.batch", lot_number=entity_id))
+    return redirect(url_for("dispensing.fill_detail", fill_id=int(entity_id)))

@@ -4,13 +4,15 @@ The pharmacist scans the prescription label and every vial. The check passes onl
 
 * exactly the one prescription barcode ``RX<rx>-<fill>`` of this fill was scanned (a scan of
   another fill's label, or none at all, fails);
-* every vial scan names a lot allocated to this fill. A GS1-128 scan must also carry the
-  GTIN of the lot's formulation and a (17) date equal to the lot's BUD date; a plain Code 128
-  lot scan is accepted for a lot whose formulation has no GTIN, and also for one that has a
-  GTIN (a batch label or an older vial label carries the bare lot);
+* every vial scan is a vial label's DataMatrix (SPEC 6.2, 6.3): ``<lot>/<serial>``, or GS1
+  with (21) serial, whose GTIN must be the lot's formulation's (another GTIN is another
+  pharmacy's product) and whose (17) date must equal the lot's BUD date. A scan without a
+  serial (a batch label, a version-1 GS1-128 vial label) does not count as a vial;
+* each serial allocated to the fill is scanned exactly once: a second scan of one vial is
+  ``<lot>/<serial> scanned twice``, a serial the fill does not hold is ``not allocated``, a
+  serial beyond the batch's vial count is no vial at all;
 * no scanned lot is past its BUD or recalled (or otherwise not released);
-* the number of vial scans equals the fill's vial count, and per lot equals what was
-  allocated from it (two vials of lot A are not one of A and one of B).
+* the number of vial scans equals the fill's vial count.
 
 Scans that cannot be read are reasons too, never exceptions: a check must always answer.
 Pure: no clock (``now`` is passed in), no database.
@@ -18,13 +20,12 @@ Pure: no clock (``now`` is passed in), no database.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from pharmacy.domain.errors import DomainError
-from pharmacy.domain.scan import Gs1Scan, LotScan, RxScan, parse_scan
+from pharmacy.domain.scan import RxScan, VialScan, parse_scan
 
 
 @dataclass(frozen=True)
@@ -89,21 +90,36 @@ def final_check(
     expected_vials: int,
     now: datetime,
     scans: Sequence[str],
+    pharmacy_gtins: Collection[str] | None = None,
 ) -> CheckResult:
     """Check the scans of a fill's labels; return every reason it fails (none when it passes).
 
+    Vials are told apart by serial (SPEC 6.3): each allocated serial must be scanned exactly
+    once. A serial scanned again fails with ``<lot>/<serial> scanned twice``, a serial of this
+    fill's lots that the fill does not hold with ``<lot>/<serial> not allocated to this fill``,
+    and a scan without a serial (a batch label, an old GS1-128 vial label) is not a vial.
+
     :param expected_rx: this fill's prescription payload, ``RX<rx_number>-<fill_number>``.
-    :param lots: the batches allocated to the fill.
+    :param lots: the batches allocated to the fill, with their serials.
     :param expected_vials: the fill's vial count.
     :param now: the check's time (aware), to compare with each lot's BUD.
     :param scans: what the scanner typed, one entry per scan (blank entries are skipped).
+    :param pharmacy_gtins: every GTIN this pharmacy labels with; a GS1 scan of another GTIN
+        is another pharmacy's product. Default: the allocated lots' GTINs.
     """
     by_lot: Mapping[str, AllocatedLot] = {lot.lot.upper(): lot for lot in lots}
+    ours = (
+        frozenset(pharmacy_gtins)
+        if pharmacy_gtins is not None
+        else frozenset(lot.gtin for lot in lots if lot.gtin)
+    )
     reasons: list[str] = []
     outcomes: list[ScanOutcome] = []
     rx_ok = False
     rx_seen = 0
-    vial_counts: Counter[str] = Counter()
+    seen: set[tuple[str, int]] = set()
+    matched: set[tuple[str, int]] = set()
+    vial_scans = 0
     flagged_lots: set[str] = set()
     position = 0
     for raw in scans:
@@ -112,7 +128,7 @@ def final_check(
         position += 1
         shown = _printable(raw)
         try:
-            scan = parse_scan(raw)
+            scan = parse_scan(raw, known_lots=by_lot)
         except DomainError as exc:
             message = f"scan {position} could not be read: {exc.message}"
             reasons.append(message)
@@ -132,39 +148,61 @@ def final_check(
                 reasons.append(message)
                 outcomes.append(ScanOutcome(position, shown, "rx", None, False, message))
             continue
+        vial_scans += 1
+        if not isinstance(scan, VialScan):
+            message = (
+                f"scan {position} (lot {scan.lot}) has no serial: scan the DataMatrix on each"
+                " vial label, not a batch label"
+            )
+            reasons.append(message)
+            outcomes.append(ScanOutcome(position, shown, "vial", scan.lot, False, message))
+            continue
         lot_number = scan.lot.upper()
-        problems = _vial_problems(scan, by_lot.get(lot_number), now)
-        vial_counts[lot_number] += 1
+        key = (lot_number, scan.serial)
+        lot = by_lot.get(lot_number)
+        if scan.gtin is not None and scan.gtin not in ours:
+            message = (
+                f"scan {position} ({scan.name}): GTIN {scan.gtin} is not a product of this pharmacy"
+            )
+            reasons.append(message)
+            outcomes.append(ScanOutcome(position, shown, "vial", scan.lot, False, message))
+            continue
+        if key in seen:
+            message = f"{scan.name} scanned twice"
+            reasons.append(message)
+            outcomes.append(ScanOutcome(position, shown, "vial", scan.lot, False, message))
+            continue
+        seen.add(key)
+        problems = _vial_problems(scan, lot, now)
         if problems:
-            message = f"scan {position} (lot {scan.lot}): " + "; ".join(problems)
+            message = f"{scan.name}: " + "; ".join(problems)
             if lot_number not in flagged_lots or not _lot_level(problems):
                 reasons.append(message)
-            flagged_lots.add(lot_number)
+            if lot is not None and _lot_level(problems):
+                flagged_lots.add(lot_number)
             outcomes.append(ScanOutcome(position, shown, "vial", scan.lot, False, message))
-        else:
-            outcomes.append(
-                ScanOutcome(position, shown, "vial", scan.lot, True, f"vial lot {scan.lot} ok")
-            )
+            continue
+        matched.add(key)
+        outcomes.append(ScanOutcome(position, shown, "vial", scan.lot, True, f"{scan.name} ok"))
     if rx_seen == 0:
         reasons.insert(0, f"the prescription label {expected_rx} was not scanned")
-    scanned = sum(vial_counts.values())
-    if scanned != expected_vials:
+    if vial_scans != expected_vials:
         reasons.append(
-            f"{scanned} vial{'s' if scanned != 1 else ''} scanned, but the fill has "
+            f"{vial_scans} vial{'s' if vial_scans != 1 else ''} scanned, but the fill has "
             f"{expected_vials} vial{'s' if expected_vials != 1 else ''}"
         )
-    else:
-        for lot in lots:
-            got = vial_counts.get(lot.lot.upper(), 0)
-            if got != lot.vials:
-                reasons.append(
-                    f"lot {lot.lot}: {got} vial{'s' if got != 1 else ''} scanned, "
-                    f"{lot.vials} allocated"
-                )
-    return CheckResult(tuple(reasons), tuple(outcomes), rx_ok, scanned)
+    missing = [
+        f"{lot.lot}/{serial}"
+        for lot in lots
+        for serial in lot.serials
+        if (lot.lot.upper(), serial) not in seen
+    ]
+    if missing:
+        reasons.append(f"not scanned: {', '.join(missing)}")
+    return CheckResult(tuple(reasons), tuple(outcomes), rx_ok, vial_scans)
 
 
-_LOT_LEVEL_PREFIXES = ("not allocated", "past its BUD", "recalled", "batch is ")
+_LOT_LEVEL_PREFIXES = ("past its BUD", "recalled", "batch is ")
 
 
 def _lot_level(problems: Sequence[str]) -> bool:
@@ -172,21 +210,25 @@ def _lot_level(problems: Sequence[str]) -> bool:
     return all(p.startswith(_LOT_LEVEL_PREFIXES) for p in problems)
 
 
-def _vial_problems(scan: Gs1Scan | LotScan, lot: AllocatedLot | None, now: datetime) -> list[str]:
+def _vial_problems(scan: VialScan, lot: AllocatedLot | None, now: datetime) -> list[str]:
     """Return what is wrong with one vial scan against the allocated lot (empty when fine)."""
     if lot is None:
-        return ["not allocated to this fill"]
+        return ["not allocated to this fill (its lot is not this fill's)"]
+    if lot.batch_vials is not None and scan.serial > lot.batch_vials:
+        return [f"no such vial: batch {lot.lot} has {lot.batch_vials} vials"]
     problems: list[str] = []
-    if isinstance(scan, Gs1Scan):
+    if scan.serial not in lot.serials:
+        problems.append("not allocated to this fill")
+    if scan.gtin is not None:
         if lot.gtin is None:
             problems.append(f"GTIN {scan.gtin} scanned, but this lot's formulation has no GTIN")
         elif scan.gtin != lot.gtin:
             problems.append(f"GTIN {scan.gtin} does not match the formulation's {lot.gtin}")
-        if scan.expiry != lot.bud_date:
-            problems.append(
-                f"label date (17) {scan.expiry.isoformat()} does not match the batch BUD "
-                f"{lot.bud_date.isoformat()}"
-            )
+    if scan.expiry is not None and scan.expiry != lot.bud_date:
+        problems.append(
+            f"label date (17) {scan.expiry.isoformat()} does not match the batch BUD "
+            f"{lot.bud_date.isoformat()}"
+        )
     if lot.status == "recalled":
         problems.append("recalled")
     elif lot.status != "released":

@@ -13,11 +13,20 @@ and day ``00`` means the month's last day; (10) batch/lot is 1-20 characters of 
 need no FNC1 separator; (10) is variable, so it goes last or is followed by FNC1, which a
 scanner sends as GS (0x1D). Scanners announce GS1-128 with the AIM identifier ``]C1`` and
 plain Code 128 with ``]C0``, when that option is on.
+
+Version 2 (SPEC 6.2): every vial label carries a DataMatrix of its serial. With a GTIN it is a
+GS1 DataMatrix of ``(01)<GTIN>(17)<BUD YYMMDD>(10)<lot>(21)<serial>``, which a 2D scanner
+announces as ``]d2``; without one, a plain DataMatrix (``]d1``) of ``<lot>/<serial>``. (21)
+serial is variable-length like (10), so a GS separates the lot from it; some keyboard wedges
+drop the GS, and the lot and the serial then run together (``10CY261201-01217``). The parser
+splits them at a ``21`` followed by digits only; when several splits are possible it takes the
+one whose lot the caller knows (``known_lots``), and otherwise says the scan is ambiguous.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,7 +39,10 @@ GS = "\x1d"
 AI_GTIN = "01"
 AI_EXPIRY = "17"
 AI_LOT = "10"
+AI_SERIAL = "21"
 MAX_GS1_LOT_LENGTH = 20
+MAX_SERIAL = 999_999
+"""The largest vial serial a scan may carry (no batch is that large; bounds the int)."""
 
 # GS1 CSET 82 (gs1-syntax-dictionary src/lint_cset82.c, domain.md 5.1): no space, #, $, @,
 # [, \, ], ^, `, {, |, }, ~.
@@ -39,7 +51,13 @@ CSET82 = frozenset(
 )
 
 _FIXED_LENGTH = {AI_GTIN: 14, AI_EXPIRY: 6}  # predefined-length AIs: no separator needed
-_AI_NAMES = {AI_GTIN: "GTIN", AI_EXPIRY: "expiry date", AI_LOT: "batch/lot"}
+_AI_NAMES = {
+    AI_GTIN: "GTIN",
+    AI_EXPIRY: "expiry date",
+    AI_LOT: "batch/lot",
+    AI_SERIAL: "serial",
+}
+_VARIABLE = (AI_LOT, AI_SERIAL)
 _DIGITS = re.compile(r"[0-9]+")
 _PAREN_AI = re.compile(r"\(([0-9]{2,4})\)")
 _RX = re.compile(r"RX([A-Z0-9][A-Z0-9-]*)-([0-9]+)")
@@ -47,6 +65,7 @@ _RX_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9-]*")
 # A plain scan that opens like "(01) + 14 digits" is read as GS1 sent without its AIM
 # identifier; no lot this pharmacy makes starts that way (lots start with a letter prefix).
 _LOOKS_GS1 = re.compile(r"01[0-9]{14}")
+_LOT_SERIAL = re.compile(r"([A-Z0-9][A-Z0-9-]{0,19})/([0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,22 @@ class LotScan:
     lot: str
 
 
-Scan = RxScan | Gs1Scan | LotScan
+@dataclass(frozen=True)
+class VialScan:
+    """A vial label's DataMatrix: lot and serial, with GTIN and BUD when it is GS1 (SPEC 6.2)."""
+
+    lot: str
+    serial: int
+    gtin: str | None = None
+    expiry: date | None = None
+
+    @property
+    def name(self) -> str:
+        """Return the vial as the pharmacist reads it: ``<lot>/<serial>``."""
+        return f"{self.lot}/{self.serial}"
+
+
+Scan = RxScan | Gs1Scan | LotScan | VialScan
 
 
 def gtin_check_digit(body: str) -> int:
@@ -148,15 +182,19 @@ def rx_payload(rx_number: str | int, fill_number: int) -> str:
     return f"RX{rx}-{fill_number}"
 
 
-def parse_scan(text: str) -> Scan:
-    """Read what a barcode scanner typed into a field into a prescription, GS1 or lot scan.
+def parse_scan(text: str, known_lots: Collection[str] = ()) -> Scan:
+    """Read what a barcode scanner typed into a field into a prescription, GS1, lot or vial scan.
 
-    Accepted: an optional AIM identifier (``]C1`` for GS1-128, ``]C0`` for plain Code 128),
-    GS separators or none, the parenthesised human-readable GS1 form, GS1 fields in any
-    order when a GS ends the lot, and surrounding spaces, tabs, CR and LF. Plain Code 128
-    text is upper-cased before reading (a keyboard wedge with caps lock on inverts case,
-    and our Rx and lot payloads use capitals only).
+    Accepted: an optional AIM identifier (``]C1`` for GS1-128, ``]C0`` for plain Code 128,
+    ``]d2`` for GS1 DataMatrix, ``]d1`` for plain DataMatrix), GS separators or none, the
+    parenthesised human-readable GS1 form, GS1 fields in any order when a GS ends each
+    variable-length field, the plain vial form ``<lot>/<serial>``, and surrounding spaces,
+    tabs, CR and LF. Plain text is upper-cased before reading (a keyboard wedge with caps
+    lock on inverts case, and our Rx and lot payloads use capitals only). GS1 data with a
+    serial (21) is a :class:`VialScan`.
 
+    :param known_lots: lot numbers that may appear, to split a lot and a serial that a
+        scanner sent without the GS between them.
     :raise DomainError: field ``scan``, saying why the input is not one of our barcodes.
     """
     if not isinstance(text, str):
@@ -164,19 +202,49 @@ def parse_scan(text: str) -> Scan:
     data = text.strip(" \t\r\n")
     if not data.strip(GS):
         raise DomainError("scan", "The scan is empty.")
+    known = frozenset(lot.upper() for lot in known_lots)
     if data.startswith("]"):
         identifier, rest = data[:3], data[3:]
         if identifier == "]C1":
-            return _parse_gs1(rest)
+            return _parse_gs1(rest, known)
         if identifier == "]C0":
             return _parse_plain(rest)
+        if identifier == "]d2":
+            scan = _parse_gs1(rest, known)
+            if not isinstance(scan, VialScan):
+                raise DomainError(
+                    "scan",
+                    "The GS1 DataMatrix has no serial (21): the scan is cut short, or it is not"
+                    " one of this pharmacy's vial labels.",
+                )
+            return scan
+        if identifier == "]d1":
+            return _parse_plain(rest)
         raise DomainError(
-            "scan", f"Symbology {identifier!r} is not one this pharmacy prints (Code 128)."
+            "scan",
+            f"Symbology {identifier!r} is not one this pharmacy prints (Code 128, DataMatrix).",
         )
-    if data.startswith(GS) or data.startswith("(") or GS in data or _LOOKS_GS1.match(data):
+    if data.startswith((GS, "(")) or GS in data or _LOOKS_GS1.match(data):
         # A leading GS is an FNC1 in first position sent without the AIM identifier.
-        return _parse_gs1(data)
+        return _parse_gs1(data, known)
     return _parse_plain(data)
+
+
+def vial_payload(gtin: str | None, bud: date, lot: str, serial: int) -> tuple[str, str]:
+    """Return a vial label's DataMatrix as ``(symbology, data)`` (SPEC 6.2).
+
+    With a GTIN: ``("gs1-datamatrix", "(01)<gtin>(17)<YYMMDD>(10)<lot>(21)<serial>")``, in
+    the parenthesised form the encoder takes; without: ``("datamatrix", "<lot>/<serial>")``.
+
+    :param bud: the batch BUD's local date, encoded in (17).
+    :raise DomainError: an invalid GTIN, BUD or lot (as :func:`gs1_element_string`), or a
+        serial below 1 (field ``serial``).
+    """
+    if isinstance(serial, bool) or not isinstance(serial, int) or not 1 <= serial <= MAX_SERIAL:
+        raise DomainError("serial", f"A vial serial is a whole number from 1, not {serial!r}.")
+    if gtin:
+        return "gs1-datamatrix", f"{gs1_human_readable(gtin, bud, lot)}({AI_SERIAL}){serial}"
+    return "datamatrix", f"{validate_batch_lot(lot, field='lot')}/{serial}"
 
 
 def _gs1_fields(gtin: str, expiry: date, lot: str) -> tuple[tuple[str, str], ...]:
@@ -202,10 +270,12 @@ def _lot_problem(lot: object) -> str | None:
     return None
 
 
-def _parse_gs1(data: str) -> Gs1Scan:
-    """Read GS1 data (element string or parenthesised) into a Gs1Scan."""
+def _parse_gs1(data: str, known: frozenset[str] = frozenset()) -> Gs1Scan | VialScan:
+    """Read GS1 data (element string or parenthesised) into a Gs1Scan, or a VialScan with (21)."""
     data = data.strip(GS)
-    fields = _split_parenthesised(data) if data.startswith("(") else _split_element_string(data)
+    fields = (
+        _split_parenthesised(data) if data.startswith("(") else _split_element_string(data, known)
+    )
     if AI_GTIN not in fields:
         present = ", ".join(f"({ai})" for ai in fields)
         raise DomainError(
@@ -228,11 +298,29 @@ def _parse_gs1(data: str) -> Gs1Scan:
     problem = _lot_problem(fields[AI_LOT])
     if problem:
         raise DomainError("scan", problem)
-    return Gs1Scan(gtin=gtin, expiry=_parse_yymmdd(fields[AI_EXPIRY]), lot=fields[AI_LOT])
+    expiry = _parse_yymmdd(fields[AI_EXPIRY])
+    if AI_SERIAL in fields:
+        serial = _serial(fields[AI_SERIAL])
+        return VialScan(lot=fields[AI_LOT], serial=serial, gtin=gtin, expiry=expiry)
+    return Gs1Scan(gtin=gtin, expiry=expiry, lot=fields[AI_LOT])
 
 
-def _split_element_string(data: str) -> dict[str, str]:
-    """Split ``01...17...10...`` (GS after a variable-length field, or none) into fields."""
+def _serial(value: str) -> int:
+    """Read a vial serial: digits, 1..MAX_SERIAL."""
+    if not value:
+        raise DomainError("scan", "The serial (21) is empty: the scan is cut short.")
+    if not _DIGITS.fullmatch(value):
+        raise DomainError(
+            "scan", f"The serial (21) {value!r} is not a vial serial of this pharmacy (digits)."
+        )
+    serial = int(value) if len(value) <= 7 else MAX_SERIAL + 1
+    if not 1 <= serial <= MAX_SERIAL:
+        raise DomainError("scan", f"The serial {value} is not a vial serial (1 to {MAX_SERIAL}).")
+    return serial
+
+
+def _split_element_string(data: str, known: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Split ``01...17...10...21...`` (GS after a variable-length field, or none) into fields."""
     fields: dict[str, str] = {}
     position = 0
     while position < len(data):
@@ -240,24 +328,64 @@ def _split_element_string(data: str) -> dict[str, str]:
             position += 1  # also tolerated after a predefined-length field
             continue
         ai = data[position : position + 2]
+        if len(ai) < 2:
+            raise DomainError(
+                "scan", "The GS1 data ends inside an application identifier: it is cut short."
+            )
         start = position + 2
         if ai in _FIXED_LENGTH:
             end = start + _FIXED_LENGTH[ai]
             value = data[start:end]
             if len(value) != _FIXED_LENGTH[ai] or not _DIGITS.fullmatch(value):
+                cut = " (the scan is cut short)" if end > len(data) else ""
                 raise DomainError(
                     "scan",
-                    f"GS1 ({ai}) {_AI_NAMES[ai]} needs {_FIXED_LENGTH[ai]} digits, got {value!r}.",
+                    f"GS1 ({ai}) {_AI_NAMES[ai]} needs {_FIXED_LENGTH[ai]} digits, got"
+                    f" {value!r}{cut}.",
                 )
-        elif ai == AI_LOT:
+        elif ai in _VARIABLE:
             end = data.find(GS, start)
             end = len(data) if end == -1 else end
             value = data[start:end]
+            if ai == AI_LOT and end == len(data) and AI_SERIAL not in fields:
+                lot, serial = _split_lot_serial(value, known)
+                if serial is not None:
+                    _store(fields, AI_LOT, lot)
+                    _store(fields, AI_SERIAL, serial)
+                    position = end
+                    continue
         else:
             raise DomainError("scan", _unknown_ai_message(data[position : position + 4]))
         _store(fields, ai, value)
         position = end
     return fields
+
+
+def _split_lot_serial(value: str, known: frozenset[str]) -> tuple[str, str | None]:
+    """Split a lot that ran into a serial without GS (``CY261201-01217``), if it did.
+
+    A split point is a ``21`` followed by digits only, with a lot of 1-20 characters before
+    it. No split point: the whole value is the lot. One: take it, unless the whole value is a
+    known lot. Several: take the one whose lot is known; otherwise refuse the scan.
+    """
+    splits = [
+        (value[:i], value[i + 2 :])
+        for i in range(1, min(len(value) - 2, MAX_GS1_LOT_LENGTH) + 1)
+        if value[i : i + 2] == AI_SERIAL and _DIGITS.fullmatch(value[i + 2 :])
+    ]
+    if not splits or value.upper() in known:
+        return value, None
+    if len(splits) == 1:
+        return splits[0]
+    matching = [split for split in splits if split[0].upper() in known]
+    if len(matching) == 1:
+        return matching[0]
+    shown = " or ".join(f"{lot}/{serial}" for lot, serial in splits)
+    raise DomainError(
+        "scan",
+        f"The scanner sent the lot and the serial without the GS between them, and the scan"
+        f" reads as {shown}. Turn on GS (FNC1) transmission on the scanner, or scan again.",
+    )
 
 
 def _split_parenthesised(data: str) -> dict[str, str]:
@@ -292,7 +420,7 @@ def _unknown_ai_message(ai: str) -> str:
     """Describe an application identifier (or garbage) the parser does not read."""
     return (
         f"Unknown or unsupported GS1 application identifier at {ai!r}: only (01) GTIN, "
-        "(17) expiry and (10) batch/lot are read."
+        "(17) expiry, (10) batch/lot and (21) serial are read."
     )
 
 
@@ -314,9 +442,17 @@ def _expected(gtin: str) -> int:
     return gtin_check_digit(gtin[:13])
 
 
-def _parse_plain(data: str) -> RxScan | LotScan:
-    """Read plain Code 128 text: a prescription payload or a batch lot number."""
+def _parse_plain(data: str) -> RxScan | LotScan | VialScan:
+    """Read plain text: a prescription payload, a vial's ``<lot>/<serial>`` or a batch lot."""
     text = data.strip(GS).upper()
+    if "/" in text:
+        match = _LOT_SERIAL.fullmatch(text)
+        if not match:
+            raise DomainError(
+                "scan", f"{data!r} is not a vial's <lot>/<serial> (e.g. CY261201-01/7)."
+            )
+        lot = validate_batch_lot(match.group(1), field="scan")
+        return VialScan(lot=lot, serial=_serial(match.group(2)))
     if text.startswith("RX"):
         match = _RX.fullmatch(text)
         if not match:

@@ -6,6 +6,7 @@ from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
+from pharmacy.models.printing import Printer, PrintJob
 from pharmacy.models.records import LabelRender, Recall
 from pharmacy.models.settings import PharmacySettings
 from pharmacy.models.stock import Batch, BatchComponent, IngredientLot
@@ -33,6 +34,8 @@ __all__ = [
     "OrderReview",
     "Patient",
     "PharmacySettings",
+    "PrintJob",
+    "Printer",
     "Recall",
     "SymptomReport",
     "User",

@@ -15,9 +15,9 @@ from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.final_check import AllocatedLot, CheckResult, final_check
 from pharmacy.domain.scan import rx_payload
 from pharmacy.extensions import db
-from pharmacy.models import Fill, FinalCheck, User, now_utc
+from pharmacy.models import Fill, FinalCheck, Formulation, User, now_utc
 from pharmacy.services import audit, continuity
-from pharmacy.services.labels import initials, local_date
+from pharmacy.services.labels import initials, local_date, previous_renders
 from pharmacy.services.locks import lock_fill, lock_order
 
 MAX_SCANS = 200
@@ -46,6 +46,18 @@ def allocated_lots(fill: Fill) -> list[AllocatedLot]:
         )
         for b in sorted(batches.values(), key=lambda b: (b.bud_dt, b.lot_number))
     ]
+
+
+def labels_printed(fill: Fill) -> bool:
+    """Tell whether the fill's labels were printed at least once (PDF, ZPL or a printer)."""
+    return previous_renders("prescription", "fill", fill.id) > 0
+
+
+def pharmacy_gtins() -> frozenset[str]:
+    """Return every GTIN on this pharmacy's formulations (any version, retired too)."""
+    return frozenset(
+        g for g in db.session.execute(select(Formulation.gtin).distinct()).scalars() if g
+    )
 
 
 def expected_rx(fill: Fill) -> str:
@@ -83,13 +95,20 @@ def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
     A failed check of an already checked fill sends it back to ``allocated``: the latest check
     is the one that counts.
 
-    :raise ConflictError: the fill is voided or already dispensed (409).
+    :raise ConflictError: the fill is voided or already dispensed, or its labels were never
+        printed (409).
     :raise DomainError: ``scans`` is not a non-empty list of strings (422).
     """
     fill = lock_fill(fill_id)
     if fill.status not in ("allocated", "checked"):
         raise ConflictError(
             "fill", f"Fill {fill.id} is {fill.status}; only an allocated fill can be checked."
+        )
+    if not labels_printed(fill):
+        raise ConflictError(
+            "labels",
+            f"Print the labels of fill {fill.id} before the final check: the vials are checked"
+            " by the serials on their labels.",
         )
     kept = clean_scans(list(scans) if isinstance(scans, tuple) else scans)
     now = now_utc()
@@ -99,6 +118,7 @@ def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
         expected_vials=fill.vials,
         now=now,
         scans=kept,
+        pharmacy_gtins=pharmacy_gtins(),
     )
     before = {"status": fill.status}
     db.session.add(

@@ -582,6 +582,49 @@ def batch_labels(
     )
 
 
+# --- for the printers (services/printing.py) ---------------------------------------------------
+
+
+def fill_label_items(fill_id: int) -> tuple[Fill, list]:
+    """Return a fill and its labels (prescription, then one per vial), ready to render.
+
+    :raise NotFound: no such fill. :raise ConflictError: the fill is voided.
+    :raise DomainError: a label the renderer refuses.
+    """
+    fill = get_fill(fill_id)
+    _printable_fill(fill)
+    return fill, [_build(prescription_label, fill), *_build(fill_vial_labels, fill)]
+
+
+def batch_label_items(lot_number: str) -> tuple[Batch, list]:
+    """Return a batch and its labels (the batch label, then one vial label per serial).
+
+    :raise NotFound: no such batch. :raise ConflictError: the batch is rejected or recalled.
+    """
+    batch = get_batch(lot_number)
+    _printable_batch(batch)
+    vials = [_build(lambda n: vial_label(batch, serial=n), n) for n in range(1, batch.vials + 1)]
+    return batch, [_build(batch_label, batch), *vials]
+
+
+def require_reprint_reason(kind: str, entity: str, entity_id: object, reason: str | None) -> bool:
+    """Return whether printing this label again is a reprint; refuse one without a reason."""
+    return _require_reason(kind, entity, entity_id, reason)
+
+
+def record_render(
+    kind: str,
+    entity: str,
+    entity_id: object,
+    output: str,
+    count: int,
+    reason: str | None,
+    actor: User,
+) -> bool:
+    """Log labels sent to a printer as printed, like a download; return ``reprint``."""
+    return _log(kind, entity, entity_id, output, count, reason, actor, reason_required=False)
+
+
 # --- calendar ---------------------------------------------------------------------------------
 
 

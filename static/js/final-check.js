@@ -1,5 +1,7 @@
 // Final check: collect keyboard-wedge scans one per Enter, show each one read, then send them
-// all to the check endpoint. Without JavaScript the page posts a textarea of scans instead.
+// all to the check endpoint. Enter on the empty scan field submits the check (a scanner ends
+// every scan with Enter, so the pharmacist's own Enter is the one on an empty field).
+// Without JavaScript the page posts a textarea of scans instead.
 (function () {
   "use strict";
   var form = document.getElementById("check-form");
@@ -13,6 +15,10 @@
   var clear = document.getElementById("scan-clear");
   var expectedRx = form.dataset.expectedRx;
   var lots = (form.dataset.lots || "").split(" ").filter(Boolean);
+  var serials = {};
+  document.querySelectorAll(".expected li[data-serials]").forEach(function (li) {
+    serials[li.dataset.key] = li.dataset.serials.split(" ").filter(Boolean).map(Number);
+  });
   var scans = [];
 
   form.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
@@ -24,19 +30,42 @@
     return meta ? meta.content : "";
   }
 
-  // Read a scan for display only; the server decides.
-  function describe(raw) {
+  // Read a scan for display only; the server decides. Vials are told apart by serial:
+  // a GS1 DataMatrix (]d2, GS separators or none, or the parenthesised form) or <lot>/<serial>.
+  function vialOf(text) {
+    var gs1 = text.replace(/^\](d2|C1)/, "");
+    var paren = gs1.match(/^\(01\)(\d{14})\(17\)(\d{6})\(10\)([^(]+)\(21\)(\d+)$/);
+    if (paren) { return { lot: paren[3].toUpperCase(), serial: parseInt(paren[4], 10) }; }
+    var element = gs1.replace(/^\x1d/, "").match(/^01(\d{14})17(\d{6})10([^\x1d]+)\x1d21(\d+)$/);
+    if (element) { return { lot: element[3].toUpperCase(), serial: parseInt(element[4], 10) }; }
+    var joined = gs1.match(/^01(\d{14})17(\d{6})10(.+)$/);
+    if (joined) {
+      // The scanner dropped the GS: find the allocated lot the text starts with.
+      var rest = joined[3].toUpperCase();
+      for (var i = 0; i < lots.length; i++) {
+        var tail = rest.slice(lots[i].length);
+        if (rest.indexOf(lots[i]) === 0 && /^21\d+$/.test(tail)) {
+          return { lot: lots[i], serial: parseInt(tail.slice(2), 10) };
+        }
+      }
+      return { lot: rest, serial: null };
+    }
+    var plain = text.replace(/^\]d1/, "").toUpperCase().match(/^([A-Z0-9][A-Z0-9-]*)\/(\d+)$/);
+    if (plain) { return { lot: plain[1], serial: parseInt(plain[2], 10) }; }
+    return null;
+  }
+
+  function describe(raw, earlier) {
     var text = raw.trim();
-    var gs1 = text.replace(/^\]C1/, "").replace(/\x1d/g, "");
-    var paren = gs1.match(/^\(01\)(\d{14})\(17\)(\d{6})\(10\)(.+)$/);
-    var plain = gs1.match(/^01(\d{14})17(\d{6})10(.+)$/);
-    var m = paren || plain;
-    if (m) {
-      var lot = m[3].toUpperCase();
-      var known = lots.indexOf(lot) >= 0;
-      return { kind: "lot", key: lot, ok: known,
-        text: "vial lot " + lot + " (GS1, BUD 20" + m[2].slice(0, 2) + "-" + m[2].slice(2, 4) + "-" +
-          m[2].slice(4, 6) + ")" + (known ? "" : " - not allocated to this fill") };
+    var vial = vialOf(text);
+    if (vial) {
+      var name = vial.lot + "/" + (vial.serial === null ? "?" : vial.serial);
+      var mine = (serials[vial.lot] || []).indexOf(vial.serial) >= 0;
+      if (earlier.indexOf(name) >= 0) {
+        return { kind: "vial", key: name, lot: vial.lot, ok: false, text: name + " scanned twice" };
+      }
+      return { kind: "vial", key: name, lot: vial.lot, ok: mine,
+        text: "vial " + name + (mine ? " ok" : " - not allocated to this fill") };
     }
     var upper = text.replace(/^\]C0/, "").toUpperCase();
     if (/^RX[A-Z0-9-]+-\d+$/.test(upper)) {
@@ -45,16 +74,28 @@
         : { kind: "rx", key: upper, ok: false, text: "Rx " + upper + " is another fill's label" };
     }
     if (/^[A-Z0-9][A-Z0-9-]{2,19}$/.test(upper)) {
-      var allocated = lots.indexOf(upper) >= 0;
-      return { kind: "lot", key: upper, ok: allocated,
-        text: "vial lot " + upper + (allocated ? "" : " - not allocated to this fill") };
+      return { kind: "lot", key: upper, ok: false,
+        text: "lot " + upper + " without a serial: scan the DataMatrix on the vial label" };
     }
-    return { kind: "unknown", key: "", ok: false, text: "not a barcode this pharmacy prints" };
+    return { kind: "unknown", key: "", ok: false, text: "not a vial or prescription label of this pharmacy" };
+  }
+
+  function described() {
+    var names = [];
+    return scans.map(function (s) {
+      var d = describe(s, names);
+      if (d.kind === "vial") { names.push(d.key); }
+      return d;
+    });
   }
 
   function tally() {
     var counts = {};
-    scans.forEach(function (s) { var d = describe(s); counts[d.key] = (counts[d.key] || 0) + 1; });
+    described().forEach(function (d) {
+      if (!d.ok) { return; }
+      var key = d.kind === "vial" ? d.lot : d.key;
+      counts[key] = (counts[key] || 0) + 1;
+    });
     document.querySelectorAll(".expected li[data-key]").forEach(function (li) {
       var got = counts[li.dataset.key] || 0;
       var span = li.querySelector(".got");
@@ -67,8 +108,9 @@
 
   function render() {
     list.textContent = "";
+    var all = described();
     scans.forEach(function (raw, i) {
-      var d = describe(raw);
+      var d = all[i];
       var li = document.createElement("li");
       li.className = d.ok ? "ok" : "bad";
       var code = document.createElement("code");
@@ -96,11 +138,15 @@
   input.addEventListener("keydown", function (event) {
     if (event.key !== "Enter") { return; }
     event.preventDefault();
-    var value = input.value.trim();
+    var value = input.value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
     input.value = "";
     if (value) {
       scans.push(value);
       render();
+    } else if (typeof form.requestSubmit === "function") {
+      form.requestSubmit(document.getElementById("check-submit"));
+    } else {
+      document.getElementById("check-submit").click();
     }
   });
 
@@ -137,7 +183,8 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    if (input.value.trim()) { scans.push(input.value.trim()); input.value = ""; render(); }
+    var pending = input.value.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+    if (pending) { scans.push(pending); input.value = ""; render(); }
     if (!scans.length) {
       showVerdict(false, ["Scan the prescription label and every vial first."]);
       input.focus();

@@ -241,9 +241,9 @@ def test_parse_scan(text, expected):
         ("(10)LOT123", "without a GTIN"),
         ("(17)260315(10)LOT123", "without a GTIN"),
         ("]C117260315" + "10LOT123", "without a GTIN"),
-        # unknown or unsupported AIs
-        ("]C1" + ELEMENTS + GS + "21SERIAL1", "application identifier"),
-        ("(01)09501101530003(21)SERIAL1(17)260315(10)LOT123", "application identifier"),
+        # a serial that is not ours, an unsupported AI
+        ("]C1" + ELEMENTS + GS + "21SERIAL1", "not a vial serial"),
+        ("(01)09501101530003(21)SERIAL1(17)260315(10)LOT123", "not a vial serial"),
         ("]C1" + "0209501101530003", "application identifier"),
         # malformed fields
         ("]C101123", "14 digits"),
@@ -270,7 +270,7 @@ def test_parse_scan(text, expected):
         ("]C1garbage", "application identifier"),
         ("(garbage", "Unreadable"),
         ("]Q3abc", "Symbology"),
-        ("]d2" + ELEMENTS, "Symbology"),
+        ("]d2" + ELEMENTS, "no serial (21)"),
     ],
 )
 def test_parse_scan_refuses(text, fragment):

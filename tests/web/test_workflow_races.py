@@ -59,10 +59,11 @@ def check_two_pharmacists_decide_at_once(app):
 def check_dispense_and_void_at_once(app):
     from pharmacy.services.dispensing import check_fill
     from tests.factories import user
-    from tests.factories_dispensing import make_labelled_fill, scans_for
+    from tests.factories_dispensing import make_labelled_fill, mark_printed, scans_for
 
     with app.app_context(), write_intent():
         fill = make_labelled_fill()
+        mark_printed(fill)
         fill_id = fill.id
         assert check_fill(fill_id, scans_for(fill), user("pharmacist")).ok
         batch_id = fill.allocations[0].batch_id
