@@ -1,7 +1,7 @@
 """Formulation procedure steps and equipment for the batch worksheet (SPEC 6.5)
 
 Revision ID: v2_formulation_worksheet
-Revises: v2_continuity
+Revises: v2_printers
 
 Existing formulations get empty lists: their worksheets print blank lines to write the
 procedure and equipment in until a pharmacist edits the formulation.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v2_formulation_worksheet"
-down_revision = "v2_continuity"
+down_revision = "v2_printers"
 branch_labels = None
 depends_on = None
 
