@@ -20,6 +20,7 @@ from pharmacy.models import (
     Patient,
     now_utc,
 )
+from pharmacy.services import continuity
 from pharmacy.services.fills import local_today
 from tests.factories import user
 
@@ -167,7 +168,14 @@ def make_verified_order(patient: Patient | None = None, **overrides) -> Order:
     }
     fields.update(overrides)
     order = Order(**fields)
+    if order.expires_on is None:
+        order.expires_on = continuity.expires_on(
+            continuity.local_date(order.verified_dt or now_utc())
+        )
     db.session.add(order)
+    db.session.flush()
+    # The stored next-fill state the work lists read (SPEC 5.4), as verification sets it.
+    continuity.refresh_next_fill(order, today=local_today())
     db.session.commit()
     return order
 

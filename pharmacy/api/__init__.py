@@ -3,6 +3,7 @@
 from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     audit,
     batches,
+    continuity,
     dispensing,
     fhir,
     fills,

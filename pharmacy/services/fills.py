@@ -46,10 +46,11 @@ Decisions a pharmacist would expect, documented here once:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import selectinload
 
 from pharmacy.domain.bud import bud_covers, bud_days_from
 from pharmacy.domain.coverage import Coverage, NewStock, Walk, walk
@@ -626,31 +627,87 @@ class WorkItem:
     next: NextFill
 
 
+# The compound list looks this far ahead: a batch takes days (sterility tests two weeks).
+COMPOUND_LOOKAHEAD_DAYS = 21
+WORKLIST_LIMIT = 500
+
+
+def _usable_batches(products: set[tuple]) -> dict[tuple, list[Batch]]:
+    """Return released, in-date batches with vials left for each product: one query each."""
+    now = now_utc()
+    found: dict[tuple, list[Batch]] = {}
+    for product in sorted(products, key=str):
+        drug, concentration, volume, container = product
+        found[product] = list(
+            db.session.execute(
+                select(Batch)
+                .join(Formulation, Batch.formulation_id == Formulation.id)
+                .where(
+                    Formulation.drug == drug,
+                    Formulation.concentration_mcg_per_ml == concentration,
+                    Formulation.vial_volume_ml == volume,
+                    Formulation.container == container,
+                    Batch.status == "released",
+                    Batch.vials_available > 0,
+                    Batch.bud_dt > now,
+                )
+                .order_by(Batch.bud_dt, Batch.id)
+            ).scalars()
+        )
+    return found
+
+
 def worklist(today: date) -> dict[str, list[WorkItem]]:
-    """Return the technician's work lists.
+    """Return the technician's work lists from the orders' stored next-fill state.
 
     ``to_fill``: verified orders whose next fill is due (refill window open) and whose
-    stock is on the shelf. ``to_compound``: verified orders whose next fill lacks matching
-    stock (due or not, soonest first), with the vials missing. Orders that cannot be
-    planned any more (no refills left, no doses in the window) are on neither list.
+    stock is on the shelf. ``to_compound``: verified orders whose next fill, due within
+    three weeks, lacks matching stock, with the vials missing. Expired, completed, stopped
+    and replaced orders, and orders with no fills left, are on neither list. One query for
+    the orders and one per product for the stock, whatever the history (SPEC 9).
     """
-    orders = db.session.execute(
-        select(Order).where(Order.status == "verified").order_by(Order.start_date, Order.id)
-    ).scalars()
+    horizon = today + timedelta(days=COMPOUND_LOOKAHEAD_DAYS)
+    orders = list(
+        db.session.execute(
+            select(Order)
+            .options(selectinload(Order.patient))
+            .where(
+                Order.status == "verified",
+                Order.next_fill_number.is_not(None),
+                Order.next_fill_allowed_from <= horizon,
+                Order.therapy_stopped_on.is_(None),
+                or_(Order.renewal_state.is_(None), Order.renewal_state != "replaced"),
+                or_(Order.expires_on.is_(None), Order.expires_on >= today),
+            )
+            .order_by(Order.next_fill_allowed_from, Order.id)
+            .limit(WORKLIST_LIMIT)
+        ).scalars()
+    )
+
+    def product(o: Order) -> tuple:
+        return (o.drug, o.concentration_mcg_per_ml, o.vial_volume_ml, o.container)
+
+    stock = _usable_batches({product(o) for o in orders})
+    zone = pharmacy_zone()
     to_fill: list[WorkItem] = []
     to_compound: list[WorkItem] = []
     for order in orders:
-        try:
-            upcoming = next_fill(order)
-        except DomainError:
-            continue
-        if upcoming.fill_number is None or upcoming.reason:
-            continue
+        first = order.next_fill_due_by
+        available = sum(
+            b.vials_available for b in stock[product(order)] if bud_covers(b.bud_dt, first, zone)
+        )
+        upcoming = NextFill(
+            order.next_fill_number,
+            order.next_fill_allowed_from,
+            first,
+            first,
+            order.next_fill_vials or 1,
+            available,
+        )
         item = WorkItem(order, upcoming)
         if upcoming.shortfall > 0:
             to_compound.append(item)
         elif upcoming.due(today):
             to_fill.append(item)
-    to_compound.sort(key=lambda i: (i.next.allowed_from, i.order.id))
     to_fill.sort(key=lambda i: (i.next.first_dose or date.max, i.order.id))
     return {"to_fill": to_fill, "to_compound": to_compound}

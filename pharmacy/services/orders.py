@@ -194,6 +194,8 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
                 Order.drug == order.drug,
                 Order.status.in_(ACTIVE_STATUSES),
                 Order.id != order.id,
+                # The order a renewal continues is not a second active order.
+                *([Order.id != order.renews_id] if order.renews_id is not None else []),
             )
             .order_by(Order.id)
         )
@@ -336,7 +338,9 @@ def parse_order_body(data: object) -> OrderInput:
     return order_input
 
 
-def submit_order(data: object, prescriber: User, *, source: str = "api") -> Order:
+def submit_order(
+    data: object, prescriber: User, *, source: str = "api", renews: Order | None = None
+) -> Order:
     """Validate, number and store an order from ``prescriber``; return it (committed).
 
     :param data: the SPEC 3 order body.
@@ -348,7 +352,7 @@ def submit_order(data: object, prescriber: User, *, source: str = "api") -> Orde
         _check_prescriber(prescriber)
         for attempt in range(2):
             try:
-                return _store(order_input, prescriber, source)
+                return _store(order_input, prescriber, source, renews)
             except IntegrityError:
                 # Two first orders for one new patient at once: the loser retries and
                 # finds the patient the winner created.
@@ -363,7 +367,9 @@ def submit_order(data: object, prescriber: User, *, source: str = "api") -> Orde
         raise
 
 
-def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
+def _store(
+    order_input: OrderInput, prescriber: User, source: str, renews: Order | None = None
+) -> Order:
     patient = resolve_patient(order_input.patient, prescriber)
     plan = plan_vials(order_input.plan_request)
     route = order_input.route
@@ -403,9 +409,24 @@ def _store(order_input: OrderInput, prescriber: User, source: str) -> Order:
         source=source,
         submitted_dt=submitted,
         expires_on=expires,
+        renews_id=renews.id if renews is not None else None,
     )
     db.session.add(order)
     db.session.flush()
+    if renews is not None:
+        old = lock_order(renews)
+        if old.renewal_state in ("renewed", "replaced"):
+            raise ConflictError("rx_number", f"Rx {old.rx_number} has been renewed already.")
+        before = old.renewal_state
+        old.renewal_state = "renewed"
+        audit.record(
+            "order.renewed",
+            "order",
+            old.rx_number,
+            actor=prescriber,
+            before={"renewal": before},
+            after={"renewal": "renewed", "renewal_rx_number": order.rx_number},
+        )
     order.alerts = compute_alerts(order)
     followup.refresh_labs_due(order)
     audit.record(

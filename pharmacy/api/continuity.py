@@ -1,0 +1,72 @@
+"""Continuity over the API (SPEC 7.5, 7.6): the follow-up list and renewals."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.schemas.base import operation, parse_body, validate
+from pharmacy.api.schemas.continuity import (
+    FollowUpListOut,
+    FollowUpQuery,
+    RenewalRequestIn,
+    RenewIn,
+)
+from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
+from pharmacy.models import Order, now_utc
+from pharmacy.services import continuity_list, renewals
+from pharmacy.services import orders as order_service
+
+
+def _order(rx_number: str) -> Order:
+    order = order_service.get_order(rx_number, api_user())
+    if order is None:
+        raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
+    return order
+
+
+@bp.get("/follow-up")
+@api_roles(PRESCRIBER, *PHARMACY_STAFF)
+@operation(query=FollowUpQuery, responses={200: FollowUpListOut})
+def follow_up_list():
+    """List what needs acting on (prescribers: their own patients), most urgent first."""
+    query = validate(FollowUpQuery, request.args.to_dict())
+    today = order_service.local_today()
+    items = continuity_list.follow_up_list(api_user(), today=today)
+    counts = continuity_list.counts(items)
+    if query.kind:
+        items = [i for i in items if i.kind == query.kind]
+    return jsonify({"items": [i.to_dict() for i in items], "counts": counts})
+
+
+@bp.post("/orders/<rx_number>/renewal-request")
+@api_roles(PHARMACIST)
+@operation(request=RenewalRequestIn, body_required=False)
+def request_renewal(rx_number: str):
+    """Ask the order's prescriber to renew it: a ``renewal_requested`` item on their list."""
+    body = parse_body(RenewalRequestIn) if request.get_data() else RenewalRequestIn()
+    order = renewals.request_renewal(
+        _order(rx_number), actor=api_user(), now=now_utc(), note=body.note or ""
+    )
+    return jsonify(order_service.order_to_dict(order, with_plan=False))
+
+
+@bp.post("/orders/<rx_number>/renew")
+@api_roles(PRESCRIBER)
+@operation(request=RenewIn, creates=True)
+def renew(rx_number: str):
+    """Renew the prescriber's order: ``201`` a new submitted order continuing the regimen."""
+    body = parse_body(RenewIn)
+    new = renewals.renew(
+        _order(rx_number),
+        api_user(),
+        refills=body.refills,
+        days_supply=body.days_supply,
+        note=body.note,
+        today=order_service.local_today(),
+        source="api",
+    )
+    response = jsonify(order_service.order_to_dict(new))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/orders/{new.rx_number}"
+    return response
