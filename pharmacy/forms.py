@@ -32,11 +32,16 @@ class SafeForm(FlaskForm):
     field-specific validator or conversion runs.
     """
 
+    # Fields that take barcode scans: a GS1 scan may carry GS (0x1D) between its elements.
+    scan_fields: tuple[str, ...] = ()
+
     def validate(self, extra_validators=None) -> bool:
         """Validate as FlaskForm does, after refusing unstorable characters in any field."""
         ok = super().validate(extra_validators)
         for field in self:
             for raw in getattr(field, "raw_data", None) or ():
+                if field.name in self.scan_fields and isinstance(raw, str):
+                    raw = raw.replace("\x1d", "")
                 problem = text_problem(raw)
                 if problem:
                     field.errors = [problem]

@@ -10,6 +10,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 class CheckForm(FlaskForm):
     """Hold the scans of a final check, one per line (the no-JavaScript path)."""
 
+    scan_fields = ("scans",)
+
     scans = TextAreaField(
         "Scans, one per line",
         validators=[DataRequired("Scan the prescription label and every vial."), Length(max=20000)],
