@@ -6,7 +6,7 @@ PYTHON   ?= python3
 HOST     ?= 127.0.0.1
 PORT     ?= 5000
 
-.PHONY: install run test bench chromium clean
+.PHONY: install run test bench bench-scale chromium clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,16 @@ test: install chromium
 bench: install
 	$(PY) bench/bench_plan.py
 	$(PY) bench/bench_labels.py
+	$(PY) bench/bench_allocation.py
+
+# Ten years of history against the demo on PostgreSQL (SPEC 9): page and API timings side
+# by side, SQL counts, audit verification memory, then the 16-client load on both databases.
+YEARS         ?= 10
+BENCH_DATABASE_URL ?= postgresql+psycopg://root@127.0.0.1:5432/test
+bench-scale: install
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/bench_scale.py --years $(YEARS)
+	$(PY) bench/load.py --database-url $(dir $(BENCH_DATABASE_URL))b12_bench_demo
+	$(PY) bench/load.py --database-url $(dir $(BENCH_DATABASE_URL))b12_bench_history
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

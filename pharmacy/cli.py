@@ -75,6 +75,42 @@ def demo_load() -> None:
     )
 
 
+@demo_cli.command("history")
+@click.option("--years", type=click.FloatRange(0.01, 30), default=10.0, show_default=True)
+@click.option("--orders-per-day", type=click.IntRange(1, 2000), default=200, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+def demo_history(years: float, orders_per_day: int, seed: int) -> None:
+    """Fill the database with YEARS of a busy pharmacy's history, ending now."""
+    from datetime import UTC, datetime
+
+    from pharmacy.services.demo import load_demo
+    from pharmacy.services.history import generate_history
+
+    with write_intent():
+        load_demo()
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = click.progressbar(length=total, label=f"{stage:>8}")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    with write_intent():
+        counts = generate_history(
+            years,
+            now=datetime.now(UTC),
+            orders_per_day=orders_per_day,
+            seed=seed,
+            progress=progress,
+        )
+    click.echo("")
+    click.echo("History written: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()) + ".")
+
+
 audit_cli = AppGroup("audit", help="The audit trail.")
 
 

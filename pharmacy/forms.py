@@ -32,17 +32,16 @@ class SafeForm(FlaskForm):
     field-specific validator or conversion runs.
     """
 
-    # Fields that take barcode scans: a GS1 scan may carry GS (0x1D) between its elements.
-    scan_fields: tuple[str, ...] = ()
+    # Control characters a form legitimately carries (the final check's GS, see CheckForm).
+    allowed_controls: str = ""
 
     def validate(self, extra_validators=None) -> bool:
         """Validate as FlaskForm does, after refusing unstorable characters in any field."""
         ok = super().validate(extra_validators)
+        allowed = {ord(char): None for char in self.allowed_controls}
         for field in self:
             for raw in getattr(field, "raw_data", None) or ():
-                if field.name in self.scan_fields and isinstance(raw, str):
-                    raw = raw.replace("\x1d", "")
-                problem = text_problem(raw)
+                problem = text_problem(raw.translate(allowed) if isinstance(raw, str) else raw)
                 if problem:
                     field.errors = [problem]
                     ok = False

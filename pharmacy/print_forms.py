@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app, flash
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.services import printing as printing_service
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from pharmacy.forms import SafeForm as FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from pharmacy.forms import SafeForm as FlaskForm
 
 
 class CheckForm(FlaskForm):
     """Hold the scans of a final check, one per line (the no-JavaScript path)."""
 
-    scan_fields = ("scans",)
+    # A 2D scanner sends each GS1 FNC1 separator as GS (0x1d) (SPEC 2.8, 6.2).
+    allowed_controls = "\x1d"
 
     scans = TextAreaField(
         "Scans, one per line",

@@ -89,7 +89,9 @@ def queue():
         {"order": o, "age": service.patient_age(o.patient.dob, today), **_picture(o)}
         for o in service.verification_queue()
     ]
-    return render_template("orders/queue.html", items=items, form=ReasonForm())
+    return render_template(
+        "orders/queue.html", items=items, form=ReasonForm(), limit=service.QUEUE_LIMIT
+    )
 
 
 @bp.get("/<rx_number>")

@@ -28,7 +28,12 @@ def index():
             error = "Enter the date of birth as YYYY-MM-DD."
     patients = service.search_patients(query, dob) if not error else []
     return render_template(
-        "patients/index.html", patients=patients, query=query, dob=dob_text, error=error
+        "patients/index.html",
+        patients=patients,
+        order_counts=service.order_counts([p.id for p in patients]),
+        query=query,
+        dob=dob_text,
+        error=error,
     )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.final_check import AllocatedLot, CheckResult, final_check
 from pharmacy.domain.scan import rx_payload
 from pharmacy.extensions import db
-from pharmacy.models import Fill, FinalCheck, Formulation, User, now_utc
+from pharmacy.models import Fill, FillAllocation, FinalCheck, Formulation, Order, User, now_utc
 from pharmacy.services import audit, continuity
 from pharmacy.services.labels import initials, local_date, previous_renders
 from pharmacy.services.locks import lock_fill, lock_order
@@ -217,9 +218,17 @@ def result_to_dict(result: CheckResult) -> dict:
 
 
 def fills_by_status(status: str, limit: int = 100) -> list[Fill]:
-    """Return fills in ``status``, newest first."""
+    """Return at most ``limit`` fills in ``status``, newest first, with the order, patient and
+    allocated batches each list row shows loaded for all of them at once."""
     return list(
         db.session.execute(
-            select(Fill).where(Fill.status == status).order_by(Fill.id.desc()).limit(limit)
+            select(Fill)
+            .where(Fill.status == status)
+            .order_by(Fill.id.desc())
+            .limit(limit)
+            .options(
+                selectinload(Fill.order).selectinload(Order.patient),
+                selectinload(Fill.allocations).selectinload(FillAllocation.batch),
+            )
         ).scalars()
     )

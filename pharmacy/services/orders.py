@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from pharmacy.domain import fhir
 from pharmacy.domain.alerts import LEVELS, AlertFacts, Thresholds, has_stop, order_alerts
@@ -104,15 +104,30 @@ def list_orders(
             | func.lower(Patient.first_name).like(like)
             | func.lower(Patient.mrn).like(like)
         )
-    stmt = stmt.options(selectinload(Order.patient), selectinload(Order.prescriber))
+    # Many-to-one rows ride on the page's own query; fills come in one more statement.
+    stmt = stmt.options(
+        joinedload(Order.patient),
+        joinedload(Order.prescriber),
+        joinedload(Order.verified_by),
+        joinedload(Order.closed_by),
+        selectinload(Order.fills),
+    )
     return read_page(stmt, Order.id, cursor or Cursor())
 
 
-def verification_queue() -> list[Order]:
-    """Return the orders waiting for a pharmacist, oldest first."""
+QUEUE_LIMIT = 50
+
+
+def verification_queue(limit: int = QUEUE_LIMIT) -> list[Order]:
+    """Return the orders waiting for a pharmacist, oldest first (at most ``limit``), with
+    the patient and prescriber each row shows."""
     return list(
         db.session.execute(
-            select(Order).where(Order.status == "submitted").order_by(Order.submitted_dt, Order.id)
+            select(Order)
+            .where(Order.status == "submitted")
+            .order_by(Order.submitted_dt, Order.id)
+            .limit(limit)
+            .options(selectinload(Order.patient), selectinload(Order.prescriber))
         ).scalars()
     )
 

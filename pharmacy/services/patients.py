@@ -113,6 +113,18 @@ def search_patients(query: str = "", dob: date | None = None, limit: int = 50) -
     return list(db.session.execute(stmt).scalars())
 
 
+def order_counts(patient_ids: list[int]) -> dict[int, int]:
+    """Return how many orders each of these patients has, in one grouped query."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        select(Order.patient_id, func.count())
+        .where(Order.patient_id.in_(patient_ids))
+        .group_by(Order.patient_id)
+    )
+    return {patient_id: count for patient_id, count in rows}
+
+
 def get_patient(patient_id: int) -> Patient | None:
     """Return the patient with ``patient_id``, or None."""
     return db.session.get(Patient, patient_id)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
@@ -40,6 +41,8 @@ def test_empty_form_names_the_fields(client):
     assert b"This field is required." in response.data
 
 
+# The clock stands still: on a loaded machine one sign-in can outlast the one-second wait.
+@time_machine.travel(datetime(2026, 3, 10, 15, 0, tzinfo=UTC), tick=False)
 def test_repeated_failures_slow_then_lock(app, auth):
     for _ in range(3):
         assert auth.login("technician", "bad-password").status_code == 401

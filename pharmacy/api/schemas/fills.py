@@ -19,8 +19,8 @@ def _scans(value: Any) -> Any:
     for item in value:
         if not isinstance(item, str) or len(item) > 500:
             raise PydanticCustomError("string_type", "Each scan is a string (at most 500).")
-        # A GS1 scan may carry GS (0x1D) between its elements (SPEC 2.8, 6.2): the one
-        # control character a scan legitimately holds.
+        # A 2D scanner sends each GS1 FNC1 separator as GS (0x1d): the one control character
+        # a scan may carry (SPEC 2.8, 6.2).
         clean_text(item.replace("\x1d", ""))
     return value
 
