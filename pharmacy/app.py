@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "pharmacy.plan.views",
     "pharmacy.orders.views",
     "pharmacy.patients.views",
+    "pharmacy.therapy.views",
     "pharmacy.formulary.views",
     "pharmacy.compounding.views",
     "pharmacy.compounding.fills_views",

@@ -83,6 +83,31 @@ class SettingsForm(FlaskForm):
     monitoring_interval_months = IntegerField(
         "Maintenance monitoring every (months)", validators=[NumberRange(1, 24)]
     )
+    # SPEC 7.2: default reference ranges, used when a lab result comes without the lab's own.
+    ref_b12_low_pg_ml = DecimalField("B12 low (pg/mL)", places=2, validators=[NumberRange(0, 5000)])
+    ref_b12_high_pg_ml = DecimalField(
+        "B12 high (pg/mL)", places=2, validators=[NumberRange(1, 50000)]
+    )
+    ref_mma_low_nmol_l = DecimalField(
+        "MMA low (nmol/L)", places=2, validators=[NumberRange(0, 5000)]
+    )
+    ref_mma_high_nmol_l = DecimalField(
+        "MMA high (nmol/L)", places=2, validators=[NumberRange(1, 200000)]
+    )
+    ref_homocysteine_low_umol_l = DecimalField(
+        "Homocysteine low (umol/L)", places=2, validators=[NumberRange(0, 100)]
+    )
+    ref_homocysteine_high_umol_l = DecimalField(
+        "Homocysteine high (umol/L)", places=2, validators=[NumberRange(1, 500)]
+    )
+    ref_hemoglobin_low_g_dl = DecimalField(
+        "Hemoglobin low (g/dL)", places=2, validators=[NumberRange(0, 30)]
+    )
+    ref_hemoglobin_high_g_dl = DecimalField(
+        "Hemoglobin high (g/dL)", places=2, validators=[NumberRange(1, 30)]
+    )
+    ref_mcv_low_fl = DecimalField("MCV low (fL)", places=2, validators=[NumberRange(0, 200)])
+    ref_mcv_high_fl = DecimalField("MCV high (fL)", places=2, validators=[NumberRange(1, 200)])
     login_slowdown_after = IntegerField(
         "Slow sign-in after failures", validators=[NumberRange(1, 20)]
     )
@@ -94,6 +119,18 @@ class SettingsForm(FlaskForm):
         """Accept only IANA zone names such as America/New_York."""
         if field.data not in available_timezones():
             raise ValidationError("Use an IANA time zone name such as America/New_York.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Check each field, then that every reference range's low end is below its high end."""
+        ok = super().validate(extra_validators)
+        for test in ("b12", "mma", "homocysteine", "hemoglobin", "mcv"):
+            low, high = (
+                getattr(self, name) for name in self._fields if name.startswith(f"ref_{test}_")
+            )
+            if low.data is not None and high.data is not None and low.data >= high.data:
+                high.errors = [*high.errors, "The high end must be above the low end."]
+                ok = False
+        return ok
 
     def validate_login_lock_after(self, field) -> None:
         """Locking must come after slowing down."""

@@ -246,6 +246,19 @@ class LabValue:
     flag: str
 
 
+# Decimal places people read each test with (labs report B12 in whole pg/mL, Hb to 0.1 g/dL).
+DISPLAY_PLACES: Mapping[str, int] = MappingProxyType(
+    {"b12": 0, "mma": 0, "homocysteine": 1, "hemoglobin": 1, "mcv": 0}
+)
+
+
+def display_value(test: str, value: Decimal) -> str:
+    """Return a result as people read it: ``400`` pg/mL, ``12.9`` g/dL (half-up rounding)."""
+    places = DISPLAY_PLACES.get(test, 2)
+    step = Decimal(1).scaleb(-places)
+    return f"{value.quantize(step, rounding=ROUND_HALF_UP):,}"
+
+
 def lab_test(code: object, field: str = "test") -> LabTest:
     """Return the test called ``code``.
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from pharmacy.forms import SafeForm as FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length
 from wtforms.widgets import DateInput, NumberInput
 
+from pharmacy.domain.followup import CAUSE_LABELS, MONITOR_LABELS, MONITOR_TESTS
+from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.plan.forms import DosingForm, number_value, phases_from_form, text_value
 
 DRUG_CHOICES = [SelectChoice("cyanocobalamin", "Cyanocobalamin (vitamin B12) injection")]
@@ -20,7 +28,14 @@ ERROR_ALIASES = {
     "patient.allergies": "patient_allergies",
     "patient": "patient_last_name",
     "fills": "refills",
+    # SPEC 7.1 clinical frame.
+    "monitoring.tests": "monitoring_tests",
+    "monitoring.interval_months": "monitoring_interval_months",
+    "monitoring": "monitoring_tests",
+    **{f"monitoring.tests[{i}]": "monitoring_tests" for i in range(len(MONITOR_TESTS) + 4)},
 }
+CAUSE_CHOICES = [SelectChoice(code, label) for code, label in CAUSE_LABELS.items()]
+TEST_CHOICES = [SelectChoice(code, MONITOR_LABELS[code]) for code in MONITOR_TESTS]
 
 
 class OrderForm(DosingForm):
@@ -40,6 +55,20 @@ class OrderForm(DosingForm):
     indication = StringField("Indication", validators=[Length(max=2000)])
     compounding_reason = TextAreaField("Compounding reason", validators=[Length(max=2000)])
     notes = TextAreaField("Notes to the pharmacy (optional)", validators=[Length(max=2000)])
+    # SPEC 7.1: what the order says about the therapy (defaults as the SPEC gives them).
+    cause = SelectField(
+        "Cause of the deficiency", choices=CAUSE_CHOICES, default="unknown", validate_choice=False
+    )
+    neurologic_symptoms = BooleanField("Neurological symptoms (numbness, balance, memory)")
+    monitoring_tests = SelectMultipleField(
+        "Monitoring tests", choices=TEST_CHOICES, default=["b12", "cbc"], validate_choice=False
+    )
+    monitoring_interval_months = StringField(
+        "Monitoring every (months)",
+        widget=NumberInput(min=1, max=12),
+        default="3",
+        validators=[Length(max=20)],
+    )
 
     def to_order_json(self) -> dict[str, object]:
         """Return the SPEC 3 order body the form describes (the API's input shape)."""
@@ -63,7 +92,20 @@ class OrderForm(DosingForm):
             "indication": text_value(self.indication),
             "compounding_reason": text_value(self.compounding_reason),
             "notes": text_value(self.notes),
+            "cause": text_value(self.cause) or "unknown",
+            "neurologic_symptoms": bool(self.neurologic_symptoms.data),
+            "monitoring": self._monitoring(),
         }
+
+    def _monitoring(self) -> dict[str, object]:
+        """Return ``monitoring``; no test ticked keeps the SPEC default (B12 and CBC)."""
+        monitoring: dict[str, object] = {
+            "interval_months": number_value(self.monitoring_interval_months)
+        }
+        tests = [t for t in (self.monitoring_tests.data or []) if t]
+        if tests:
+            monitoring["tests"] = tests
+        return monitoring
 
 
 class ReasonForm(FlaskForm):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, g, render_template, request
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACY_STAFF, role_required
+from pharmacy.auth.roles import PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.services import orders as order_service
 from pharmacy.services import patients as service
+from pharmacy.services.followup import can_see_patient
+from pharmacy.therapy.context import therapy_block
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -38,15 +40,16 @@ def index():
 
 
 @bp.get("/<int:patient_id>")
-@role_required(*PHARMACY_STAFF)
+@role_required(PRESCRIBER, *PHARMACY_STAFF)
 def detail(patient_id: int):
-    """Show a patient and their orders."""
+    """Show a patient, their orders and their therapy follow-up (prescribers: their own)."""
     patient = service.get_patient(patient_id)
-    if patient is None:
+    if patient is None or not can_see_patient(patient.id, current_user):
         abort(404)
     return render_template(
         "patients/detail.html",
         patient=patient,
         age=order_service.patient_age(patient.dob),
         orders=service.patient_orders(patient, current_user),
+        **therapy_block(patient, current_user, **g.get("therapy_forms", {})),
     )

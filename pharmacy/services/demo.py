@@ -287,6 +287,161 @@ def _orders() -> int:
     return 1
 
 
+# SPEC 7 follow-up story: one patient in maintenance whose B12 rises into range, one whose
+# latest symptom report is worse. (offset in days before today, value, unit); B12 in pg/mL.
+DEMO_B12_TREND = (
+    (150, "148", "pg/mL"),
+    (118, "231", "pmol/L"),
+    (60, "455", "pg/mL"),
+    (8, "612", "pg/mL"),
+)
+DEMO_HEMOGLOBIN = ((150, "10.6"), (118, "11.9"), (60, "13.1"), (8, "13.6"))
+
+
+def _therapy_story(body: dict, started_days_ago: int, prescriber, pharmacist, today) -> object:
+    """Submit and verify a demo order, then move its start back into the past."""
+    from datetime import timedelta
+
+    from pharmacy.services import followup
+    from pharmacy.services.orders import submit_order, verify_order
+
+    order = submit_order(body, prescriber, source="web")
+    verify_order(order, pharmacist, "approve")
+    # The demo tells a story that began months ago; orders today start within a week.
+    order.start_date = today - timedelta(days=started_days_ago)
+    followup.refresh_labs_due(order)
+    followup.refresh_next_fill_if_available(order, today)
+    db.session.commit()
+    return order
+
+
+def _followup_patients() -> int:
+    """Add the follow-up story (only once: keyed on the first patient's MRN)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from pharmacy.models import Patient
+    from pharmacy.services import followup
+    from pharmacy.services.orders import local_today
+
+    if db.session.execute(select(Patient.id).where(Patient.mrn == "MRN-30112")).first():
+        return 0
+    prescriber, pharmacist = find_user("prescriber"), find_user("pharmacist")
+    today = local_today()
+    base = {
+        "drug": "cyanocobalamin",
+        "concentration_mcg_per_ml": 1000,
+        "vial_volume_ml": 10,
+        "container": "multiple-dose",
+        "route": "IM",
+        "start_date": today.isoformat(),
+        "days_supply": 90,
+        "refills": 3,
+        "compounding_reason": "Commercial 10 mL vials on national shortage.",
+    }
+    maintenance = _therapy_story(
+        {
+            **base,
+            "patient": {
+                "first_name": "Maria",
+                "last_name": "Santos",
+                "dob": "1954-09-23",
+                "mrn": "MRN-30112",
+                "allergies": "NKDA",
+            },
+            "phases": [
+                {"dose_mcg": 1000, "every": 1, "unit": "day", "count": 7},
+                {"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4},
+                {"dose_mcg": 1000, "every": 1, "unit": "month", "count": None},
+            ],
+            "indication": "Pernicious anaemia (D51.0)",
+            "cause": "pernicious_anemia",
+            "monitoring": {"tests": ["b12", "cbc", "mma"], "interval_months": 3},
+            "notes": "Demo: maintenance, B12 rising into range (see the patient page).",
+        },
+        155,
+        prescriber,
+        pharmacist,
+        today,
+    )
+    patient = maintenance.patient
+    for (days, value, unit), (_, hgb) in zip(DEMO_B12_TREND, DEMO_HEMOGLOBIN, strict=True):
+        day = today - timedelta(days=days)
+        followup.record_observation(
+            patient,
+            followup.ObservationInput("b12", Decimal(value), unit, day, lab="Riverside Lab"),
+            actor=pharmacist,
+            today=today,
+        )
+        followup.record_observation(
+            patient,
+            followup.ObservationInput("hemoglobin", Decimal(hgb), "g/dL", day, lab="Riverside Lab"),
+            actor=pharmacist,
+            today=today,
+        )
+    followup.record_observation(
+        patient,
+        followup.ObservationInput("mma", Decimal("0.61"), "umol/L", today - timedelta(days=150)),
+        actor=pharmacist,
+        today=today,
+    )
+    followup.record_symptom_report(
+        patient,
+        today - timedelta(days=118),
+        {"fatigue": "better", "sore_tongue": "resolved"},
+        actor=pharmacist,
+        today=today,
+    )
+    followup.record_symptom_report(
+        patient,
+        today - timedelta(days=8),
+        {"fatigue": "resolved", "memory": "better"},
+        actor=prescriber,
+        today=today,
+    )
+    worse = _therapy_story(
+        {
+            **base,
+            "patient": {
+                "first_name": "Daniel",
+                "last_name": "Brooks",
+                "dob": "1949-02-11",
+                "mrn": "MRN-30877",
+                "allergies": "NKDA",
+            },
+            "phases": [
+                {"dose_mcg": 1000, "every": 2, "unit": "day", "count": 14},
+                {"dose_mcg": 1000, "every": 2, "unit": "month", "count": None},
+            ],
+            "indication": "B12 deficiency after gastrectomy, peripheral neuropathy",
+            "cause": "gastric_surgery",
+            "neurologic_symptoms": True,
+            "notes": "Demo: numbness worse at the last pick-up.",
+        },
+        70,
+        prescriber,
+        pharmacist,
+        today,
+    )
+    followup.record_observation(
+        worse.patient,
+        followup.ObservationInput("b12", Decimal(164), "pg/mL", today - timedelta(days=72)),
+        actor=pharmacist,
+        today=today,
+    )
+    followup.record_symptom_report(
+        worse.patient,
+        today - timedelta(days=2),
+        {"numbness_tingling": "worse", "balance": "new", "fatigue": "same"},
+        "Says the tingling in both feet is spreading; unsteady on stairs.",
+        actor=pharmacist,
+        today=today,
+    )
+    return 2
+
+
 def load_demo() -> list[str]:
     """Load whatever of the demo pharmacy is missing; return what was added."""
     done = []
@@ -302,4 +457,6 @@ def load_demo() -> list[str]:
         done.append(f"{count} released batches")
     if _orders():
         done.append("1 order awaiting verification")
+    if count := _followup_patients():
+        done.append(f"{count} patients in follow-up")
     return done

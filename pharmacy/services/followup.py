@@ -469,20 +469,16 @@ def record_review(
         actor=actor,
         after={"decision": decision, "note": text, "reviewed_on": today},
     )
-    _refresh_next_fill(order, today)
+    refresh_next_fill_if_available(order, today, actor)
     db.session.commit()
     return review
 
 
-def _refresh_next_fill(order: Order, today: date) -> None:
-    """Let the continuity service store the order's next fill again, when it exists."""
-    try:
-        from pharmacy.services import continuity  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    refresh = getattr(continuity, "refresh_next_fill", None)
-    if refresh is not None:
-        refresh(order, today=today)
+def refresh_next_fill_if_available(order: Order, today: date, actor: User | None = None) -> None:
+    """Store the order's next fill again (continuity service), in the caller's transaction."""
+    from pharmacy.services import continuity
+
+    continuity.refresh_next_fill(order, today=today, actor=actor)
 
 
 def review_to_dict(review: OrderReview) -> dict[str, Any]:
@@ -544,30 +540,18 @@ def order_pdc(order: Order, today: date) -> fu.Pdc | None:
 
 
 def _coverage(order: Order, today: date) -> dict[str, Any]:
-    """Return ``next_fill``, ``covered_through`` and ``uncovered_doses`` from the continuity
-    service when it is there, else from the order's plan and fills."""
+    """Return ``next_fill``, ``covered_through`` and ``uncovered_doses`` (SPEC 5.4) from the
+    continuity service; an order whose regimen cannot be planned has none of them."""
+    from pharmacy.services import continuity
+
     try:
-        from pharmacy.services import continuity  # type: ignore[attr-defined]
-    except ImportError:
-        continuity = None
-    if continuity is not None and hasattr(continuity, "coverage"):
-        result = continuity.coverage(order)
-        data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-        next_fill = data.get("next_fill")
-        if next_fill is None and hasattr(continuity, "next_fill_dict"):
-            next_fill = continuity.next_fill_dict(order, today=today)
-        return {
-            "next_fill": next_fill,
-            "covered_through": data.get("covered_through"),
-            "uncovered_doses": data.get("uncovered_doses", []),
-        }
-    dispensed = dispensed_dose_dates(order)
-    live = [f for f in order.fills if f.status != "voided"]
-    uncovered = sorted({d["date"] for f in live for d in (f.plan or {}).get("uncovered_doses", [])})
+        data = continuity.coverage(order).to_dict()
+    except DomainError:
+        return {"next_fill": None, "covered_through": None, "uncovered_doses": []}
     return {
-        "next_fill": None,
-        "covered_through": max(dispensed).isoformat() if dispensed else None,
-        "uncovered_doses": uncovered,
+        "next_fill": continuity.next_fill_dict(order, today=today),
+        "covered_through": data["covered_through"],
+        "uncovered_doses": data["uncovered_doses"],
     }
 
 
@@ -744,3 +728,59 @@ __all__ = [
     "symptom_report_to_dict",
     "symptoms_worse_items",
 ]
+
+
+# --- the patient page (SPEC 7.8) ----------------------------------------------------------
+
+
+def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str, Any]:
+    """Return what the patient page shows of the therapy, for ``viewer``.
+
+    ``orders``: the active orders ``viewer`` may see (prescribers: their own), each with its
+    follow-up; ``observations`` and ``reports`` in API form; ``doses`` (date, dispensed) up
+    to 60 days ahead; ``checkpoints`` (date, status) of those orders; ``ranges`` per test.
+    """
+    from pharmacy.services.orders import order_plan
+
+    stmt = select(Order).where(
+        Order.patient_id == patient.id, Order.status.in_(("submitted", "verified"))
+    )
+    if viewer.role == "prescriber":
+        stmt = stmt.where(Order.prescriber_id == viewer.id)
+    orders = list(db.session.execute(stmt.order_by(Order.id.desc())).scalars())
+    observations = [
+        {**observation_to_dict(o), "display": fu.display_value(o.test, Decimal(o.value))}
+        for o in list_observations(patient.id)
+    ]
+    reports = [symptom_report_to_dict(r) for r in list_symptom_reports(patient.id)]
+    horizon = today + timedelta(days=60)
+    doses: dict[date, bool] = {}
+    checkpoints: list[tuple[date, str]] = []
+    followed = []
+    for order in orders:
+        info = follow_up(order, today=today) if order.status == "verified" else None
+        followed.append({"order": order, "follow_up": info})
+        if info is None:
+            continue
+        checkpoints += [
+            (day, c["status"])
+            for c in info["checkpoints"]
+            if (day := date.fromisoformat(c["date"])) <= horizon + timedelta(days=30)
+        ]
+        try:
+            planned = [d.date for d in order_plan(order).doses if d.date <= horizon]
+        except DomainError:
+            planned = []
+        for day in planned:
+            doses.setdefault(day, False)
+        for day in dispensed_dose_dates(order):
+            doses[day] = True
+    ranges = {t: (r.low, r.high) for t, r in default_ranges().items()}
+    return {
+        "orders": followed,
+        "observations": observations,
+        "reports": reports,
+        "doses": sorted(doses.items()),
+        "checkpoints": sorted(checkpoints),
+        "ranges": ranges,
+    }

@@ -92,6 +92,21 @@ def test_admin_deactivates_and_reactivates(app, client, as_user):
     assert b"cannot deactivate your own account" in response.data
 
 
+# SPEC 7.2 default lab reference ranges (the settings page posts them all).
+REFERENCE_RANGES = {
+    "ref_b12_low_pg_ml": "200",
+    "ref_b12_high_pg_ml": "900",
+    "ref_mma_low_nmol_l": "0",
+    "ref_mma_high_nmol_l": "400",
+    "ref_homocysteine_low_umol_l": "0",
+    "ref_homocysteine_high_umol_l": "15",
+    "ref_hemoglobin_low_g_dl": "12",
+    "ref_hemoglobin_high_g_dl": "17.5",
+    "ref_mcv_low_fl": "80",
+    "ref_mcv_high_fl": "100",
+}
+
+
 def test_settings_are_saved_and_audited(app, client, as_user):
     as_user("admin")
     page = client.get("/admin/settings")
@@ -120,6 +135,7 @@ def test_settings_are_saved_and_audited(app, client, as_user):
         "login_lock_after": "5",
         "login_lock_minutes": "15",
         "token_hours": "12",
+        **REFERENCE_RANGES,
     }
     assert client.post("/admin/settings", data=data).status_code == 302
     with app.app_context():

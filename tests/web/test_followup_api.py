@@ -499,3 +499,17 @@ def test_fhir_observation_search_needs_patient(app, client, api, scenario):
         other = client.post(url, json=_fhir_obs(patient), headers=api("prescriber2"))
     assert other.status_code == 422
     assert _count(app, Observation) == 0
+
+
+def test_follow_up_next_fill_after_verification(app, client, api, scenario):
+    rx, _ = scenario
+    with time_machine.travel(WRITTEN, tick=False):
+        verified = client.post(
+            f"/api/v1/orders/{rx}/verify", json={"decision": "approve"}, headers=api("pharmacist")
+        )
+        assert verified.status_code == 200, verified.get_json()
+        follow = client.get(f"/api/v1/orders/{rx}/follow-up", headers=api("pharmacist")).get_json()
+    assert follow["next_fill"]["fill_number"] == 0
+    assert follow["next_fill"]["due_by"] == "2026-12-01"
+    assert follow["covered_through"] is None
+    assert follow["uncovered_doses"] == []

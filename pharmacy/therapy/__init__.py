@@ -1,0 +1,1 @@
+"""Therapy follow-up pages: lab results, symptom reports, reviews and the trend picture."""
