@@ -75,6 +75,24 @@ _SALT = {"component": "Sodium chloride", "amount": "0.9", "unit": "% w/v", "acti
 _VEHICLE = {"component": "Sterile water for injection", "unit": "q.s.", "active": False}
 
 
+# Worksheet steps and equipment of the demo formulations (a terminally sterilized MDV).
+_MDV_PROCEDURE = [
+    "Clean and sanitize the ISO 5 workbench with sterile 70 % isopropyl alcohol; let it dry.",
+    "Weigh the cyanocobalamin as shown above; record the balance reading and initial.",
+    "Dissolve the active and the sodium chloride in about 80 % of the sterile water.",
+    "Add the benzyl alcohol; q.s. to the batch volume with sterile water; mix until clear.",
+    "Fill the vials with the overfill shown; stopper and crimp each vial.",
+    "Autoclave the sealed vials at 121 °C for 20 minutes; attach the indicator strip here.",
+    "Inspect every vial for particles and seal integrity; set aside the sterility samples.",
+]
+_EQUIPMENT = [
+    "ISO 5 laminar airflow workbench (certified)",
+    "Analytical balance, 0.1 mg readability",
+    "Class A graduated cylinder",
+    "Autoclave with chart recorder",
+]
+
+
 def _mdv(volume: str, overfill: str, gtin: str | None) -> dict:
     """Return a multiple-dose formulation body: Category 2, terminally sterilized, tested."""
     return {
@@ -94,6 +112,8 @@ def _mdv(volume: str, overfill: str, gtin: str | None) -> dict:
         "in_use_days": 28,
         "gtin": gtin,
         "ingredients": [_ACTIVE, _PRESERVATIVE, _SALT, _VEHICLE],
+        "procedure": _MDV_PROCEDURE,
+        "equipment": _EQUIPMENT,
     }
 
 

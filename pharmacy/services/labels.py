@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 import labels as labelkit
 from pharmacy.database import write_intent
-from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.followup import MONITOR_LABELS
 from pharmacy.domain.monitoring import monitoring_checkpoints
 from pharmacy.domain.regimen import Regimen
@@ -292,6 +292,74 @@ def stocks() -> dict[type, labelkit.Stock]:
         }
     except labelkit.LabelError as exc:
         raise DomainError("stock", f"The label stock in the settings is not usable: {exc.message}")
+
+
+# --- SPEC 5.8: every accepted order can be labelled -------------------------------------------
+
+
+def order_label_problems(
+    first_name: str, last_name: str, sig: str, prescriber: str
+) -> dict[str, str]:
+    """Return ``{order field: message}`` for each order text no label could print.
+
+    The patient's name is tried on the prescription label, the fill vial labels and the dosing
+    calendar; the directions (made from the phases) on the prescription label and the calendar;
+    the prescriber's name on the prescription label, all on the pharmacy's configured stocks, at
+    the smallest legible size. A character the label font lacks is reported on the name part
+    that holds it; a name too long is reported on both parts.
+    """
+    texts = {
+        "patient_name": f"{first_name} {last_name}".strip(),
+        "directions": sig,
+        "prescriber": prescriber,
+    }
+    problems = labelkit.fit_problems(texts, stocks())
+    errors: dict[str, str] = {}
+    if "patient_name" in problems:
+        reason = problems["patient_name"]
+        parts = {"patient.first_name": first_name, "patient.last_name": last_name}
+        bad = [path for path, text in parts.items() if labelkit.missing_glyphs(text)]
+        for path in bad or parts:
+            errors[path] = f"The labels cannot print this patient name: {reason}."
+    if "directions" in problems:
+        errors["phases"] = (
+            "The directions this regimen makes cannot be printed on the prescription label: "
+            f"{problems['directions']}. Use fewer phases or a simpler schedule."
+        )
+    if "prescriber" in problems:
+        errors["prescriber"] = (
+            f"The labels cannot print the prescriber's name: {problems['prescriber']}. "
+            "Correct it in the user's profile."
+        )
+    return errors
+
+
+# Names longer than this print in small type on the vial label (it still fits down to 4.5 pt).
+LONG_NAME = 47
+
+
+def label_warnings(first_name: str, last_name: str, sig: str, prescriber: str) -> list[str]:
+    """Return the live plan preview's warnings about printing this order's labels."""
+    warnings = list(
+        dict.fromkeys(order_label_problems(first_name, last_name, sig, prescriber).values())
+    )
+    name = f"{first_name} {last_name}".strip()
+    if len(name) > LONG_NAME and not any("patient name" in w for w in warnings):
+        warnings.append(
+            f"The patient's name has {len(name)} characters: it prints in small type on the "
+            "vial labels; check it is the name the patient goes by."
+        )
+    return warnings
+
+
+def check_order_labels(first_name: str, last_name: str, sig: str, prescriber: str) -> None:
+    """Refuse an order whose texts no label could print (SPEC 5.8).
+
+    :raise ValidationFailed: 422 keyed by the order's JSON paths.
+    """
+    errors = order_label_problems(first_name, last_name, sig, prescriber)
+    if errors:
+        raise ValidationFailed(errors)
 
 
 # --- rendering --------------------------------------------------------------------------------

@@ -196,13 +196,31 @@ def test_batch_detail_sterility_and_release(app, demo, as_user):
 
 
 def test_worksheet_page_and_pdf(app, demo, as_user):
-    lot = _batch(app).lot_number
+    batch = _batch(app)
+    lot = batch.lot_number
+    with app.app_context(), write_intent():
+        formulation = db.session.get(Batch, batch.id).formulation
+        formulation.procedure = ["Sanitize the ISO 5 workbench.", "Filter through 0.22 micron."]
+        formulation.equipment = ["Analytical balance (0.1 mg)"]
+        db.session.commit()
     client = as_user("technician")
     page = client.get(f"/compounding/batches/{lot}/worksheet").get_data(as_text=True)
     assert "Batch compounding worksheet" in page and "Tech" in page and "RPh" in page
+    for text in ("Filter through 0.22 micron.", "Analytical balance (0.1 mg)", "Visual inspection",
+                 "Yield reconciliation", "Verified by (pharmacist)"):  # fmt: skip
+        assert text in page
     pdf = client.get(f"/compounding/batches/{lot}/worksheet.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF")
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf.data)
+    try:
+        text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    assert "Sanitize the ISO 5 workbench." in text and "Analytical balance (0.1 mg)" in text
+    assert "°C" in text and "..." not in text
     assert client.get("/compounding/batches/NOPE-1/worksheet.pdf").status_code == 404
 
 
