@@ -75,7 +75,6 @@ def pytest_report_header(config):
     return "clock: the real date (pass --today=YYYY-MM-DD to run on another day)"
 
 
-
 def _test_config(database_uri: str, instance: Path) -> dict:
     return {
         "TESTING": True,
