@@ -376,27 +376,6 @@ def _groups(items: Sequence) -> list[list]:
     return runs
 
 
-def _merge_pdfs(parts: list[bytes]) -> bytes:
-    """Concatenate PDFs page by page (label runs on different stocks)."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    merged = pdfium.PdfDocument.new()
-    try:
-        for part in parts:
-            doc = pdfium.PdfDocument(part)
-            try:
-                merged.import_pages(doc)
-            finally:
-                doc.close()
-        out = io.BytesIO()
-        merged.save(out)
-        return out.getvalue()
-    finally:
-        merged.close()
-
-
 def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
     """Render labels to PDF or ZPL on the configured stocks.
 
@@ -405,10 +384,7 @@ def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
     by_type = stocks()
     try:
         if output == "pdf":
-            parts = [
-                labelkit.render_pdf(run, by_type[type(run[0])], dpi=dpi) for run in _groups(items)
-            ]
-            return parts[0] if len(parts) == 1 else _merge_pdfs(parts)
+            return labelkit.render_pdf(items, by_type, dpi=dpi)
         dpi = int(output.removeprefix("zpl"))
         zpl = "".join(
             labelkit.render_zpl(run, dpi, by_type[type(run[0])]) for run in _groups(items)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +10,10 @@ from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Formulation, IngredientLot
 from pharmacy.services.demo import load_demo
+from tests import clock
+
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_stock_page_lists_lots_batches_and_expiring(app, demo, as_user):
     from tests.factories_stock import make_lot
 
     with app.app_context():
-        make_lot(lot="SOON-1", expiry_date=date.today() + timedelta(days=5))
+        make_lot(lot="SOON-1", expiry_date=clock.today() + timedelta(days=5))
     page = as_user("technician").get("/compounding/stock").get_data(as_text=True)
     assert "Expiring within 30 days" in page
     assert "SOON-1" in page.split('id="expiring"')[1].split("</section>")[0]
@@ -78,7 +82,7 @@ def test_receive_release_and_reject_lot(app, demo, as_user):
             "component": "Cyanocobalamin",
             "manufacturer": "Fagron",
             "lot": "PAGE-1",
-            "expiry": (date.today() + timedelta(days=500)).strftime("%Y-%m"),
+            "expiry": (clock.today() + timedelta(days=500)).strftime("%Y-%m"),
             "quantity": "5",
             "unit": "g",
             "assay_percent": "99.0",

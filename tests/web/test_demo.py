@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, Formulation, IngredientLot, now_utc
 from pharmacy.services.audit import verify_chain
 from pharmacy.services.demo import DEMO_FORMULATIONS, load_demo
+
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
 
 
 def _counts():
