@@ -29,8 +29,18 @@ run: install
 	PHARMACY_ENV=development $(FLASK) demo load
 	PHARMACY_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
+# The tests marked date_sensitive read "today": after the whole suite (at the real date) they
+# run again with the clock at each of these dates (pytest --today, time-machine): a month's
+# last day, 29 February, the days US daylight saving time starts and ends, 31 December.
+TEST_DATES ?= 2027-04-30 2028-02-29 2027-03-14 2027-11-07 2026-12-31
+
 test: install chromium
 	$(PY) -m pytest
+	@for day in $(TEST_DATES); do \
+		echo "== date-sensitive tests with the clock at $$day =="; \
+		$(PY) -m pytest -q -p no:cacheprovider -m date_sensitive --today=$$day tests || exit 1; \
+	done
+	@echo "Date-sensitive tests passed at: today ($$(date -u +%F)) $(TEST_DATES)"
 
 bench: install
 	$(PY) bench/bench_plan.py

@@ -27,6 +27,7 @@ from labels.data import (
     gtin_check_digit,
 )
 from labels.datamatrix import Matrix, encode_matrix
+from labels.fit import check_fit, fit_problems
 from labels.fonts import missing_glyphs
 from labels.layout import layout_for
 from labels.render import render_pdf
@@ -52,8 +53,10 @@ __all__ = [
     "Stock",
     "VialLabel",
     "ZplError",
+    "check_fit",
     "encode",
     "encode_matrix",
+    "fit_problems",
     "gtin_check_digit",
     "human_readable",
     "layout_for",

@@ -20,7 +20,16 @@ from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.data import CalendarData, CalendarDose, LabelError
-from labels.layout import ASCENT, FONT, FONT_BOLD, PT_PER_MM, TextBlock, check_text, fit_text
+from labels.layout import (
+    ASCENT,
+    FONT,
+    FONT_BOLD,
+    PT_PER_MM,
+    TextBlock,
+    check_text,
+    fit_text,
+    unit_width,
+)
 
 PAGE_W, PAGE_H = letter
 MARGIN = 36.0
@@ -44,6 +53,22 @@ PHASE_TINTS = tuple(
 )
 GRID_GREY = HexColor("#9A9A9A")
 REQUIRED = ("pharmacy_name", "pharmacy_phone", "patient_name", "rx_number", "drug_strength", "sig")
+
+
+def header_blocks() -> tuple[TextBlock, ...]:
+    """Return the calendar's header boxes that print an order's texts (also for ``check_fit``).
+
+    Templates read label field names: ``directions`` is the calendar's ``sig``.
+    """
+    width = CONTENT_W / PT_PER_MM
+    return (
+        TextBlock("patient_name", "Patient: {patient_name}", 0, 0, width, 20 / PT_PER_MM, 14, 9,
+                  bold=True),
+        TextBlock("drug_strength", "Rx {rx_number}    {drug_strength}", 0, 0, width,
+                  16 / PT_PER_MM, 11, 8, bold=True),
+        TextBlock("directions", "Directions: {directions}", 0, 0, width, 44 / PT_PER_MM, 11, 8,
+                  max_lines=3),
+    )  # fmt: skip
 
 
 def render_calendar(data: CalendarData) -> bytes:
@@ -123,6 +148,7 @@ class _Calendar:
     def draw(self) -> None:
         """Draw every section."""
         self._header()
+        self._continuity()
         self._key()
         self._months()
         self._checkpoint_list()
@@ -214,12 +240,46 @@ class _Calendar:
         c.setLineWidth(0.8)
         c.line(MARGIN, self.y, PAGE_W - MARGIN, self.y)
         self.y -= 8
-        self.y -= self._text(f"Patient: {d.patient_name}", "patient_name", (14, 9), 20, bold=True)
-        self.y -= self._text(
-            f"Rx {d.rx_number}    {d.drug_strength}", "drug_strength", (11, 8), 16, bold=True
-        )
-        self.y -= self._text(f"Directions: {d.sig}", "sig", (11, 8), 44, lines=3)
+        values = {
+            "patient_name": d.patient_name,
+            "rx_number": d.rx_number,
+            "drug_strength": d.drug_strength,
+            "directions": d.sig,
+        }
+        for block in header_blocks():
+            text = block.template.format_map(values)
+            name = "sig" if block.name == "directions" else block.name
+            self.y -= self._text(
+                text,
+                name,
+                (block.max_pt, block.min_pt),
+                block.h * PT_PER_MM,
+                bold=block.bold,
+                lines=block.max_lines,
+            )
         self.y -= 6
+
+    def _continuity(self) -> None:
+        """Say when the next fill is due and which dose days no dispensed vial covers yet."""
+        d = self.data
+        if d.next_fill_due:
+            self.y -= self._text(
+                f"Next fill due: {fmt_day(d.next_fill_due)} - pick it up before your supply "
+                "runs out.",
+                "next_fill_due",
+                (11, 8),
+                30,
+                bold=True,
+                lines=2,
+            )
+        if d.uncovered_doses:
+            days = "; ".join(fmt_day(day) for day in sorted(d.uncovered_doses))
+            self._section("Doses not yet covered by your vials")
+            self._line(
+                f"{len(d.uncovered_doses)} dose day(s) need the next fill: {days}.",
+                lines=None,
+            )
+            self.y -= 6
 
     def _key(self) -> None:
         """Draw the key: one swatch per phase, then the vial, discard and lab markers."""
@@ -376,16 +436,53 @@ class _Calendar:
         self.c.drawString(MARGIN, self.y - 11, title)
         self.y -= 17
 
-    def _line(self, text: str, lab: bool = False) -> None:
-        """Draw one list line (with a lab marker in front for checkpoints)."""
+    def _line(self, text: str, lab: bool = False, lines: int | None = None) -> None:
+        """Draw one list entry (with a lab marker in front for checkpoints), wrapped onto as
+        many lines, and pages, as it needs: nothing on the calendar is cut off."""
         self._need(26)
         self.y -= 2
         x = MARGIN
         if lab:
             _lab_marker(self.c, x, self.y - ASCENT * 9)  # on the first line's baseline
             x += 22
-        used = self._text(text, "calendar", (9, 6.5), 24, x=x, lines=2)
-        self.y -= max(11.0, used)
+        self._flow(text, x, 9)
+        self.y -= 2
+
+    def _flow(self, text: str, x: float, size: float, font: str = FONT) -> None:
+        """Draw ``text`` at ``size`` wrapped to the right margin, starting pages as needed."""
+        width = PAGE_W - MARGIN - x
+        lines = _wrap_words(text, font, size, width)
+        leading = size * 1.2
+        for line in lines:
+            self._need(leading + 2)
+            self.c.setFillColor(black)
+            self.c.setFont(font, size)
+            self.c.drawString(x, self.y - ASCENT * size, line)
+            self.y -= leading
+
+
+def _wrap_words(text: str, font: str, size: float, width: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` pt; a word wider than a line is split."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        while unit_width(word, font) * size > width:
+            # Split an overlong word (a long lab name, a URL) rather than run off the page.
+            cut = max(1, int(len(word) * width / (unit_width(word, font) * size)) - 1)
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:cut])
+            word = word[cut:]
+        candidate = f"{current} {word}" if current else word
+        if current and unit_width(candidate, font) * size > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
 
 
 def _weeks(year: int, month: int) -> list[list[date]]:

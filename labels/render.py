@@ -6,7 +6,7 @@ One draw function per element (text block, barcode, rule, frame); geometry comes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from io import BytesIO
 
@@ -56,14 +56,15 @@ BAR_INSET_DOTS = 0.2
 
 def render_pdf(
     labels: Sequence[PrescriptionLabel | VialLabel | BatchLabel],
-    stock: Stock | None = None,
+    stock: Stock | Mapping[type, Stock] | None = None,
     *,
     dpi: int = 203,
 ) -> bytes:
     """Render ``labels`` as one PDF, one label a page, and return its bytes.
 
-    :param stock: label stock for every page; default: each label type's own stock
-        (prescription and batch 4 x 2 in, vial 2.25 x 1.25 in).
+    :param stock: label stock for every page, or a stock per label type (each page is the size
+        of its own label's stock); default, and for types the mapping leaves out: each label
+        type's own stock (prescription and batch 4 x 2 in, vial 2.25 x 1.25 in).
     :param dpi: the label printer's resolution; bar modules are whole printer dots at it.
     :raise LabelError: a required element is empty or has characters the font cannot print.
     :raise LabelOverflow: an element does not fit its box even at its minimum size.
@@ -75,7 +76,8 @@ def render_pdf(
     buf = BytesIO()
     canvas = Canvas(buf, invariant=True, initialFontName=FONT)
     for label in labels:
-        _draw_label(canvas, label, layout_of(label, stock), dpi)
+        page_stock = stock.get(type(label)) if isinstance(stock, Mapping) else stock
+        _draw_label(canvas, label, layout_of(label, page_stock), dpi)
     canvas.save()
     return buf.getvalue()
 

@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "pharmacy.compounding.views",
     "pharmacy.compounding.fills_views",
     "pharmacy.dispensing.views",
+    "pharmacy.continuity.views",
     "pharmacy.api",
 )
 

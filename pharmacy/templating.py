@@ -25,6 +25,7 @@ NAVIGATION = (
     ("compounding.stock", "Stock", ("technician", "pharmacist")),
     ("compounding.batches", "Batches", ("technician", "pharmacist")),
     ("compounding.worklist", "Work lists", ("technician", "pharmacist")),
+    ("continuity.index", "Follow-up", ("pharmacist",)),
     ("dispensing.fills", "Fills", ("technician", "pharmacist")),
     ("compounding.trace", "Trace & recall", ("pharmacist",)),
     ("admin.users", "Users", ("admin",)),

@@ -11,15 +11,68 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.factories import PASSWORD, USERS
 
 ROLES = ("prescriber", "technician", "pharmacist", "admin")
+
+# --- The clock -------------------------------------------------------------------------
+# ``pytest --today=2028-02-29`` runs the whole session as if the system clock read that
+# date (time-machine moves ``time.time``, ``datetime.now`` and ``date.today`` for every
+# thread; the clock keeps ticking from there). A bare date means 15:00 UTC that day, which
+# is the same calendar date from Hawaii to UTC; a full ISO datetime picks the instant.
+# ``make test`` runs the tests marked ``date_sensitive`` at several such dates.
+
+DEFAULT_HOUR_UTC = 15
+_TRAVELLER = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--today",
+        metavar="YYYY-MM-DD[THH:MM+00:00]",
+        default=None,
+        help="travel the whole session to this date (time-machine); default: the real date",
+    )
+
+
+def _destination(value: str) -> datetime:
+    try:
+        if "T" in value:
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--today: {exc}") from None
+    return datetime.combine(day, time(DEFAULT_HOUR_UTC), tzinfo=UTC)
+
+
+def pytest_configure(config):
+    value = config.getoption("--today")
+    if value:
+        traveller = time_machine.travel(_destination(value), tick=True)
+        traveller.start()
+        config.stash[_TRAVELLER] = traveller
+
+
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_TRAVELLER, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    value = config.getoption("--today")
+    if value:
+        return f"clock: travelled to {_destination(value).isoformat()} (--today={value})"
+    return "clock: the real date (pass --today=YYYY-MM-DD to run on another day)"
 
 
 def _test_config(database_uri: str, instance: Path) -> dict:

@@ -17,6 +17,7 @@ from pharmacy.domain.vials import PlanRequest, VialSpec, plan_vials
 from pharmacy.extensions import db
 from pharmacy.models import Fill, FillAllocation, FillVial, LabelRender, now_utc
 from pharmacy.services.settings import get_settings
+from tests import clock
 from tests.factories import user
 from tests.factories_fills import (
     HIGH_DOSE,
@@ -56,7 +57,7 @@ def make_labelled_fill(
         container="multiple-dose",
         name="Cyanocobalamin 1,000 mcg/mL injection, 10 mL multiple-dose",
     )
-    start = start or date.today()
+    start = start or clock.today()
     phases = phases or HIGH_DOSE
     regimen = parse_phases(phases)
     concentration = Decimal(1000)

@@ -38,3 +38,23 @@ def test_labels_package_imports_nothing_from_pharmacy():
         )
     ]
     assert offenders == []
+
+
+# Spelled in pieces so this file does not match itself.
+CLOCK_READS = (
+    "date.today" + "()",
+    "datetime.now" + "(",
+    "datetime.utcnow" + "(",
+    "time.time" + "()",
+)
+
+
+def test_no_test_reads_the_real_clock():
+    """Tests take "today" from tests.clock (the app's clock, moved by --today) or fix it."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {needle}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for needle in CLOCK_READS
+        if needle in path.read_text()
+    ]
+    assert offenders == []

@@ -270,8 +270,13 @@ def reject_batch(lot_number: str):
 def worksheet(lot_number: str):
     """Show the printable worksheet."""
     record = batch_service.get_batch(lot_number) or abort(404)
+    from labels.worksheet import CHECKS
+
     return render_template(
-        "compounding/worksheet.html", batch=record, doc=batch_service.worksheet_document(record)
+        "compounding/worksheet.html",
+        batch=record,
+        doc=batch_service.worksheet_document(record),
+        checks=CHECKS,
     )
 
 

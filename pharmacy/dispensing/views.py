@@ -16,6 +16,7 @@ from pharmacy.print_forms import (
     flash_job,
     printer_options,
 )
+from pharmacy.services import continuity
 from pharmacy.services import dispensing as service
 from pharmacy.services import fills as fills_service
 from pharmacy.services import labels as label_service
@@ -52,14 +53,8 @@ def _detail_context(fill_id: int) -> dict:
         "void_endpoint": "compounding.void_fill"
         if _has_endpoint("compounding.void_fill")
         else None,
-        "plan_fill": next(
-            (
-                f
-                for f in (fill.plan or {}).get("fills", [])
-                if f.get("fill_number") == fill.fill_number
-            ),
-            None,
-        ),
+        "plan_fill": continuity.fill_summary(fill),
+        "continuity": continuity.order_summary(fill.order, fills_service.local_today()),
         "expected_rx": service.expected_rx(fill),
         "printers": printing_service.printers_for("fill"),
         "print_jobs": printing_service.jobs_for("fill", fill.id),

@@ -42,6 +42,9 @@ MAX_COMPONENT_LENGTH = 100
 
 # USP <1> Injections: multiple-dose containers hold at most 30 mL (domain.md 1.6).
 MAX_MULTIPLE_DOSE_ML = Decimal(30)
+# Procedure steps and equipment print on the batch worksheet (SPEC 6.5), one line each.
+MAX_LIST_ITEMS = 60
+MAX_LIST_ITEM_LENGTH = 500
 # In-use time of a punctured multiple-dose vial: 28 days unless the manufacturer says
 # otherwise (USP <797> 2008 text; Cal. Code Regs. tit. 16 s1751.9; domain.md 1.6); SPEC 2.3
 # allows 1..28 and defaults to 28.
@@ -110,6 +113,8 @@ class FormulationSpec:
     in_use_days: int | None  # None for single-dose containers
     gtin: str | None
     ingredients: tuple[Ingredient, ...]
+    procedure: tuple[str, ...] = ()
+    equipment: tuple[str, ...] = ()
 
     @property
     def active(self) -> Ingredient:
@@ -226,6 +231,8 @@ def parse_formulation(data: Mapping[str, Any]) -> FormulationSpec:
     in_use_days = reader.integer("in_use_days", default=None)
     gtin = _read_gtin(data.get("gtin"), errors)
     ingredients = _read_ingredients(data.get("ingredients", _MISSING), errors)
+    procedure = _read_lines(data.get("procedure"), "procedure", "step", errors)
+    equipment = _read_lines(data.get("equipment"), "equipment", "item", errors)
 
     if overfill is None and vial_volume is not None:
         overfill = suggested_overfill_ml(vial_volume)
@@ -295,6 +302,8 @@ def parse_formulation(data: Mapping[str, Any]) -> FormulationSpec:
         in_use_days=in_use_days,
         gtin=gtin,
         ingredients=tuple(Ingredient(**item) for item in ingredients),
+        procedure=procedure,
+        equipment=equipment,
     )
 
 
@@ -393,6 +402,28 @@ class _Reader:
 def _add_error(errors: dict[str, str], field: str, message: str) -> None:
     """Record an error, appending to one already recorded for the same field."""
     errors[field] = f"{errors[field]} {message}" if field in errors else message
+
+
+def _read_lines(value: Any, key: str, what: str, errors: dict[str, str]) -> tuple[str, ...]:
+    """Read an optional list of text lines (procedure steps, equipment): trimmed, none empty."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        errors[key] = f"Give the {key} as a list of text lines."
+        return ()
+    if len(value) > MAX_LIST_ITEMS:
+        errors[key] = f"At most {MAX_LIST_ITEMS} lines."
+        return ()
+    lines = []
+    for index, item in enumerate(value):
+        path = f"{key}[{index}]"
+        if not isinstance(item, str) or not item.strip():
+            errors[path] = f"Each {what} must be non-empty text."
+        elif len(item.strip()) > MAX_LIST_ITEM_LENGTH:
+            errors[path] = f"Each {what} must be at most {MAX_LIST_ITEM_LENGTH} characters."
+        else:
+            lines.append(" ".join(item.split()))
+    return tuple(lines)
 
 
 def _read_gtin(value: Any, errors: dict[str, str]) -> str | None:

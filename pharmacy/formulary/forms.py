@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wtforms import BooleanField, FieldList, Form, FormField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length
 
 from pharmacy.domain.formulation import CONTAINERS, UNITS
@@ -56,14 +65,16 @@ class FormulationForm(FlaskForm):
     storage = SelectField(
         "Storage",
         choices=[
-            SelectChoice("refrigerated", "Refrigerated 2-8 C"),
-            SelectChoice("room", "Room 20-25 C"),
-            SelectChoice("frozen", "Frozen -25 to -10 C"),
+            SelectChoice("refrigerated", "Refrigerated 2-8 °C"),
+            SelectChoice("room", "Room 20-25 °C"),
+            SelectChoice("frozen", "Frozen -25 to -10 °C"),
         ],
     )
     protect_from_light = BooleanField("Protect from light", default=True)
     in_use_days = StringField("In-use days after first puncture (multiple-dose)")
     gtin = StringField("GTIN-14 (optional)", validators=[Length(max=14)])
+    procedure = TextAreaField("Procedure steps (one per line, in order)")
+    equipment = TextAreaField("Equipment (one item per line)")
     ingredients = FieldList(FormField(IngredientRow), min_entries=INGREDIENT_ROWS, max_entries=12)
 
     def to_body(self) -> dict:
@@ -84,6 +95,8 @@ class FormulationForm(FlaskForm):
             "protect_from_light": bool(self.protect_from_light.data),
             "in_use_days": self.in_use_days.data or None,
             "gtin": self.gtin.data or None,
+            "procedure": _lines(self.procedure.data),
+            "equipment": _lines(self.equipment.data),
             "ingredients": [],
         }
         self.row_index = {}
@@ -121,6 +134,8 @@ class FormulationForm(FlaskForm):
             getattr(self, name).data = (
                 "" if value is None else (value if isinstance(value, bool) else str(value))
             )
+        self.procedure.data = "\n".join(data.get("procedure") or [])
+        self.equipment.data = "\n".join(data.get("equipment") or [])
         self.category.data = str(data["category"])
         self.in_use_days.data = "" if data.get("in_use_days") is None else str(data["in_use_days"])
         for row, item in zip(self.ingredients, data["ingredients"], strict=False):
@@ -128,6 +143,11 @@ class FormulationForm(FlaskForm):
             row.amount.data = "" if item["amount"] is None else _plain(item["amount"])
             row.unit.data = item["unit"]
             row.active.data = item["active"]
+
+
+def _lines(text: str | None) -> list[str]:
+    """Return the non-blank lines of a text area (one step or item per line)."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
 def _plain(value: Decimal) -> str:

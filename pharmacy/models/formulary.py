@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import db
@@ -39,6 +39,9 @@ class Formulation(db.Model):
     protect_from_light: Mapped[bool] = mapped_column(default=True)
     in_use_days: Mapped[int] = mapped_column(default=28)
     gtin: Mapped[str | None] = mapped_column(String(14))
+    # Worksheet text (SPEC 6.5): procedure steps in order, and the equipment, one line each.
+    procedure: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    equipment: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     status: Mapped[str] = mapped_column(String(10), default="active")  # active | retired
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

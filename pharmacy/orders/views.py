@@ -12,6 +12,7 @@ from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
 from pharmacy.pagination import cursor_from_request
 from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
+from pharmacy.services import continuity
 from pharmacy.services import orders as service
 from pharmacy.services.settings import get_settings
 
@@ -108,6 +109,7 @@ def detail(rx_number: str):
         age=service.patient_age(order.patient.dob),
         history=service.status_history(order),
         settings=get_settings(),
+        continuity=continuity.order_summary(order, service.local_today()),
         **_picture(order),
     )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from pharmacy.auth.roles import PHARMACIST, PRESCRIBER, TECHNICIAN, role_required
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.plan.forms import PlanForm, apply_errors
 from pharmacy.plan.timeline import timeline_svg
+from pharmacy.services.labels import label_warnings
 from pharmacy.services.plans import compute_plan
 from pharmacy.services.settings import get_settings, pharmacy_zone
 
@@ -67,10 +69,23 @@ def preview():
         return render_template(
             "plan/_errors.html", message="The request body is not valid JSON.", errors={}
         ), 400
+    # Order entry also sends the patient's name: the preview warns early when a label could
+    # not print it or the directions (SPEC 5.8); submission refuses it.
+    names = body.pop("label_check", None) if isinstance(body, dict) else None
     try:
         result = compute_plan(body)
     except ValidationFailed as exc:
         return render_template(
             "plan/_errors.html", message="Some fields are not valid.", errors=exc.errors
         ), 422
-    return render_template("plan/_result.html", **_result_context(result))
+    names = names if isinstance(names, dict) else {}
+    warnings = label_warnings(
+        str(names.get("first_name") or ""),
+        str(names.get("last_name") or ""),
+        str(result.plan.get("sig") or ""),
+        # Only a prescriber's own name goes on the prescription label.
+        (current_user.full_name or current_user.username)
+        if current_user.role == PRESCRIBER
+        else "",
+    )
+    return render_template("plan/_result.html", label_warnings=warnings, **_result_context(result))

@@ -698,9 +698,9 @@ def worksheet_document(batch: Batch):
         else f"ingredient lot {batch.bud_limited_by} expiry"
     )
     storage = {
-        "refrigerated": "Refrigerate 2-8 C",
-        "room": "Store at 20-25 C",
-        "frozen": "Freeze -25 to -10 C",
+        "refrigerated": "Refrigerate 2-8 °C",
+        "room": "Store at 20-25 °C",
+        "frozen": "Freeze -25 to -10 °C",
     }[formulation.storage]
     if formulation.protect_from_light:
         storage += "; protect from light"
@@ -721,4 +721,10 @@ def worksheet_document(batch: Batch):
         status=batch.status,
         sterility=batch.sterility_test or "not required",
         rows=tuple(rows),
+        procedure=tuple(formulation.procedure or ()),
+        equipment=tuple(formulation.equipment or ()),
+        expected_yield=(
+            f"{batch.vials} vial{'s' if batch.vials != 1 else ''} of "
+            f"{_plain(formulation.vial_volume_ml)} mL"
+        ),
     )

@@ -209,3 +209,74 @@ def next_fill_to_dict(order: Order, today: date) -> dict[str, Any] | None:
 def next_fill_dict(order: Order, *, today: date) -> dict[str, Any] | None:
     """Return the stored ``next_fill`` (the name the follow-up view calls)."""
     return next_fill_to_dict(order, today)
+
+
+def order_summary(order: Order, today: date) -> dict[str, Any]:
+    """Return what the order and fill pages show about continuity (SPEC 5.4, 7.6, 7.7).
+
+    ``uncovered_doses`` are the planned doses no fill can cover; ``renewable`` tells whether
+    a renewal can be asked for or written now.
+    """
+    from sqlalchemy import select
+
+    from pharmacy.extensions import db
+
+    result = None
+    if order.status in ("verified", "completed"):
+        try:
+            result = coverage(order)
+        except DomainError:
+            result = None
+    renewal_rx = None
+    if order.renewal_state in ("renewed", "replaced"):
+        renewal_rx = (
+            db.session.execute(
+                select(Order.rx_number).where(Order.renews_id == order.id).order_by(Order.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+    return {
+        "status": display_status(order, today),
+        "next_fill": (
+            {
+                "fill_number": order.next_fill_number,
+                "due_by": order.next_fill_due_by,
+                "allowed_from": order.next_fill_allowed_from,
+                "status": next_fill_status(order, today),
+            }
+            if order.next_fill_due_by is not None
+            else None
+        ),
+        "expires_on": order.expires_on,
+        "covered_through": result.covered_through if result else None,
+        "uncovered_doses": [d.date for d in result.uncovered_doses] if result else [],
+        "renewal_from": order.renewal_from if order.status == "verified" else None,
+        "renewal_rx": renewal_rx,
+        "renewable": bool(
+            result is not None
+            and order.status == "verified"
+            and order.therapy_stopped_on is None
+            and order.renewal_state not in ("renewed", "replaced")
+            and result.walk.first_uncovered is not None
+        ),
+    }
+
+
+def fill_summary(fill: Fill) -> dict[str, Any] | None:
+    """Return what a fill's vials cover, from the domain walk (None for a voided fill)."""
+    if fill.status not in LIVE_FILL_STATUSES:
+        return None
+    try:
+        result = coverage(fill.order)
+    except DomainError:
+        return None
+    served = result.walk.served_by(fill.fill_number)
+    if not served:
+        return None
+    return {
+        "doses": len(served),
+        "dispense_date": served[0].date.isoformat(),
+        "last_day": served[-1].date.isoformat(),
+        "uncovered": len(result.uncovered_doses),
+    }

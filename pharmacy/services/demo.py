@@ -75,6 +75,24 @@ _SALT = {"component": "Sodium chloride", "amount": "0.9", "unit": "% w/v", "acti
 _VEHICLE = {"component": "Sterile water for injection", "unit": "q.s.", "active": False}
 
 
+# Worksheet steps and equipment of the demo formulations (a terminally sterilized MDV).
+_MDV_PROCEDURE = [
+    "Clean and sanitize the ISO 5 workbench with sterile 70 % isopropyl alcohol; let it dry.",
+    "Weigh the cyanocobalamin as shown above; record the balance reading and initial.",
+    "Dissolve the active and the sodium chloride in about 80 % of the sterile water.",
+    "Add the benzyl alcohol; q.s. to the batch volume with sterile water; mix until clear.",
+    "Fill the vials with the overfill shown; stopper and crimp each vial.",
+    "Autoclave the sealed vials at 121 °C for 20 minutes; attach the indicator strip here.",
+    "Inspect every vial for particles and seal integrity; set aside the sterility samples.",
+]
+_EQUIPMENT = [
+    "ISO 5 laminar airflow workbench (certified)",
+    "Analytical balance, 0.1 mg readability",
+    "Class A graduated cylinder",
+    "Autoclave with chart recorder",
+]
+
+
 def _mdv(volume: str, overfill: str, gtin: str | None) -> dict:
     """Return a multiple-dose formulation body: Category 2, terminally sterilized, tested."""
     return {
@@ -94,6 +112,8 @@ def _mdv(volume: str, overfill: str, gtin: str | None) -> dict:
         "in_use_days": 28,
         "gtin": gtin,
         "ingredients": [_ACTIVE, _PRESERVATIVE, _SALT, _VEHICLE],
+        "procedure": _MDV_PROCEDURE,
+        "equipment": _EQUIPMENT,
     }
 
 
@@ -267,6 +287,97 @@ def _orders() -> int:
     return 1
 
 
+# The continuity story (SPEC 7.5): patients whose maintenance is slipping.
+_CONTINUITY_PATIENTS = (
+    # (first, last, dob, mrn, phone, days since the first dose, refills, what it shows)
+    ("Harold", "Brennan", "1949-09-02", "MRN-30902", "555-0142", 35, 3, "refill overdue"),
+    ("Maria", "Castillo", "1962-01-23", "MRN-40123", "555-0178", 52, 3, "lapsed"),
+    ("Samuel", "Achterberg", "1955-06-30", "MRN-50630", "555-0193", 20, 0, "renewal needed"),
+)
+
+
+def _continuity_orders() -> int:
+    """Add monthly maintenance orders whose original fill was dispensed weeks ago.
+
+    One patient's refill is overdue, one has lapsed (past the grace days), one has no
+    refills left and needs a renewal. Only once (skipped when any of the patients exists).
+    """
+    from datetime import timedelta
+
+    from pharmacy.models import Order, Patient
+    from pharmacy.services import audit, continuity
+    from pharmacy.services.fills import allocate_fill
+    from pharmacy.services.orders import local_today, submit_order, verify_order
+
+    if db.session.execute(
+        db.select(Patient.id).where(Patient.mrn == _CONTINUITY_PATIENTS[0][3])
+    ).first():
+        return 0
+    prescriber = find_user("prescriber")
+    pharmacist = find_user("pharmacist")
+    technician = find_user("technician")
+    today = local_today()
+    added = 0
+    for first, last, dob, mrn, phone, ago, refills, story in _CONTINUITY_PATIENTS:
+        order = submit_order(
+            {
+                "patient": {
+                    "first_name": first,
+                    "last_name": last,
+                    "dob": dob,
+                    "mrn": mrn,
+                    "allergies": "NKDA",
+                },
+                "drug": "cyanocobalamin",
+                "concentration_mcg_per_ml": 1000,
+                "vial_volume_ml": 10,
+                "container": "multiple-dose",
+                "route": "IM",
+                "start_date": today.isoformat(),
+                "phases": [{"dose_mcg": 1000, "every": 1, "unit": "month", "count": None}],
+                "days_supply": 30,
+                "refills": refills,
+                "indication": "Pernicious anaemia, maintenance",
+                "compounding_reason": "Commercial 10 mL vials on national shortage.",
+                "notes": f"Demo: {story}.",
+            },
+            prescriber,
+            source="web",
+        )
+        try:
+            verify_order(order, pharmacist, "approve", "Demo maintenance order")
+        except TypeError:  # pragma: no cover - verification with acknowledgements
+            verify_order(order, pharmacist, "approve")
+        order = db.session.get(Order, order.id)
+        if hasattr(order.patient, "phone") and not order.patient.phone:
+            order.patient.phone = phone  # for the outreach call list
+        started = today - timedelta(days=ago)
+        # The therapy began weeks ago: move the order and its first fill back in time.
+        order.start_date = started
+        order.submitted_dt = order.submitted_dt - timedelta(days=ago + 2)
+        order.verified_dt = order.verified_dt - timedelta(days=ago + 1)
+        order.expires_on = order.expires_on - timedelta(days=ago + 2)
+        continuity.refresh_next_fill(order, today=today)
+        db.session.commit()
+        fill = allocate_fill(order, technician, today)
+        fill.status = "dispensed"
+        fill.dispensed_dt = order.verified_dt + timedelta(days=1)
+        fill.dispensed_by_id = pharmacist.id
+        fill.pharmacist_initials = "DP"
+        audit.record(
+            "fill.dispensed",
+            "fill",
+            fill.id,
+            actor=pharmacist,
+            before={"status": "allocated"},
+            after={"status": "dispensed", "demo": f"handed over {ago} days ago"},
+        )
+        continuity.refresh_next_fill(fill.order, today=today)
+        db.session.commit()
+        added += 1
+    return added
+
+
 # SPEC 7 follow-up story: one patient in maintenance whose B12 rises into range, one whose
 # latest symptom report is worse. (offset in days before today, value, unit); B12 in pg/mL.
 DEMO_B12_TREND = (
@@ -437,6 +548,8 @@ def load_demo() -> list[str]:
         done.append(f"{count} released batches")
     if _orders():
         done.append("1 order awaiting verification")
+    if count := _continuity_orders():
+        done.append(f"{count} maintenance patients to follow up (overdue, lapsed, renewal)")
     if count := _followup_patients():
         done.append(f"{count} patients in follow-up")
     return done

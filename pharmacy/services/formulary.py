@@ -40,6 +40,8 @@ _FIELDS = (
     "protect_from_light",
     "in_use_days",
     "gtin",
+    "procedure",
+    "equipment",
 )
 
 
@@ -99,6 +101,8 @@ def to_body(formulation: Formulation) -> dict[str, Any]:
     body: dict[str, Any] = {"code": formulation.code}
     for name in _FIELDS:
         body[name] = getattr(formulation, name)
+    body["procedure"] = list(formulation.procedure or [])
+    body["equipment"] = list(formulation.equipment or [])
     body["in_use_days"] = _in_use_days(formulation)
     body["ingredients"] = [
         {
@@ -243,6 +247,8 @@ def to_dict(formulation: Formulation) -> dict[str, Any]:
         "protect_from_light": formulation.protect_from_light,
         "in_use_days": _in_use_days(formulation),
         "gtin": formulation.gtin,
+        "procedure": list(formulation.procedure or []),
+        "equipment": list(formulation.equipment or []),
         "ingredients": [
             {
                 "component": item.component,
@@ -283,7 +289,8 @@ def _in_use_days(formulation: Formulation) -> int | None:
 def _apply(formulation: Formulation, spec: FormulationSpec) -> None:
     """Copy a checked spec onto a row, replacing its ingredient lines."""
     for name in _FIELDS:
-        setattr(formulation, name, getattr(spec, name))
+        value = getattr(spec, name)
+        setattr(formulation, name, list(value) if isinstance(value, tuple) else value)
     if spec.in_use_days is None:
         # The column is NOT NULL; single-dose rows keep the default, which nothing reads.
         formulation.in_use_days = DEFAULT_IN_USE_DAYS

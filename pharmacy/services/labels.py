@@ -11,25 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
 import labels as labelkit
 from pharmacy.database import write_intent
-from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.followup import MONITOR_LABELS
 from pharmacy.domain.monitoring import monitoring_checkpoints
-from pharmacy.domain.plan_input import parse_phases
 from pharmacy.domain.regimen import Regimen
 from pharmacy.domain.scan import gs1_element_string, gs1_human_readable, rx_payload
 from pharmacy.domain.sig import sig
 from pharmacy.domain.units import format_ml, format_number
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
-from pharmacy.services import audit
+from pharmacy.services import audit, continuity
 from pharmacy.services.fills import get_fill
 from pharmacy.services.followup import order_frame
 from pharmacy.services.settings import get_settings, pharmacy_zone
@@ -296,6 +294,74 @@ def stocks() -> dict[type, labelkit.Stock]:
         raise DomainError("stock", f"The label stock in the settings is not usable: {exc.message}")
 
 
+# --- SPEC 5.8: every accepted order can be labelled -------------------------------------------
+
+
+def order_label_problems(
+    first_name: str, last_name: str, sig: str, prescriber: str
+) -> dict[str, str]:
+    """Return ``{order field: message}`` for each order text no label could print.
+
+    The patient's name is tried on the prescription label, the fill vial labels and the dosing
+    calendar; the directions (made from the phases) on the prescription label and the calendar;
+    the prescriber's name on the prescription label, all on the pharmacy's configured stocks, at
+    the smallest legible size. A character the label font lacks is reported on the name part
+    that holds it; a name too long is reported on both parts.
+    """
+    texts = {
+        "patient_name": f"{first_name} {last_name}".strip(),
+        "directions": sig,
+        "prescriber": prescriber,
+    }
+    problems = labelkit.fit_problems(texts, stocks())
+    errors: dict[str, str] = {}
+    if "patient_name" in problems:
+        reason = problems["patient_name"]
+        parts = {"patient.first_name": first_name, "patient.last_name": last_name}
+        bad = [path for path, text in parts.items() if labelkit.missing_glyphs(text)]
+        for path in bad or parts:
+            errors[path] = f"The labels cannot print this patient name: {reason}."
+    if "directions" in problems:
+        errors["phases"] = (
+            "The directions this regimen makes cannot be printed on the prescription label: "
+            f"{problems['directions']}. Use fewer phases or a simpler schedule."
+        )
+    if "prescriber" in problems:
+        errors["prescriber"] = (
+            f"The labels cannot print the prescriber's name: {problems['prescriber']}. "
+            "Correct it in the user's profile."
+        )
+    return errors
+
+
+# Names longer than this print in small type on the vial label (it still fits down to 4.5 pt).
+LONG_NAME = 47
+
+
+def label_warnings(first_name: str, last_name: str, sig: str, prescriber: str) -> list[str]:
+    """Return the live plan preview's warnings about printing this order's labels."""
+    warnings = list(
+        dict.fromkeys(order_label_problems(first_name, last_name, sig, prescriber).values())
+    )
+    name = f"{first_name} {last_name}".strip()
+    if len(name) > LONG_NAME and not any("patient name" in w for w in warnings):
+        warnings.append(
+            f"The patient's name has {len(name)} characters: it prints in small type on the "
+            "vial labels; check it is the name the patient goes by."
+        )
+    return warnings
+
+
+def check_order_labels(first_name: str, last_name: str, sig: str, prescriber: str) -> None:
+    """Refuse an order whose texts no label could print (SPEC 5.8).
+
+    :raise ValidationFailed: 422 keyed by the order's JSON paths.
+    """
+    errors = order_label_problems(first_name, last_name, sig, prescriber)
+    if errors:
+        raise ValidationFailed(errors)
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 
@@ -310,27 +376,6 @@ def _groups(items: Sequence) -> list[list]:
     return runs
 
 
-def _merge_pdfs(parts: list[bytes]) -> bytes:
-    """Concatenate PDFs page by page (label runs on different stocks)."""
-    import io
-
-    import pypdfium2 as pdfium
-
-    merged = pdfium.PdfDocument.new()
-    try:
-        for part in parts:
-            doc = pdfium.PdfDocument(part)
-            try:
-                merged.import_pages(doc)
-            finally:
-                doc.close()
-        out = io.BytesIO()
-        merged.save(out)
-        return out.getvalue()
-    finally:
-        merged.close()
-
-
 def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
     """Render labels to PDF or ZPL on the configured stocks.
 
@@ -339,10 +384,7 @@ def render(items: Sequence, output: str, dpi: int = 203) -> bytes:
     by_type = stocks()
     try:
         if output == "pdf":
-            parts = [
-                labelkit.render_pdf(run, by_type[type(run[0])], dpi=dpi) for run in _groups(items)
-            ]
-            return parts[0] if len(parts) == 1 else _merge_pdfs(parts)
+            return labelkit.render_pdf(items, by_type, dpi=dpi)
         dpi = int(output.removeprefix("zpl"))
         zpl = "".join(
             labelkit.render_zpl(run, dpi, by_type[type(run[0])]) for run in _groups(items)
@@ -560,52 +602,39 @@ def record_render(
 # --- calendar ---------------------------------------------------------------------------------
 
 
-def _dose_objects(doses: list[dict]) -> list[SimpleNamespace]:
-    """Return plan doses as objects with ``date``, ``phase`` and ``index`` (DoseLike)."""
-    return [
-        SimpleNamespace(
-            date=date.fromisoformat(d["date"]),
-            phase=int(d["phase"]),
-            index=int(d.get("index", 0)),
-            raw=d,
-        )
-        for d in doses
-    ]
-
-
 def calendar_data(fill: Fill) -> labelkit.CalendarData:
-    """Build the patient dosing calendar of a fill from its stored plan."""
+    """Build the patient dosing calendar of a fill from the order's coverage (domain objects).
+
+    The doses are the ones this fill's vials really serve (real batch BUDs, SPEC 5.4); the
+    calendar also shows when the next fill is due and any dose no fill can cover.
+    """
     order = fill.order
     settings = get_settings()
-    plan = fill.plan or {}
-    all_doses = _dose_objects([d for d in plan.get("doses", []) if d.get("date")])
-    mine = [d for d in all_doses if d.raw.get("fill_number") == fill.fill_number] or all_doses
-    if not mine:
-        raise DomainError("plan", "The fill's plan has no doses to put on a calendar.")
-    vials = [
-        v
-        for v in plan.get("vials", [])
-        if v.get("fill_number", fill.fill_number) == fill.fill_number
-    ]
-    discard = {
-        int(v["vial"]): date.fromisoformat(v["discard_by"]) for v in vials if v.get("discard_by")
-    }
+    cov = continuity.coverage(order)
+    served = cov.walk.served_by(fill.fill_number)
+    if not served:
+        raise DomainError("plan", "The fill's vials serve no dose to put on a calendar.")
+    own = cov.walk.vials_of(fill.fill_number)
+    local = {v.number: i for i, v in enumerate(own, start=1)}
+    discard = {v.number: v.discard_by for v in own}
     concentration = Decimal(order.concentration_mcg_per_ml)
-    doses = []
-    for d in sorted(mine, key=lambda x: x.date):
-        volume = Decimal(str(d.raw.get("volume_ml", "0")))
-        mcg = int(d.raw.get("dose_mcg", 0))
-        vial = d.raw.get("vial")
-        doses.append(
-            labelkit.CalendarDose(
-                date=d.date,
-                phase=d.phase,
-                dose_text=f"{format_ml(volume)} ({format_number(mcg)} mcg)",
-                vial=vial,
-                vial_discard_by=discard.get(vial) if vial is not None else None,
-            )
+    doses = [
+        labelkit.CalendarDose(
+            date=s.date,
+            phase=s.dose.phase,
+            dose_text=f"{format_ml(s.volume_ml)} ({format_number(s.dose.dose_mcg)} mcg)",
+            vial=local.get(s.vial),
+            vial_discard_by=discard.get(s.vial),
         )
-    regimen: Regimen = parse_phases(order.phases)
+        for s in served
+    ]
+    all_doses = [s.dose for s in cov.walk.served]
+    vial_rows = tuple((local[v.number], v.opened, v.discard_by) for v in own)
+    next_due = order.next_fill_due_by if order.next_fill_number is not None else None
+    uncovered = tuple(d.date for d in cov.uncovered_doses)
+    if not uncovered and cov.next_fill is not None and cov.next_fill.fill_number is None:
+        uncovered = (cov.next_fill.due_by,)
+    regimen: Regimen = continuity.order_terms(order).regimen
     phases = []
     for number, phase in enumerate(regimen.phases, start=1):
         try:
@@ -615,26 +644,15 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
     # SPEC 7.1: the order's monitoring tests and interval (version-1 orders: the defaults).
     frame = order_frame(order)
     test_names = [MONITOR_LABELS.get(t, t) for t in frame.tests]
+    # The fill's window: days_supply days from its first dose (or further with a carried vial).
     window_start = doses[0].date
-    fill_summary = next(
-        (f for f in plan.get("fills", []) if f.get("fill_number") == fill.fill_number), {}
-    )
-    window_end = (
-        date.fromisoformat(fill_summary["last_day"])
-        if fill_summary.get("last_day")
-        else doses[-1].date
-    )
+    window_end = max(doses[-1].date, window_start + timedelta(days=order.days_supply - 1))
     checkpoints = tuple(
         (c.date, f"Lab check ({c.reason}): {', '.join(test_names)}")
         for c in monitoring_checkpoints(
             all_doses, regimen, frame.interval_months, tests=frame.tests
         )
         if window_start <= c.date <= window_end
-    )
-    vial_rows = tuple(
-        (int(v["vial"]), date.fromisoformat(v["opened"]), date.fromisoformat(v["discard_by"]))
-        for v in vials
-        if v.get("opened") and v.get("discard_by")
     )
     return labelkit.CalendarData(
         pharmacy_name=settings.name,
@@ -647,6 +665,8 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
         phases=tuple(phases),
         checkpoints=checkpoints,
         vials=vial_rows,
+        next_fill_due=next_due,
+        uncovered_doses=uncovered,
     )
 
 

@@ -26,6 +26,7 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit, continuity, followup
+from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import patient_to_dict, resolve_patient
@@ -387,6 +388,13 @@ def _store(
     patient = resolve_patient(order_input.patient, prescriber)
     plan = plan_vials(order_input.plan_request)
     route = order_input.route
+    # SPEC 5.8: the labels print the stored patient's name (an MRN match keeps it) and the sig.
+    check_order_labels(
+        patient.first_name,
+        patient.last_name,
+        plan.sig,
+        prescriber.full_name or prescriber.username,
+    )
     submitted = now_utc()
     expires = continuity.expires_on(continuity.local_date(submitted))
     order = Order(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from pharmacy.extensions import db
@@ -12,16 +14,36 @@ def _count(query) -> int:
     return db.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
 
-def home_summary(user: User) -> dict:
-    """Return the numbers and lists for ``user``'s home page."""
+# Verified orders pile up over the years: their tile counts at most this many (shown "999+"),
+# so the home page reads a bounded number of index entries however long the history.
+COUNT_CAP = 999
+
+
+def _capped(query) -> str:
+    n = _count(query.limit(COUNT_CAP + 1))
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
+
+
+def home_summary(user: User, today: date | None = None) -> dict:
+    """Return the numbers and lists for ``user``'s home page.
+
+    Prescribers get their inbox (the continuity list of their patients, SPEC 7.5);
+    pharmacists the number of follow-up items.
+    """
+    from pharmacy.services import continuity_list
+    from pharmacy.services.orders import local_today
+
+    today = today or local_today()
     summary: dict = {}
+    if user.role in ("prescriber", "pharmacist"):
+        summary["inbox"] = continuity_list.follow_up_list(user, today=today)
     if user.role == "prescriber":
         mine = select(Order).where(Order.prescriber_id == user.id)
         summary["recent_orders"] = list(
             db.session.execute(mine.order_by(Order.submitted_dt.desc()).limit(10)).scalars()
         )
         summary["submitted"] = _count(mine.where(Order.status == "submitted"))
-        summary["verified"] = _count(mine.where(Order.status == "verified"))
+        summary["verified"] = _capped(mine.where(Order.status == "verified"))
     if user.role in ("technician", "pharmacist"):
         summary["to_verify"] = _count(select(Order).where(Order.status == "submitted"))
         summary["lots_in_quarantine"] = _count(
@@ -30,7 +52,7 @@ def home_summary(user: User) -> dict:
         summary["batches_in_quarantine"] = _count(select(Batch).where(Batch.status == "quarantine"))
         summary["fills_to_check"] = _count(select(Fill).where(Fill.status == "allocated"))
         summary["fills_to_dispense"] = _count(select(Fill).where(Fill.status == "checked"))
-        summary["verified_orders"] = _count(select(Order).where(Order.status == "verified"))
+        summary["verified_orders"] = _capped(select(Order).where(Order.status == "verified"))
     if user.role == "admin":
         summary["users"] = _count(select(User))
         summary["active_users"] = _count(select(User).where(User.active.is_(True)))

@@ -83,6 +83,16 @@
     return body;
   }
 
+  function withNames(form, body) {
+    // Order entry: the preview also checks that the labels can print the patient's name.
+    var first = field(form, "patient_first_name");
+    var last = field(form, "patient_last_name");
+    if (!first && !last) return body;
+    var copy = JSON.parse(JSON.stringify(body));
+    copy.label_check = { first_name: first ? first.value : "", last_name: last ? last.value : "" };
+    return copy;
+  }
+
   function nameForPath(form, path) {
     var name = path.replace(/^vial_options\[0\]\./, "").replace(/\[(\d+)\]\.?/g, "-$1-").replace(/-$/, "");
     if (name === "fills" && !field(form, "fills")) name = "refills";
@@ -154,8 +164,8 @@
         } else if (plan && plan.json && plan.json.error) {
           showErrors(form, plan.json.error.fields || {});
         }
-        if (!previewUrl) return null;
-        return post(previewUrl, body, "text/html").then(function (response) {
+          if (!previewUrl) return null;
+        return post(previewUrl, withNames(form, body), "text/html").then(function (response) {
           return response.text().then(function (html) {
             return { status: response.status, html: html };
           });

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from tests import clock
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -26,7 +27,7 @@ def test_receive_release_compound_print_and_release(browser, live_server):
     tech.fill("#component", "Cyanocobalamin")
     tech.fill("#manufacturer", "Medisca")
     tech.fill("#lot", "MD-BROWSER-1")
-    tech.fill("#expiry", (date.today() + timedelta(days=700)).strftime("%Y-%m"))
+    tech.fill("#expiry", (clock.today() + timedelta(days=700)).strftime("%Y-%m"))
     tech.fill("#quantity", "2")
     tech.select_option("#unit", "g")
     tech.fill("#assay_percent", "99.1")

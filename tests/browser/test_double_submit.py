@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from tests import clock
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -18,7 +19,7 @@ def test_double_click_receives_one_lot(page):
     page.fill("#component", "Sodium chloride")
     page.fill("#manufacturer", "Spectrum")
     page.fill("#lot", "SP-DOUBLE-1")
-    page.fill("#expiry", (date.today() + timedelta(days=400)).isoformat())
+    page.fill("#expiry", (clock.today() + timedelta(days=400)).isoformat())
     page.fill("#quantity", "100")
     page.select_option("#unit", "g")
     page.fill("#coa_reference", "COA-SP-1")

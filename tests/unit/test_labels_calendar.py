@@ -175,3 +175,38 @@ def test_dose_without_a_vial_still_prints() -> None:
     )
     text = all_text(render_calendar(data))
     assert "May 2027" in text and f"{fmt_day(date(2027, 5, 3))} phase 1: {DOSE}" in text
+
+
+def test_next_fill_due_and_uncovered_doses_are_printed() -> None:
+    uncovered = (date(2027, 3, 1), date(2027, 4, 1))
+    data = replace(high_dose_calendar(), next_fill_due=date(2027, 2, 22), uncovered_doses=uncovered)
+    text = " ".join(all_text(render_calendar(data)).split())
+    assert f"Next fill due: {fmt_day(date(2027, 2, 22))}" in text
+    assert "Doses not yet covered by your vials" in text
+    assert "2 dose day(s) need the next fill" in text
+    for day in uncovered:
+        assert fmt_day(day) in text
+    # Without them, neither line appears.
+    plain = all_text(render_calendar(high_dose_calendar()))
+    assert "Next fill due" not in plain and "not yet covered" not in plain
+
+
+def test_long_lists_wrap_instead_of_being_cut() -> None:
+    checkpoints = tuple(
+        (date(2027, 1, 4) + timedelta(days=7 * i), "Lab check: serum B12, CBC, MMA, homocysteine, "
+         "folate, ferritin, reticulocyte count, peripheral smear, creatinine " * 2)
+        for i in range(12)
+    )  # fmt: skip
+    uncovered = tuple(date(2027, 6, 1) + timedelta(days=i) for i in range(60))
+    data = replace(high_dose_calendar(), checkpoints=checkpoints, uncovered_doses=uncovered)
+    text = " ".join(all_text(render_calendar(data)).split())
+    assert text.count("peripheral smear, creatinine") == 24
+    assert fmt_day(uncovered[-1]) in text and "..." not in text
+
+
+@pytest.mark.parametrize(
+    "name", ["Nguyễn Thị Hồng Ngọc", "Łukasz Wójcik", "Şule Yılmaz", "Αικατερίνη Παπαδοπούλου",
+             "Ирина Кузнецова"],
+)  # fmt: skip
+def test_names_in_every_script_print_on_the_calendar(name: str) -> None:
+    assert name in all_text(render_calendar(replace(high_dose_calendar(), patient_name=name)))

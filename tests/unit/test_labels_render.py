@@ -338,6 +338,13 @@ def test_requested_stock_sets_every_page_size() -> None:
     assert_scans(rasterize(pdf, 1), ("gs1", "CY261201-01"))
 
 
+def test_a_stock_per_label_type_sizes_each_page_to_its_own_label() -> None:
+    stocks = {PrescriptionLabel: Stock(4, 3), VialLabel: Stock(2.5, 1.5)}
+    pdf = render_pdf([rx_label(), vial_label(), batch_label(), vial_label(lot="CY2")], stocks)
+    # The batch label is not in the mapping: it keeps its own 4 x 2 in stock.
+    assert page_sizes(pdf) == [(288.0, 216.0), (180.0, 108.0), (288.0, 144.0), (180.0, 108.0)]
+
+
 def test_default_stocks() -> None:
     assert (PRESCRIPTION_STOCK.width_in, PRESCRIPTION_STOCK.height_in) == (4, 2)
     assert (VIAL_STOCK.width_in, VIAL_STOCK.height_in) == (2.25, 1.25)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, IngredientLot
+from tests import clock
 from tests.factories_stock import make_formulation, make_lot, make_single_dose_formulation
 
-NOW = datetime.now(UTC)
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
+
+NOW = clock.now()
 
 
 def stock(app, **formulation_overrides):
@@ -84,7 +88,7 @@ def test_spec_worksheet_33_105_mg(app, client, api):
     assert data["sterility_test"] == "pending"
     assert data["bud_limited_by"] == "usp797"
     assert data["vials"] == data["vials_available"] == 3
-    today = NOW.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
+    today = NOW.astimezone(clock.PHARMACY_ZONE).date()
     assert data["lot_number"] == f"CY{today:%y%m%d}-01"
     bud = datetime.fromisoformat(data["bud"])
     assert bud - datetime.fromisoformat(data["compounded_at"]) == timedelta(days=60)
@@ -354,7 +358,7 @@ def test_bad_batch_requests(app, client, api, case, status, field):
         bad = lot_with(app, status=case.split()[0])
         body = {"ingredient_lots": [bad] + ids[1:]}
     elif case == "expired lot":
-        bad = lot_with(app, expiry_date=date.today() - timedelta(days=3))
+        bad = lot_with(app, expiry_date=clock.today() - timedelta(days=3))
         body = {"ingredient_lots": [bad] + ids[1:]}
     elif case == "no lots":
         body = {"ingredient_lots": []}

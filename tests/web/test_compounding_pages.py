@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +10,10 @@ from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Formulation, IngredientLot
 from pharmacy.services.demo import load_demo
+from tests import clock
+
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_stock_page_lists_lots_batches_and_expiring(app, demo, as_user):
     from tests.factories_stock import make_lot
 
     with app.app_context():
-        make_lot(lot="SOON-1", expiry_date=date.today() + timedelta(days=5))
+        make_lot(lot="SOON-1", expiry_date=clock.today() + timedelta(days=5))
     page = as_user("technician").get("/compounding/stock").get_data(as_text=True)
     assert "Expiring within 30 days" in page
     assert "SOON-1" in page.split('id="expiring"')[1].split("</section>")[0]
@@ -78,7 +82,7 @@ def test_receive_release_and_reject_lot(app, demo, as_user):
             "component": "Cyanocobalamin",
             "manufacturer": "Fagron",
             "lot": "PAGE-1",
-            "expiry": (date.today() + timedelta(days=500)).strftime("%Y-%m"),
+            "expiry": (clock.today() + timedelta(days=500)).strftime("%Y-%m"),
             "quantity": "5",
             "unit": "g",
             "assay_percent": "99.0",
@@ -196,13 +200,31 @@ def test_batch_detail_sterility_and_release(app, demo, as_user):
 
 
 def test_worksheet_page_and_pdf(app, demo, as_user):
-    lot = _batch(app).lot_number
+    batch = _batch(app)
+    lot = batch.lot_number
+    with app.app_context(), write_intent():
+        formulation = db.session.get(Batch, batch.id).formulation
+        formulation.procedure = ["Sanitize the ISO 5 workbench.", "Filter through 0.22 micron."]
+        formulation.equipment = ["Analytical balance (0.1 mg)"]
+        db.session.commit()
     client = as_user("technician")
     page = client.get(f"/compounding/batches/{lot}/worksheet").get_data(as_text=True)
     assert "Batch compounding worksheet" in page and "Tech" in page and "RPh" in page
+    for text in ("Filter through 0.22 micron.", "Analytical balance (0.1 mg)", "Visual inspection",
+                 "Yield reconciliation", "Verified by (pharmacist)"):  # fmt: skip
+        assert text in page
     pdf = client.get(f"/compounding/batches/{lot}/worksheet.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF")
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf.data)
+    try:
+        text = " ".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    assert "Sanitize the ISO 5 workbench." in text and "Analytical balance (0.1 mg)" in text
+    assert "°C" in text and "..." not in text
     assert client.get("/compounding/batches/NOPE-1/worksheet.pdf").status_code == 404
 
 

@@ -19,6 +19,9 @@ from tests.factories_fills import (
     make_verified_order,
 )
 
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
+
 DAILY_5 = [{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 5}]
 
 

@@ -9,6 +9,9 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Fill, FinalCheck
 from tests.factories_dispensing import GTIN, make_labelled_fill, mark_printed, scans_for
 
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
+
 
 def _setup(app, printed=True, **kwargs):
     with app.app_context(), write_intent():

@@ -183,3 +183,36 @@ def test_retire_and_activate(client, api):
     assert again.status_code == 409
     active = client.post("/api/v1/formulations/CYB-MDV10/activate", headers=api("pharmacist"))
     assert active.json["status"] == "active"
+
+
+def test_procedure_and_equipment_round_trip_and_version(app, client, api):
+    steps = ["Sanitize the ISO 5 workbench.", "Weigh the active; record the amount."]
+    response = client.post(
+        "/api/v1/formulations",
+        json=body(procedure=steps, equipment=["Analytical balance (0.1 mg)"]),
+        headers=api("pharmacist"),
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["procedure"] == steps
+    assert response.json["equipment"] == ["Analytical balance (0.1 mg)"]
+    # Without them: empty lists, not an error (formulations made before keep working).
+    bare = client.post(
+        "/api/v1/formulations", json=body(code="CYB-BARE"), headers=api("pharmacist")
+    )
+    assert bare.json["procedure"] == [] and bare.json["equipment"] == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"procedure": "one step"}, "procedure"),
+        ({"procedure": ["ok", ""]}, "procedure[1]"),
+        ({"equipment": [12]}, "equipment[0]"),
+        ({"equipment": ["x" * 501]}, "equipment[0]"),
+        ({"procedure": ["step"] * 61}, "procedure"),
+    ],
+)
+def test_bad_procedure_or_equipment_names_the_line(client, api, changes, field):
+    response = client.post("/api/v1/formulations", json=body(**changes), headers=api("pharmacist"))
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]

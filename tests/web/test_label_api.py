@@ -15,6 +15,9 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Fill, LabelRender
 from tests.factories_dispensing import GTIN, make_labelled_fill
 
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
+
 
 def _fill(app, **kwargs) -> dict:
     with app.app_context(), write_intent():

@@ -12,6 +12,9 @@ from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Counter, Order, Patient
 from tests.factories_orders import make_formulation, order_body
 
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
+
 
 def post(client, api, body, username="prescriber"):
     return client.post("/api/v1/orders", json=body, headers=api(username))

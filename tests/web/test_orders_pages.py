@@ -85,6 +85,8 @@ PAGE_ERRORS = [
     ({"refills": "12"}, "refills", "0 to 11"),
     ({"indication": ""}, "indication", "indication is required"),
     ({"compounding_reason": ""}, "compounding_reason", "compounding reason"),
+    # SPEC 5.8: a name the label font cannot draw is refused at entry, on its own field.
+    ({"patient_last_name": "王"}, "patient_last_name", "labels cannot print this patient name"),
 ]
 
 

@@ -23,6 +23,9 @@ from tests.factories_fills import (
     make_verified_order,
 )
 
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
+
 
 @contextmanager
 def writing(app):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +10,11 @@ from sqlalchemy import select
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Fill, Order
+from tests import clock
 from tests.factories_orders import make_formulation, order_body
+
+# Reads today (directly or through the app): `make test` runs it again at fixed dates.
+pytestmark = pytest.mark.date_sensitive
 
 
 def submit(client, api, username="prescriber", **overrides) -> dict:
@@ -77,7 +81,7 @@ ALERT_CASES = [
         "warning",
     ),
     (
-        {"patient__dob": (date.today() - timedelta(days=200)).isoformat(), "patient__mrn": "BABY"},
+        {"patient__dob": (clock.today() - timedelta(days=200)).isoformat(), "patient__mrn": "BABY"},
         "benzyl_alcohol_infant",
         "stop",
     ),
@@ -104,7 +108,7 @@ def test_preservative_free_vial_for_an_infant_has_no_stop(client, api, formulati
         api,
         vial_volume_ml=1,
         container="single-dose",
-        patient__dob=(date.today() - timedelta(days=200)).isoformat(),
+        patient__dob=(clock.today() - timedelta(days=200)).isoformat(),
     )
     assert order["alerts"] == []
 

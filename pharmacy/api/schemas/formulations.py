@@ -39,6 +39,9 @@ class FormulationIn(Strict):
     in_use_days: Int(ge=-1000, le=1000) | None = None
     gtin: Text(20) | None = None
     ingredients: list[IngredientIn] | None = Field(default=None, max_length=30)
+    # Batch worksheet text (SPEC 6.5): one step or item a line.
+    procedure: list[Text(500)] | None = Field(default=None, max_length=60)
+    equipment: list[Text(500)] | None = Field(default=None, max_length=60)
 
 
 class FormulationOut(Out):

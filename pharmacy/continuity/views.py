@@ -1,0 +1,176 @@
+"""The continuity list for pharmacists, its CSV for outreach calls, and renewal forms."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from pharmacy.auth.roles import PHARMACIST, PRESCRIBER, role_required
+from pharmacy.domain.errors import DomainError, ValidationFailed
+from pharmacy.models import now_utc
+from pharmacy.services import continuity_list, renewals
+from pharmacy.services import orders as order_service
+from pharmacy.services.errors import NotFound
+
+bp = Blueprint("continuity", __name__, url_prefix="/follow-up")
+
+
+class RenewalRequestForm(FlaskForm):
+    """Ask the prescriber to renew (CSRF, an optional note)."""
+
+    note = TextAreaField("Note for the prescriber", validators=[Optional(), Length(max=2000)])
+
+
+class RenewForm(FlaskForm):
+    """The prescriber's renewal: refills, days supply, note."""
+
+    refills = IntegerField(
+        "Refills",
+        validators=[InputRequired("Give the number of refills."), NumberRange(0, 12)],
+    )
+    days_supply = IntegerField("Days supply per fill", validators=[Optional(), NumberRange(1, 365)])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+
+
+def _order_or_404(rx_number: str):
+    order = order_service.get_order(rx_number, current_user)
+    if order is None:
+        abort(404)
+    return order
+
+
+@bp.get("/")
+@role_required(PHARMACIST)
+def index():
+    """Show what needs acting on, filterable by kind, with counts and each row's action."""
+    today = order_service.local_today()
+    items = continuity_list.follow_up_list(current_user, today=today)
+    counts = continuity_list.counts(items)
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in continuity_list.KINDS:
+        flash("Unknown kind of item: showing all of them.", "error")
+        kind = None
+    shown = [i for i in items if kind is None or i.kind == kind]
+    return render_template(
+        "continuity/index.html",
+        items=shown,
+        counts=counts,
+        total=len(items),
+        kind=kind,
+        kinds=continuity_list.KINDS,
+        labels=continuity_list.KIND_LABELS,
+        today=today,
+        form=RenewalRequestForm(),
+    )
+
+
+@bp.get("/export.csv")
+@role_required(PHARMACIST)
+def export():
+    """Return the list as CSV for outreach calls (one row per item)."""
+    today = order_service.local_today()
+    items = continuity_list.follow_up_list(
+        current_user, today=today, kind=request.args.get("kind") or None
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["kind", "rx_number", "patient", "dob", "phone", "since", "detail"])
+    for item in items:
+        patient = item.patient
+        writer.writerow(
+            [
+                item.kind,
+                item.rx_number,
+                f"{patient['last_name']}, {patient['first_name']}",
+                patient["dob"],
+                patient.get("phone") or "",
+                item.since.isoformat(),
+                item.detail,
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=follow-up-{today.isoformat()}.csv"},
+    )
+
+
+@bp.post("/orders/<rx_number>/renewal-request")
+@role_required(PHARMACIST)
+def request_renewal(rx_number: str):
+    """Ask the prescriber to renew the order (a ``renewal_requested`` item in their inbox)."""
+    order = _order_or_404(rx_number)
+    form = RenewalRequestForm()
+    back = request.form.get("next") or ""
+    target = (
+        url_for("continuity.index")
+        if back == "list"
+        else url_for("orders.detail", rx_number=order.rx_number)
+    )
+    if not form.validate_on_submit():
+        flash("The renewal was not requested: the note is too long or the form expired.", "error")
+        return redirect(target)
+    try:
+        renewals.request_renewal(
+            order, actor=current_user, now=now_utc(), note=form.note.data or ""
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(target)
+    flash(f"Renewal of Rx {rx_number} requested from {order.prescriber.full_name}.", "success")
+    return redirect(target)
+
+
+@bp.route("/orders/<rx_number>/renew", methods=["GET", "POST"])
+@role_required(PRESCRIBER)
+def renew(rx_number: str):
+    """Show and submit the renewal form: the regimen continues from the first uncovered dose."""
+    order = _order_or_404(rx_number)
+    form = RenewForm()
+    today = order_service.local_today()
+    if request.method == "GET":
+        form.refills.data = order.refills
+        form.days_supply.data = order.days_supply
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            try:
+                new = renewals.renew(
+                    order,
+                    current_user,
+                    refills=form.refills.data,
+                    days_supply=form.days_supply.data,
+                    note=form.note.data or None,
+                    today=today,
+                    source="web",
+                )
+            except NotFound:
+                abort(404)
+            except ValidationFailed as exc:
+                form.note.errors = [*form.note.errors, *exc.errors.values()]
+            except DomainError as exc:
+                target = getattr(form, exc.field, None)
+                if target is not None and exc.field in ("refills", "days_supply", "note"):
+                    target.errors = [*target.errors, exc.message]
+                else:
+                    flash(exc.message, "error")
+            else:
+                flash(
+                    f"Renewal Rx {new.rx_number} submitted for pharmacist verification.", "success"
+                )
+                return redirect(url_for("orders.detail", rx_number=new.rx_number))
+    preview = None
+    try:
+        preview = renewals.renewal_body(
+            order, refills=order.refills, days_supply=None, note="", today=today
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return render_template("continuity/renew.html", order=order, form=form, preview=preview), status
