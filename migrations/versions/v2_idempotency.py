@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = "v2_idempotency"
-down_revision = "v2_printers"
+down_revision = "v2_formulation_worksheet"
 branch_labels = None
 depends_on = None
 
