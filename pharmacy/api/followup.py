@@ -54,15 +54,7 @@ def create_observation(patient_id: int):
     body = parse_body(ObservationIn)
     obs = service.record_observation(
         patient,
-        service.ObservationInput(
-            test=body.test,
-            value=body.value,
-            unit=body.unit,
-            effective_date=body.effective_date,
-            reference_low=body.reference_low,
-            reference_high=body.reference_high,
-            lab=body.lab or "",
-        ),
+        body.to_input(),
         actor=api_user(),
         today=order_service.local_today(),
         source="api",

@@ -46,15 +46,7 @@ def record_observation(patient_id: int):
             body = validate(ObservationIn, form.to_json())
             obs = service.record_observation(
                 patient,
-                service.ObservationInput(
-                    test=body.test,
-                    value=body.value,
-                    unit=body.unit,
-                    effective_date=body.effective_date,
-                    reference_low=body.reference_low,
-                    reference_high=body.reference_high,
-                    lab=body.lab or "",
-                ),
+                body.to_input(),
                 actor=current_user,
                 today=order_service.local_today(),
             )

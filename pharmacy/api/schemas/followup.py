@@ -12,6 +12,7 @@ from pydantic import Field
 
 from pharmacy.api.schemas.base import Day, Num, Out, Strict, Text
 from pharmacy.domain.followup import SYMPTOMS
+from pharmacy.services.followup import ObservationInput
 
 # The same lists as pharmacy.domain.followup.CHANGES and DECISIONS (a unit test checks).
 Change = Literal["better", "same", "worse", "new", "resolved"]
@@ -28,6 +29,18 @@ class ObservationIn(Strict):
     reference_low: Num(le=10**12) | None = None
     reference_high: Num(le=10**12) | None = None
     lab: Text(120) | None = None
+
+    def to_input(self) -> ObservationInput:
+        """Return the service's input: the one conversion the API and the patient page share."""
+        return ObservationInput(
+            test=self.test,
+            value=self.value,
+            unit=self.unit,
+            effective_date=self.effective_date,
+            reference_low=self.reference_low,
+            reference_high=self.reference_high,
+            lab=self.lab or "",
+        )
 
 
 class ObservationOut(Out):
