@@ -14,7 +14,7 @@ from pharmacy.services import audit
 from pharmacy.services.settings import get_settings
 from pharmacy.services.users import create_user, find_user
 
-DEMO_PASSWORD = "demo-pass-1"
+DEMO_PASSWORD = "b12-demo-pass"
 
 # username, role, full name, NPI (valid check digit), clinic, phone
 DEMO_USERS = (
