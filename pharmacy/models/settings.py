@@ -77,3 +77,6 @@ class PharmacySettings(Model):
     login_lock_after: Mapped[int] = mapped_column(default=5)
     login_lock_minutes: Mapped[int] = mapped_column(default=15)
     token_hours: Mapped[int] = mapped_column(default=12)
+    # Sessions (SPEC 8.4): idle 30 minutes, at most 12 hours *(default)*.
+    session_idle_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    session_max_hours: Mapped[int] = mapped_column(default=12, server_default="12")

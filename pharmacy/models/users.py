@@ -29,9 +29,6 @@ class User(UserMixin, Model):
     clinic: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    last_failed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_until_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")

@@ -18,7 +18,7 @@ from pharmacy.services.users import create_user, find_user
 if TYPE_CHECKING:
     from pharmacy.models import Order, User
 
-DEMO_PASSWORD = "demo-pass-1"
+DEMO_PASSWORD = "b12-demo-pass"
 
 # username, role, full name, NPI (valid check digit), clinic, phone
 DEMO_USERS = (
