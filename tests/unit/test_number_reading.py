@@ -88,7 +88,11 @@ def test_numbers_every_parser_reads_alike(value, expected):
         assert reader(value) == expected, name
 
 
-@pytest.mark.parametrize(("value", "kind"), REFUSED, ids=lambda v: v if isinstance(v, str) and len(v) < 20 else type(v).__name__)
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    REFUSED,
+    ids=lambda v: v if isinstance(v, str) and len(v) < 20 else type(v).__name__,
+)
 def test_numbers_every_parser_refuses_alike(value, kind):
     with pytest.raises(NumberError) as caught:
         read_decimal(value)
