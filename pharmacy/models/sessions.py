@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One signed-in browser; its random id rides in the signed Flask session cookie."""
 
     __tablename__ = "user_sessions"
@@ -31,7 +31,7 @@ class UserSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Sign-in attempts counted under one key: ``acct:<username>|<address>`` or ``addr:<address>``.
 
     The key is the typed username whether or not such a user exists, so an unknown username

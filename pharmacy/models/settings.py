@@ -7,10 +7,10 @@ from decimal import Decimal
 from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 
 
-class PharmacySettings(db.Model):
+class PharmacySettings(Model):
     """Name, address, labels stocks and the thresholds the SPEC marks *(default)*."""
 
     __tablename__ = "pharmacy_settings"

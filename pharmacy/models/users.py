@@ -9,13 +9,13 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 ROLES = ("prescriber", "technician", "pharmacist", "admin")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: prescriber, technician, pharmacist or admin."""
 
     __tablename__ = "users"
@@ -58,7 +58,7 @@ class User(UserMixin, db.Model):
         return "".join(p[0].upper() for p in parts)[:4]
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token; only its SHA-256 hash is stored."""
 
     __tablename__ = "api_tokens"
