@@ -1,15 +1,15 @@
 """Sign-in throttling by account and by client address (SPEC 8.4), counted atomically.
 
-Two counters in ``login_throttles`` see every attempt:
+Two counters in ``login_throttles`` count every attempt that is not a success (wrong
+passwords, and attempts refused while a counter asks to wait):
 
 * ``acct:<username>|<address>``: one account from one address. After
   ``login_slowdown_after`` attempts each further one must wait 1 s, 2 s, 4 s ... (at most
   30 s) after the previous one; after ``login_lock_after`` the pair is refused for
   ``login_lock_minutes``. A right password clears it.
 * ``addr:<address>``: every account from one address, with ``ADDRESS_FACTOR`` times the
-  limits, so one address cannot try a password on every account in turn. A right password
-  takes its own attempt back off this counter, so a counter of staff signing in all day is
-  never throttled.
+  limits, so one address cannot try a password on every account in turn. Successes are not
+  counted, so a counter of staff signing in all day is never throttled.
 
 The account counter is per address on purpose: an account-wide lock would let anyone on the
 network lock the pharmacist out again and again. A lock ends by time alone: it is a throttle,
@@ -18,9 +18,11 @@ never a permanent lock, and attempts while it holds are counted but do not lengt
 The username is counted as typed (folded to lower case) whether or not such a user exists, so
 an unknown username is throttled, and told so, exactly like a known one.
 
-Atomic on both databases: each attempt inserts its rows if missing (``ON CONFLICT DO
-NOTHING``), locks them (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), decides
-and counts in one transaction, so parallel attempts on several app servers are all counted.
+Atomic on both databases: counting inserts the rows if missing (``ON CONFLICT DO NOTHING``),
+locks them (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and updates them in
+one transaction, so parallel attempts on several app servers are all counted (the old
+per-user counter, read then written, lost two of every three). Parallel right passwords are
+never refused: the check before the password only reads.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from pharmacy.extensions import db
 from pharmacy.models import LoginThrottle
@@ -66,66 +68,99 @@ def _insert():
     return insert
 
 
-def _wait(row: LoginThrottle, limits: Limits, now: datetime) -> float:
-    """Count one attempt on ``row``; return the seconds still to wait (0: go ahead)."""
-    if row.locked_until_dt is not None and row.locked_until_dt > now:
-        row.attempts += 1  # counted, but the lock keeps its end
-        return (row.locked_until_dt - now).total_seconds()
-    window = timedelta(minutes=limits.lock_minutes)
-    if row.locked_until_dt is not None or now - row.last_attempt_dt >= window:
-        row.attempts, row.locked_until_dt = 0, None  # the lock or the quiet spell is over
-    wait = 0.0
-    if row.attempts >= limits.slowdown_after:
-        step = min(MAX_WAIT_SECONDS, 2 ** (row.attempts - limits.slowdown_after))
-        wait = max(0.0, (row.last_attempt_dt + timedelta(seconds=step) - now).total_seconds())
-    row.attempts += 1
-    if wait == 0:
-        row.last_attempt_dt = now
-        if row.attempts >= limits.lock_after:
-            row.locked_until_dt = now + window
-    return wait
-
-
-def take_attempt(username: str, address: str, *, now: datetime) -> int:
-    """Count a sign-in attempt; return 0 to go ahead, else the whole seconds to wait.
-
-    Commits its own transaction before the password is checked, so the count survives
-    whatever happens next and parallel attempts see each other's.
-    """
+def _limits() -> dict[str, Limits]:
     settings = get_settings()
     own = Limits(
         settings.login_slowdown_after, settings.login_lock_after, settings.login_lock_minutes
     )
-    shared = Limits(
-        own.slowdown_after * ADDRESS_FACTOR, own.lock_after * ADDRESS_FACTOR, own.lock_minutes
-    )
-    keys = {account_key(username, address): own, address_key(address): shared}
+    return {
+        "acct": own,
+        "addr": Limits(
+            own.slowdown_after * ADDRESS_FACTOR, own.lock_after * ADDRESS_FACTOR, own.lock_minutes
+        ),
+    }
+
+
+def _keys(username: str, address: str) -> dict[str, Limits]:
+    limits = _limits()
+    return {account_key(username, address): limits["acct"], address_key(address): limits["addr"]}
+
+
+def _stale(row: LoginThrottle, limits: Limits, now: datetime) -> bool:
+    """Return whether ``row``'s pause has ended or its last failure is a window old."""
+    if row.locked_until_dt is not None:
+        return row.locked_until_dt <= now
+    return now - row.last_attempt_dt >= timedelta(minutes=limits.lock_minutes)
+
+
+def _wait(row: LoginThrottle, limits: Limits, now: datetime) -> float:
+    """Return the seconds ``row`` still asks an attempt to wait (0: go ahead)."""
+    if _stale(row, limits, now):
+        return 0.0
+    if row.locked_until_dt is not None:
+        return (row.locked_until_dt - now).total_seconds()
+    if row.attempts < limits.slowdown_after:
+        return 0.0
+    step = min(MAX_WAIT_SECONDS, 2 ** (row.attempts - limits.slowdown_after))
+    return max(0.0, (row.last_attempt_dt + timedelta(seconds=step) - now).total_seconds())
+
+
+def _locked_rows(keys: dict[str, Limits], now: datetime) -> list[LoginThrottle]:
+    """Insert the counters if missing and return them locked, in one lock order."""
     db.session.execute(
         _insert()(LoginThrottle)
         .values([{"key": key, "attempts": 0, "last_attempt_dt": now} for key in keys])
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    rows = db.session.execute(
-        select(LoginThrottle)
-        .where(LoginThrottle.key.in_(keys))
-        .order_by(LoginThrottle.key)  # one lock order: no deadlock between two attempts
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalars()
-    wait = max(_wait(row, keys[row.key], now) for row in rows)
+    return list(
+        db.session.execute(
+            select(LoginThrottle)
+            .where(LoginThrottle.key.in_(keys))
+            .order_by(LoginThrottle.key)  # one lock order: no deadlock between two attempts
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+def check_attempt(username: str, address: str, *, now: datetime) -> int:
+    """Return 0 when a sign-in attempt may check its password, else the whole seconds to wait.
+
+    A refused attempt is counted (atomically, committed here) but moves neither the wait nor
+    the pause: clicking again does not lengthen them.
+    """
+    keys = _keys(username, address)
+    rows = db.session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).scalars()
+    if max((_wait(row, keys[row.key], now) for row in rows), default=0.0) == 0:
+        return 0
+    wait = 0.0
+    for row in _locked_rows(keys, now):  # decide again under the lock, then count
+        row_wait = _wait(row, keys[row.key], now)
+        wait = max(wait, row_wait)
+        if row_wait:
+            row.attempts += 1
     db.session.commit()
     return math.ceil(wait)
 
 
+def attempt_failed(username: str, address: str, *, now: datetime) -> None:
+    """Count a wrong password on both counters, atomically; pause a counter at its limit."""
+    keys = _keys(username, address)
+    for row in _locked_rows(keys, now):
+        limits = keys[row.key]
+        if _stale(row, limits, now):
+            row.attempts, row.locked_until_dt = 0, None  # the pause or quiet spell is over
+        row.attempts += 1
+        row.last_attempt_dt = now
+        if row.attempts >= limits.lock_after and row.locked_until_dt is None:
+            row.locked_until_dt = now + timedelta(minutes=limits.lock_minutes)
+    db.session.commit()
+
+
 def attempt_succeeded(username: str, address: str) -> None:
-    """Clear the account's counter and take the attempt back off the address's (commits)."""
+    """Clear the account's counter from this address (commits); the address's stays."""
     db.session.execute(
         delete(LoginThrottle).where(LoginThrottle.key == account_key(username, address))
-    )
-    db.session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == address_key(address), LoginThrottle.attempts > 0)
-        .values(attempts=LoginThrottle.attempts - 1)
     )
     db.session.commit()
 

@@ -62,25 +62,25 @@ def throttle_message(wait_seconds: int) -> str:
 def authenticate(
     username: str, password: str, *, address: str = "unknown", now: datetime | None = None
 ) -> User:
-    """Return the user if the password is right, counting the attempt first (SPEC 8.4).
+    """Return the user if the password is right (SPEC 8.4).
 
-    The attempt is counted by account and by client ``address`` before the password is
-    checked (:mod:`pharmacy.services.throttle`); a throttled attempt is refused without a
+    Failures are counted by account and by client ``address``
+    (:mod:`pharmacy.services.throttle`); a throttled attempt is refused without a password
     check, with the same message for known and unknown usernames.
 
     :raise AuthError: wrong credentials, throttled or deactivated.
     """
     now = now or now_utc()
     username = (username or "")[:200]
-    wait = throttle.take_attempt(username, address, now=now)
+    wait = throttle.check_attempt(username, address, now=now)
     if wait:
         raise AuthError(throttle_message(wait))
     user = find_user(username)
     if user is None:
         # Checked anyway, so a miss costs as long as a wrong password.
         check_password_hash(_DUMMY_HASH, password or "")
-        raise AuthError(WRONG_CREDENTIALS)
-    if not user.check_password(password or ""):
+    if user is None or not user.check_password(password or ""):
+        throttle.attempt_failed(username, address, now=now)
         raise AuthError(WRONG_CREDENTIALS)
     throttle.attempt_succeeded(username, address)
     if not user.active:
