@@ -22,12 +22,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from labels.worksheet import CHECKS, WorksheetDocument, WorksheetRow, render_worksheet
 from pharmacy.database import rows_updated
 from pharmacy.domain.bud import Bud, Expiry, beyond_use
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import FormulationSpec
 from pharmacy.domain.lots import DEFAULT_BATCH_PREFIX, batch_lot_number, next_batch_sequence
-from pharmacy.domain.units import json_decimal
+from pharmacy.domain.units import json_decimal, plain_decimal
 from pharmacy.domain.worksheet import Coa, WorksheetLine, convert_amount, worksheet
 from pharmacy.extensions import db
 from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, User, now_utc
@@ -35,7 +36,7 @@ from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
 from pharmacy.services.paging import Cursor, Page, read_page
-from pharmacy.services.settings import pharmacy_zone
+from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
 
 QUARANTINE = "quarantine"
@@ -200,8 +201,8 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
         if amount > lot.quantity_on_hand:
             raise ConflictError(
                 "ingredient_lots",
-                f"Lot {lot.lot} ({lot.component}) has {_plain(lot.quantity_on_hand)} {lot.unit} "
-                f"on hand; this batch needs {_plain(amount)} {lot.unit}.",
+                f"Lot {lot.lot} ({lot.component}) has {plain_decimal(lot.quantity_on_hand)} {lot.unit} "
+                f"on hand; this batch needs {plain_decimal(amount)} {lot.unit}.",
             )
         draws.append(Draw(line, lot, amount))
 
@@ -234,7 +235,7 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
                 raise ConflictError(
                     "ingredient_lots",
                     f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
-                    f"{_plain(draw.amount)} {draw.lot.unit}; another batch drew it first.",
+                    f"{plain_decimal(draw.amount)} {draw.lot.unit}; another batch drew it first.",
                 )
         batch = _insert_batch(plan, actor)
         for position, draw in enumerate(plan.draws):
@@ -589,11 +590,6 @@ def _require(lot_number: str) -> Batch:
     return batch
 
 
-def _plain(value: Decimal) -> str:
-    value = Decimal(value)
-    return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
-
-
 # --- Read models for the compounding pages ---------------------------------------------------
 
 
@@ -676,11 +672,8 @@ def batches_using_lot(lot: IngredientLot) -> list[Batch]:
     )
 
 
-def worksheet_document(batch: Batch):
+def worksheet_document(batch: Batch) -> WorksheetDocument:
     """Return the plain data the worksheet PDF and page print for ``batch``."""
-    from labels.worksheet import WorksheetDocument, WorksheetRow
-    from pharmacy.services.settings import get_settings
-
     zone = pharmacy_zone()
     formulation = batch.formulation
     per_vial = formulation.vial_volume_ml + formulation.overfill_ml
@@ -712,9 +705,9 @@ def worksheet_document(batch: Batch):
         lot_number=batch.lot_number,
         formulation=f"{formulation.code} v{formulation.version} - {formulation.name}",
         vials=(
-            f"{batch.vials} x {_plain(formulation.vial_volume_ml)} mL "
-            f"(+{_plain(formulation.overfill_ml)} mL overfill) = "
-            f"{_plain(batch.vials * per_vial)} mL"
+            f"{batch.vials} x {plain_decimal(formulation.vial_volume_ml)} mL "
+            f"(+{plain_decimal(formulation.overfill_ml)} mL overfill) = "
+            f"{plain_decimal(batch.vials * per_vial)} mL"
         ),
         compounded_at=batch.compounded_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         bud=batch.bud_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
@@ -728,6 +721,16 @@ def worksheet_document(batch: Batch):
         equipment=tuple(formulation.equipment or ()),
         expected_yield=(
             f"{batch.vials} vial{'s' if batch.vials != 1 else ''} of "
-            f"{_plain(formulation.vial_volume_ml)} mL"
+            f"{plain_decimal(formulation.vial_volume_ml)} mL"
         ),
     )
+
+
+def worksheet_checks() -> tuple[tuple[str, str], ...]:
+    """Return the checks a worksheet asks to sign, (name, what) in order, for the page."""
+    return CHECKS
+
+
+def worksheet_pdf(batch: Batch) -> bytes:
+    """Return the batch's compounding worksheet as PDF bytes."""
+    return render_worksheet(worksheet_document(batch))
