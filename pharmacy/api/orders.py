@@ -53,8 +53,9 @@ def _order(rx_number: str) -> Order:
 def create_order():
     """Submit an order as the signed-in prescriber: ``201`` with rx_number, status, plan, alerts."""
     body = json_body()
-    validate(OrderIn, body, domain=service.parse_order_body)
-    order = service.submit_order(body, api_user(), source="api")
+    today = service.local_today()
+    validate(OrderIn, body, domain=lambda data: service.parse_order_body(data, today))
+    order = service.submit_order(body, api_user(), source="api", today=today)
     response = jsonify(service.order_to_dict(order))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/orders/{order.rx_number}"

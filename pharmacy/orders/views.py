@@ -50,7 +50,9 @@ def new():
         return render_template("orders/new.html", form=form, general_errors=general)
     if form.validate():
         try:
-            order = service.submit_order(form.to_order_json(), current_user, source="web")
+            order = service.submit_order(
+                form.to_order_json(), current_user, source="web", today=service.local_today()
+            )
         except ValidationFailed as exc:
             general = apply_errors(form, exc.errors, ERROR_ALIASES)
         except DomainError as exc:

@@ -29,6 +29,10 @@ EDITABLE = (
     "refill_elapsed_percent",
     "expiring_within_days",
     "monitoring_interval_months",
+    # SPEC 5.3 date windows and SPEC 5.6 sterility incubation.
+    "max_backdate_days",
+    "max_compounded_age_days",
+    "sterility_incubation_days",
     # SPEC 7.2 default lab reference ranges (canonical units).
     "ref_b12_low_pg_ml",
     "ref_b12_high_pg_ml",
