@@ -200,7 +200,9 @@ def test_list_filters_and_pages(client, api):
     h = api("pharmacist")
 
     def rx_numbers(query: str) -> list[str]:
-        return [o["rx_number"] for o in client.get(f"/api/v1/orders{query}", headers=h).json["orders"]]
+        return [
+            o["rx_number"] for o in client.get(f"/api/v1/orders{query}", headers=h).json["orders"]
+        ]
 
     newest_first = rx_numbers("")
     assert len(newest_first) == 3
