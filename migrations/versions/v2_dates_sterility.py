@@ -1,7 +1,7 @@
 """Dates that make sense and sterility results (SPEC 5.3, 5.6).
 
 Revision ID: v2_dates_sterility
-Revises: v2_idempotency
+Revises: v2_sessions
 
 Settings gain the start-date backdate limit, the compounding-time age limit and the sterility
 incubation days; batches gain when the laboratory completed the sterility test, its report
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v2_dates_sterility"
-down_revision = "v2_idempotency"
+down_revision = "v2_sessions"
 branch_labels = None
 depends_on = None
 

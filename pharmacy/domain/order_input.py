@@ -259,7 +259,7 @@ def parse_frame(data: Mapping[str, object], errors: dict[str, str]) -> ClinicalF
     return ClinicalFrame(cause, neuro, tests, interval)
 
 
-def _start_date(data: Mapping) -> date | None:
+def _start_date(data: Mapping[str, object]) -> date | None:
     """Return the body's ``start_date`` when it is a plain ISO date, else None."""
     raw = data.get("start_date")
     if isinstance(raw, date):
