@@ -83,6 +83,14 @@ class SettingsForm(FlaskForm):
     monitoring_interval_months = IntegerField(
         "Maintenance monitoring every (months)", validators=[NumberRange(1, 24)]
     )
+    # SPEC 7.5 and 7.7: how long a prescription may be filled, and how long after a missed
+    # dose a patient counts as lapsed on the continuity list.
+    rx_valid_days = IntegerField(
+        "Prescription valid for (days after written)", validators=[NumberRange(1, 730)]
+    )
+    lapse_grace_days = IntegerField(
+        "Lapsed after a missed dose by (days)", validators=[NumberRange(1, 90)]
+    )
     # SPEC 5.3: how far back an order may start and a batch may be recorded; SPEC 5.6 (USP
     # <71>): how long a sterility test incubates before it can pass.
     max_backdate_days = IntegerField(

@@ -29,6 +29,8 @@ EDITABLE = (
     "refill_elapsed_percent",
     "expiring_within_days",
     "monitoring_interval_months",
+    "rx_valid_days",
+    "lapse_grace_days",
     # SPEC 5.3 date windows and SPEC 5.6 sterility incubation.
     "max_backdate_days",
     "max_compounded_age_days",
