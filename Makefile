@@ -6,7 +6,7 @@ PYTHON   ?= python3
 HOST     ?= 127.0.0.1
 PORT     ?= 5000
 
-.PHONY: install run test bench bench-scale chromium clean
+.PHONY: install run test check bench bench-scale chromium clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ test: install chromium
 		$(PY) -m pytest -q -p no:cacheprovider -m date_sensitive --today=$$day tests || exit 1; \
 	done
 	@echo "Date-sensitive tests passed at: today ($$(date -u +%F)) $(TEST_DATES)"
+
+# Lint, format, types and import contracts (pyproject.toml); `make test` runs them too.
+check: install
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_quality.py
 
 bench: install
 	$(PY) bench/bench_plan.py

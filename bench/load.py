@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = os.environ.get("BENCH_PASSWORD", "demo-pass-1")
+PASSWORD = os.environ.get("BENCH_PASSWORD", "b12-demo-pass")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 

@@ -60,14 +60,14 @@ class _FoldRealSwitchesOnly:
         # switch symbol's value; python-barcode 0.16.1 folds it away (upstream issue 251).
         if encoded[0] == START_C and len(self.code) >= 2 and self.code[:2].isdigit():
             return encoded
-        return super()._try_to_optimize(encoded)  # type: ignore[misc]
+        return super()._try_to_optimize(encoded)  # type: ignore[misc, no-any-return]
 
 
-class _Code128(_FoldRealSwitchesOnly, Code128):
+class _Code128(_FoldRealSwitchesOnly, Code128):  # type: ignore[misc]  # untyped library
     """Code 128 with the leading-99 fix."""
 
 
-class _Gs1_128(_FoldRealSwitchesOnly, Gs1_128):
+class _Gs1_128(_FoldRealSwitchesOnly, Gs1_128):  # type: ignore[misc]  # untyped library
     """GS1-128 (FNC1 after the start character) with the leading-99 fix."""
 
 

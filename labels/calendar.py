@@ -20,10 +20,8 @@ from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
 from labels.data import CalendarData, CalendarDose, LabelError
+from labels.fonts import ASCENT, FONT, FONT_BOLD
 from labels.layout import (
-    ASCENT,
-    FONT,
-    FONT_BOLD,
     PT_PER_MM,
     TextBlock,
     check_text,
@@ -437,8 +435,11 @@ class _Calendar:
         self.y -= 17
 
     def _line(self, text: str, lab: bool = False, lines: int | None = None) -> None:
-        """Draw one list entry (with a lab marker in front for checkpoints), wrapped onto as
-        many lines, and pages, as it needs: nothing on the calendar is cut off."""
+        """Draw one list entry, with a lab marker in front for checkpoints.
+
+        The entry wraps onto as many lines, and pages, as it needs: nothing on the calendar is
+        cut off.
+        """
         self._need(26)
         self.y -= 2
         x = MARGIN

@@ -7,18 +7,18 @@ never guess a format. Nothing here knows about Flask, the database or ``pharmacy
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
-from typing import Literal
+from typing import Final, Literal
 
 MM_PER_INCH = 25.4
 
-CODE128 = "code128"
-GS1_128 = "gs1-128"
-DATAMATRIX = "datamatrix"
-GS1_DATAMATRIX = "gs1-datamatrix"
+CODE128: Final = "code128"
+GS1_128: Final = "gs1-128"
+DATAMATRIX: Final = "datamatrix"
+GS1_DATAMATRIX: Final = "gs1-datamatrix"
 Symbology = Literal["code128", "gs1-128", "datamatrix", "gs1-datamatrix"]
 
 
@@ -58,11 +58,11 @@ class BarcodeDataError(LabelError):
 
 @dataclass(frozen=True)
 class Barcode:
-    """Hold one barcode: the encoder input and the human-readable line printed under it.
+    r"""Hold one barcode: the encoder input and the human-readable line printed under it.
 
     ``data`` for ``gs1-128`` is the element string without parentheses, fixed-length AIs first and
     a variable-length AI (the lot) last, e.g. ``0109501101530003`` ``17270315`` ``10CY261201-01``;
-    an ASCII GS (``\\x1d``) may end a variable-length AI that is not last. ``text`` defaults to
+    an ASCII GS (``\x1d``) may end a variable-length AI that is not last. ``text`` defaults to
     ``data`` for Code 128 and to the parenthesised form for GS1-128.
 
     ``gs1-datamatrix`` (vial labels, SPEC 6.2) takes the parenthesised element string
@@ -151,7 +151,7 @@ VIAL_STOCK = Stock(Decimal("2.25"), Decimal("1.25"))
 BATCH_STOCK = Stock(Decimal(4), Decimal(2))
 
 
-def _as_tuple(value: object) -> tuple:
+def _as_tuple(value: object) -> tuple[object, ...]:
     """Return ``value`` as a tuple; one string stays one item (``tuple("ab")`` would split it)."""
     if isinstance(value, str):
         return (value,) if value else ()
@@ -243,10 +243,15 @@ class BatchLabel(_TupleFields):
 Label = PrescriptionLabel | VialLabel | BatchLabel
 
 
-@lru_cache(maxsize=16)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(label_type: type) -> tuple[str, ...]:
     """Return a label type's field names, in order (looked up once per type)."""
-    return tuple(f.name for f in fields(label_type))
+    names = _FIELD_NAMES.get(label_type)
+    if names is None:
+        names = _FIELD_NAMES[label_type] = tuple(f.name for f in fields(label_type))
+    return names
 
 
 def missing_fields(label: Label) -> list[str]:
@@ -277,7 +282,7 @@ def check_label(label: Label) -> None:
         raise LabelError(missing[0], f"required on the {type(label).__name__} but empty")
 
 
-def _non_blank(value: str | tuple) -> list[bool]:
+def _non_blank(value: str | tuple[object, ...]) -> list[bool]:
     """Return one flag per item (a string is one item): whether it has visible text."""
     items = (value,) if isinstance(value, str) else value
     return [bool(str(item).strip()) for item in items]
@@ -291,7 +296,8 @@ class CalendarDose:
     phase: int
     dose_text: str
     vial: int | None = None
-    vial_discard_by: date | None = None
+    # ``datetime.date``: inside this class ``date`` names the field above.
+    vial_discard_by: datetime.date | None = None
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ def _encode(symbology: str, data: str) -> Matrix:
             raise BarcodeDataError(
                 "barcode", f"DataMatrix data {data!r} must be 1-{MAX_PLAIN} printable ASCII"
             )
-        symbol.input_mode = zint.InputMode.DATA
+        symbol.input_mode = zint.InputMode.DATA  # type: ignore[attr-defined]  # missing from stubs
         payload = elements = data
     try:
         symbol.encode(payload)
@@ -123,7 +123,8 @@ def _encode(symbology: str, data: str) -> Matrix:
         # Square was asked for; anything else is an encoder change we must not print.
         raise BarcodeDataError("barcode", f"encoder produced a {rows}x{cols} symbol")
     packed = symbol.encoded_data
-    stride = packed.shape[1]
+    # A 2-D bitmap of the symbol: one row per module row.
+    stride = packed.shape[1]  # type: ignore[index]  # memoryview.shape is Optional in typeshed
     bits = packed.tobytes()
     runs: list[tuple[int, int, int]] = []
     for row in range(rows):

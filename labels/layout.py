@@ -604,7 +604,7 @@ class Fitted:
 @lru_cache(maxsize=65536)
 def unit_width(text: str, font: str) -> float:
     """Return the width of ``text`` at 1 pt (stringWidth is linear in the size)."""
-    return stringWidth(text, font, 1000) / 1000
+    return float(stringWidth(text, font, 1000)) / 1000
 
 
 def fit_text(block: TextBlock, text: str) -> Fitted:
@@ -721,8 +721,10 @@ def place_barcode(box: BarcodeBox, modules: int, dpi: int, text: str = "") -> Ba
 
 @dataclass(frozen=True)
 class MatrixPlacement:
-    """Hold a DataMatrix on the printer's dot grid: top-left of the symbol (quiet zone outside
-    it), module size in dots, and the dot size in mm."""
+    """Hold a DataMatrix on the printer's dot grid.
+
+    Top-left of the symbol (quiet zone outside it), module size in dots, and the dot size in mm.
+    """
 
     x_dots: int
     y_dots: int
@@ -736,8 +738,9 @@ class MatrixPlacement:
 
 
 def place_matrix(box: MatrixBox, size: int, dpi: int, text: str = "") -> MatrixPlacement:
-    """Return the largest whole-dot module at which a ``size`` x ``size`` symbol and a
-    one-module quiet zone fit ``box``, centred on the dot grid.
+    """Return the largest whole-dot module that fits a symbol in ``box``.
+
+    A ``size`` x ``size`` symbol and a one-module quiet zone fit ``box``, centred on the dot grid.
 
     :raise LabelOverflow: not even ``box.min_module_mm`` fits.
     """

@@ -26,9 +26,8 @@ from labels.data import (
     check_label,
 )
 from labels.datamatrix import encode_matrix, is_matrix
-from labels.fonts import FONT
+from labels.fonts import ASCENT, FONT
 from labels.layout import (
-    ASCENT,
     PRINTER_DPIS,
     PT_PER_MM,
     BarcodeBox,
@@ -83,8 +82,9 @@ def render_pdf(
 
 
 def check_symbology(label: Label, layout: LabelLayout) -> None:
-    """Refuse a barcode of the wrong kind for the label: vial labels carry a DataMatrix
-    (SPEC 6.2), prescription and batch labels a linear barcode.
+    """Refuse a barcode of the wrong kind for the label.
+
+    Vial labels carry a DataMatrix (SPEC 6.2), prescription and batch labels a linear barcode.
 
     :raise LabelError: naming ``barcode``.
     """
@@ -136,8 +136,12 @@ def _fitted(block: TextBlock, text: str) -> Fitted:
 
 
 def _draw_text(
-    text: PDFTextObject, block: TextBlock, fitted: Fitted, page_h: float, font: tuple | None
-) -> tuple:
+    text: PDFTextObject,
+    block: TextBlock,
+    fitted: Fitted,
+    page_h: float,
+    font: tuple[str, float] | None,
+) -> tuple[str, float]:
     """Draw a fitted text block; return the font now set, so unchanged fonts are not re-set."""
     wanted = (block.font, fitted.size)
     if wanted != font:
@@ -166,8 +170,11 @@ def _draw_text(
 def _matrix_path(
     box: MatrixBox, barcode: Barcode, readable: str, page_h: float, dpi: int
 ) -> PDFPathObject:
-    """Return the DataMatrix as vector squares on the dot grid, one rectangle per run of dark
-    modules in a row (each vial's serial makes its own symbol, so few paths repeat)."""
+    """Return the DataMatrix as vector squares on the dot grid.
+
+    One rectangle per run of dark modules in a row (each vial's serial makes its own symbol, so
+    few paths repeat).
+    """
     matrix = encode_matrix(barcode)
     place = place_matrix(box, matrix.rows, dpi, readable)
     dot = place.dot_mm * PT_PER_MM

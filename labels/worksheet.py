@@ -22,8 +22,10 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
+    Flowable,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -147,7 +149,7 @@ def render_worksheet(doc: WorksheetDocument) -> bytes:
         initialFontName=FONT,
     )
 
-    def page_frame(canvas, _template) -> None:
+    def page_frame(canvas: Canvas, _template: object) -> None:
         """Head and foot every page with the lot and page number (pages get separated)."""
         canvas.saveState()
         canvas.setFont(FONT, 8)
@@ -183,9 +185,9 @@ def _check(doc: WorksheetDocument) -> None:
             raise LabelError("worksheet", f"the worksheet font cannot print {missing[0]!r}")
 
 
-def _story(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
+def _story(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Return the flowables, top to bottom."""
-    story: list = []
+    story: list[Flowable] = []
     title = Table(
         [[_p("Batch compounding worksheet", s["title"]), _p(doc.lot_number, s["title_right"])]],
         colWidths=[WIDTH * 0.6, WIDTH * 0.4],
@@ -223,7 +225,7 @@ def _story(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
     return story
 
 
-def _components(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
+def _components(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Return the component table: heading row repeated on every page it runs onto."""
     head = [_p(heading, s["head"]) for heading, _ in COLUMNS]
     body = [
@@ -257,7 +259,7 @@ def _components(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
     ]
 
 
-def _equipment(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
+def _equipment(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Return the equipment list, each item with an ID / calibration cell to fill in."""
     items = list(doc.equipment) or ["", "", ""]
     rows = [[_p("Equipment", s["head"]), _p("ID / calibration due", s["head"]),
@@ -272,7 +274,7 @@ def _equipment(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
     return [CondPageBreak(1.2 * inch), _p("Equipment", s["section"]), table]
 
 
-def _procedure(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
+def _procedure(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Return the numbered procedure steps, each with time and initials cells."""
     steps = list(doc.procedure) or ["", "", "", "", ""]
     rows = [[_p("#", s["head"]), _p("Procedure step", s["head"]), _p("Time", s["head"]),
@@ -288,7 +290,7 @@ def _procedure(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
     return [CondPageBreak(1.2 * inch), _p("Procedure", s["section"]), table]
 
 
-def _checks(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list:
+def _checks(doc: WorksheetDocument, s: dict[str, ParagraphStyle]) -> list[Flowable]:
     """Return the yield line and the checks to sign (kept together on one page)."""
     expected = doc.expected_yield or doc.vials
     yield_table = Table(

@@ -40,6 +40,7 @@ from labels.barcode import (
     human_readable,
 )
 from labels.data import (
+    MM_PER_INCH,
     BatchLabel,
     Label,
     LabelError,
@@ -51,7 +52,6 @@ from labels.data import (
 from labels.datamatrix import encode_matrix
 from labels.fonts import ASCENT, FONT_FILES
 from labels.layout import (
-    MM_PER_INCH,
     PRINTER_DPIS,
     PT_PER_MM,
     BarcodeBox,
@@ -146,8 +146,10 @@ def resident(text: str) -> bool:
 
 
 def _text(block: TextBlock, text: str, dots: float) -> str:
-    """Return a text block: font 0 at the fitted size, pre-wrapped lines in a ``^FB``; or, for
-    text the resident font cannot draw, the same lines as a ``^GF`` graphic."""
+    """Return a text block: font 0 at the fitted size, pre-wrapped lines in a ``^FB``.
+
+    Text the resident font cannot draw becomes the same lines as a ``^GF`` graphic.
+    """
     check_text(block.name, text)
     fitted: Fitted = fit_text(block, text)
     per_pt = dots / PT_PER_MM

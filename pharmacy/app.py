@@ -94,6 +94,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from pharmacy.api.body import install as bound_bodies
 
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        proxies = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     bound_bodies(app)  # 1 MiB bodies, bounded JSON (SPEC 8.1)
     app.url_map.converters["int"] = BoundedInt  # ids above 2^31-1 are unknown: 404
     _register_request_hooks(app)

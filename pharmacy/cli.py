@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from typing import Any
 
 import click
 from flask import Flask
@@ -88,7 +89,7 @@ def demo_history(years: float, orders_per_day: int, seed: int) -> None:
 
     with write_intent():
         load_demo()
-    bars: dict[str, object] = {}
+    bars: dict[str, Any] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
@@ -138,7 +139,7 @@ def backup(target: str) -> None:
     """Copy the database to TARGET (SQLite online backup, or pg_dump for PostgreSQL)."""
     url = db.engine.url
     if url.get_backend_name() == "sqlite":
-        source = sqlite3.connect(url.database)
+        source = sqlite3.connect(url.database or ":memory:")
         dest = sqlite3.connect(target)
         with dest:
             source.backup(dest)
@@ -168,7 +169,7 @@ def backup(target: str) -> None:
         url.username or "postgres",
         url.database or "postgres",
     ]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         click.echo(f"pg_dump failed: {result.stderr.strip()}", err=True)
         raise SystemExit(result.returncode)

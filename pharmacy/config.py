@@ -17,6 +17,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a counter shift is long; the token lives as long as the session
+    # How many reverse proxies (load balancer, nginx) stand in front of the app and set
+    # X-Forwarded-For: sign-in throttling counts by the client address they report.
+    TRUSTED_PROXIES: int = int(os.environ.get("TRUSTED_PROXIES") or 0)
     MAX_CONTENT_LENGTH = 1024 * 1024  # SPEC 8.1: larger bodies get 413
     JSON_SORT_KEYS = False
     API_PAGE_SIZE = 50

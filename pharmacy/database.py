@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
 
@@ -72,3 +73,8 @@ def configure_sqlite(engine: Engine) -> None:
 def is_sqlite(engine: Engine) -> bool:
     """Return whether ``engine`` talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def rows_updated(result: Result[Any]) -> int:
+    """Return how many rows an ``UPDATE`` changed (``Session.execute`` is typed as ``Result``)."""
+    return cast(CursorResult[Any], result).rowcount

@@ -61,10 +61,10 @@ def register_error_handlers(app: Flask) -> None:
             message = exc.description if status != 404 else "No such resource (or it is not yours)."
             if status == 405:
                 message = f"{request.method} is not allowed on {request.path}."
-            return error_response(status, message)
+            return error_response(status, message or "")
         return _page(
             status,
-            exc.description
+            (exc.description or "")
             if status not in (404, 500)
             else {
                 404: "There is nothing at this address, or it is not yours to see.",

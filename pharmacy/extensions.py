@@ -1,5 +1,7 @@
 """Unbound extension objects, initialised by ``create_app``."""
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +26,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass ``Model``: ``db.Model`` at run time (Flask-SQLAlchemy's table names and binds),
+# ``Base`` for mypy, which cannot see through the class ``db.Model`` builds.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -57,7 +57,8 @@ def page_links(page: Page[Any], *, external: bool = False) -> dict[str, str | No
     endpoint = request.endpoint or ""
 
     def link(**cursor: int) -> str:
-        return url_for(endpoint, **view_args, **args, **cursor, _external=external)
+        values: dict[str, Any] = {**view_args, **args, **cursor}
+        return url_for(endpoint, _external=external, **values)
 
     return {
         "next": link(before=page.older) if page.older is not None else None,

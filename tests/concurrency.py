@@ -21,7 +21,7 @@ def run_at_once(app, count: int, request: Callable) -> list:
         try:
             barrier.wait(timeout=30)
             results[i] = request(client, i)
-        except BaseException as exc:  # surfaced below, with the thread's index
+        except BaseException as exc:  # noqa: BLE001  surfaced below, with the thread's index
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]

@@ -242,14 +242,19 @@ def auth(client) -> Auth:
 
 def login_as(client, username: str) -> None:
     """Sign ``client`` in as ``username`` without the password round trip (fast)."""
+    from pharmacy.database import write_intent
     from pharmacy.extensions import db
-    from pharmacy.models import User
+    from pharmacy.models import User, now_utc
+    from pharmacy.services.sessions import start_session
 
-    with client.application.app_context():
-        user_id = db.session.execute(db.select(User.id).filter_by(username=username)).scalar_one()
+    with client.application.app_context(), write_intent():
+        user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one()
+        user_id = user.id
+        session_id = start_session(user, now=now_utc()).id
     with client.session_transaction() as session:
         session["_user_id"] = str(user_id)
         session["_fresh"] = True
+        session["_sid"] = session_id  # the server-side session row (SPEC 8.4)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pharmacy.extensions import db
 from pharmacy.models import User
 
-PASSWORD = "test-pass-1"
+PASSWORD = "b12-test-pass"  # passes SPEC 8.4: 12+ characters, not common
 
 # username -> (role, full name, NPI). The template database holds these users.
 USERS = {

@@ -7,7 +7,6 @@ Revises: v2_printers
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "v2_idempotency"
 down_revision = "v2_formulation_worksheet"
 branch_labels = None

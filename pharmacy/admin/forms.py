@@ -109,11 +109,20 @@ class SettingsForm(FlaskForm):
     ref_mcv_low_fl = DecimalField("MCV low (fL)", places=2, validators=[NumberRange(0, 200)])
     ref_mcv_high_fl = DecimalField("MCV high (fL)", places=2, validators=[NumberRange(1, 200)])
     login_slowdown_after = IntegerField(
-        "Slow sign-in after failures", validators=[NumberRange(1, 20)]
+        "Slow sign-in after attempts", validators=[NumberRange(1, 20)]
     )
-    login_lock_after = IntegerField("Lock account after failures", validators=[NumberRange(2, 50)])
-    login_lock_minutes = IntegerField("Lock for (minutes)", validators=[NumberRange(1, 1440)])
+    login_lock_after = IntegerField(
+        "Pause an account's sign-in from one address after attempts",
+        validators=[NumberRange(2, 50)],
+    )
+    login_lock_minutes = IntegerField("Pause for (minutes)", validators=[NumberRange(1, 1440)])
     token_hours = IntegerField("API token lifetime (hours)", validators=[NumberRange(1, 24 * 90)])
+    session_idle_minutes = IntegerField(
+        "Sign out after idle (minutes)", validators=[NumberRange(1, 24 * 60)]
+    )
+    session_max_hours = IntegerField(
+        "Sign out after at most (hours)", validators=[NumberRange(1, 24 * 7)]
+    )
 
     def validate_timezone(self, field) -> None:
         """Accept only IANA zone names such as America/New_York."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Response, request
+from pydantic import BaseModel
 
 from pharmacy.api.base import ApiError, api_roles, api_user, bp
-from pharmacy.api.schemas.base import Int, Query, Text, operation
+from pharmacy.api.schemas.base import operation
 from pharmacy.api.schemas.common import ErrorOut
+from pharmacy.api.schemas.labels import BatchLabelQuery, LabelQuery
 from pharmacy.auth.roles import PHARMACY_STAFF
 from pharmacy.services import labels as label_service
 
@@ -22,20 +24,12 @@ def _send(rendered: label_service.Rendered, *, inline: bool = True) -> Response:
     return response
 
 
-class LabelQuery(Query):
-    """Query of the label files: a reprint's reason and the printer's resolution."""
-
-    reason: Text(2000) | None = None
-    dpi: Int(ge=203, le=300) | None = None
-
-
-class BatchLabelQuery(LabelQuery):
-    """Query of a batch's labels: how many vial labels."""
-
-    count: Int(ge=0, le=100_000) | None = None
-
-
-PDF = {200: "application/pdf", 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+PDF: dict[int, type[BaseModel] | str | None] = {
+    200: "application/pdf",
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
 
 
 def _reason() -> str | None:

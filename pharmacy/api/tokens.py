@@ -31,7 +31,9 @@ def create_token():
     if auth is None or auth.type != "basic" or not auth.username:
         raise ApiError(401, "Send your username and password with HTTP Basic authentication.")
     try:
-        user = authenticate(auth.username, auth.password or "")
+        user = authenticate(
+            auth.username, auth.password or "", address=(request.remote_addr or "unknown")
+        )
     except AuthError as exc:
         raise ApiError(401, exc.message) from None
     label = ""

@@ -130,7 +130,7 @@ def _volume(phase: Phase, concentration: Decimal) -> Decimal:
 
 def is_under_one_year(dob: date, today: date) -> bool:
     """Return True when a patient born on ``dob`` has not had a first birthday by ``today``."""
-    return today < dob + relativedelta(years=1)
+    return bool(today < dob + relativedelta(years=1))
 
 
 def order_alerts(facts: AlertFacts) -> list[Alert]:
@@ -342,6 +342,6 @@ def check_acknowledgements(
     return reasons
 
 
-def has_stop(alerts: Sequence[Alert | dict]) -> bool:
+def has_stop(alerts: Sequence[Alert | dict[str, object]]) -> bool:
     """Return True when any alert (object or JSON dict) has level ``stop``."""
     return any((a["level"] if isinstance(a, dict) else a.level) == "stop" for a in alerts)

@@ -353,8 +353,10 @@ class Coverage:
     complete: bool
 
     def to_dict(self) -> dict[str, object]:
-        """Return ``covered_through`` and ``uncovered_doses`` as JSON (``next_fill`` needs a
-        date for its status: the service adds it)."""
+        """Return ``covered_through`` and ``uncovered_doses`` as JSON.
+
+        ``next_fill`` needs a date for its status: the service adds it.
+        """
         return {
             "next_fill": None,
             "covered_through": (self.covered_through.isoformat() if self.covered_through else None),

@@ -354,10 +354,10 @@ def _medication(
         issues.append(
             Issue(f"{path}.amount", "State the vial volume (amount.numerator in mL).", "required")
         )
-    elif _unit(num) != "mL" or _decimal(num.get("value")) is None:
+    elif _unit(num) != "mL" or (volume := _decimal(num.get("value"))) is None:
         issues.append(Issue(f"{path}.amount.numerator", "The vial volume must be a number of mL."))
     else:
-        out["vial_volume_ml"] = _plain(_decimal(num.get("value")))
+        out["vial_volume_ml"] = _plain(volume)
     ext = _extension(med, CONTAINER_URL)
     if ext is None:
         issues.append(
@@ -777,9 +777,9 @@ def from_medication_request(resource: object) -> MappedOrder:
     ext = _extension(res, COMPOUNDING_REASON_URL)
     out["compounding_reason"] = ext.get("valueString") if ext else None
     notes = [
-        n.get("text")
+        text
         for n in res.get("note") or []
-        if isinstance(n, Mapping) and isinstance(n.get("text"), str)
+        if isinstance(n, Mapping) and isinstance(text := n.get("text"), str)
     ]
     out["notes"] = "\n".join(notes)
     out["patient"] = _patient(res, mapped, issues)

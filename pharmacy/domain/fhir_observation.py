@@ -264,7 +264,9 @@ def to_observation(obs: Mapping[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def searchset(resources: Sequence[Mapping[str, Any]], base_url: str, self_url: str) -> dict:
+def searchset(
+    resources: Sequence[Mapping[str, Any]], base_url: str, self_url: str
+) -> dict[str, Any]:
     """Return a FHIR searchset Bundle of ``resources`` (every one a match)."""
     return {
         "resourceType": "Bundle",

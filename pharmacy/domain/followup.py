@@ -1,5 +1,7 @@
-"""Therapy follow-up (SPEC section 7): the order's clinical frame, lab results, symptom
-reports, checkpoint statuses and adherence. Pure: dates and values are passed in.
+"""Therapy follow-up (SPEC section 7).
+
+The order's clinical frame, lab results, symptom reports, checkpoint statuses and adherence.
+Pure: dates and values are passed in.
 
 Sources of the tables (also in ``../shared/research/domain.md`` section 3):
 

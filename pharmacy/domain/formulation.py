@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from pharmacy.domain.bud import (
     CATEGORIES,
@@ -269,7 +269,13 @@ def parse_formulation(data: Mapping[str, Any]) -> FormulationSpec:
     elif container == "single-dose" and in_use_days is not None:
         errors["in_use_days"] = "In-use days apply only to multiple-dose vials; leave it empty."
 
-    if None not in (category, sterilization, sterility_tested, nonsterile_components, storage):
+    if (
+        category is not None
+        and sterilization is not None
+        and sterility_tested is not None
+        and nonsterile_components is not None
+        and storage is not None
+    ):
         try:
             bud_rule(
                 Preparation(
@@ -286,22 +292,22 @@ def parse_formulation(data: Mapping[str, Any]) -> FormulationSpec:
         raise ValidationFailed(errors)
     # No errors means every field above was read, so none of these is None.
     return FormulationSpec(
-        code=code,
-        name=name,
-        drug=drug,
-        concentration_mcg_per_ml=concentration,
-        vial_volume_ml=vial_volume,
-        container=container,
-        overfill_ml=overfill,
-        category=category,
-        sterilization=sterilization,
-        sterility_tested=sterility_tested,
-        nonsterile_components=nonsterile_components,
-        storage=storage,
-        protect_from_light=protect_from_light,
+        code=_known(code),
+        name=_known(name),
+        drug=_known(drug),
+        concentration_mcg_per_ml=_known(concentration),
+        vial_volume_ml=_known(vial_volume),
+        container=_known(container),
+        overfill_ml=_known(overfill),
+        category=_known(category),
+        sterilization=_known(sterilization),
+        sterility_tested=_known(sterility_tested),
+        nonsterile_components=_known(nonsterile_components),
+        storage=_known(storage),
+        protect_from_light=_known(protect_from_light),
         in_use_days=in_use_days,
         gtin=gtin,
-        ingredients=tuple(Ingredient(**item) for item in ingredients),
+        ingredients=tuple(Ingredient(**item) for item in _known(ingredients)),
         procedure=procedure,
         equipment=equipment,
     )
@@ -441,6 +447,16 @@ def _read_gtin(value: Any, errors: dict[str, str]) -> str | None:
     return gtin
 
 
+T = TypeVar("T")
+
+
+def _known(value: T | None) -> T:
+    """Return a field that validation required: with no errors it was read, so never None."""
+    if value is None:
+        raise AssertionError("a validated field is missing")
+    return value
+
+
 def _read_ingredients(value: Any, errors: dict[str, str]) -> list[dict[str, Any]] | None:
     """Read each ingredient into a dict of its fields (None where a field failed)."""
     if value is _MISSING or value is None:
@@ -458,7 +474,7 @@ def _read_ingredients(value: Any, errors: dict[str, str]) -> list[dict[str, Any]
             continue
         reader = _Reader(raw, errors, prefix)
         unit = reader.choice("unit", UNITS)
-        item = {
+        item: dict[str, Any] = {
             "component": reader.text("component", MAX_COMPONENT_LENGTH),
             "amount": None,
             "unit": unit,

@@ -44,7 +44,7 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def parse_expiry_text(text: str, field: str = "expiry") -> date:
+def parse_expiry_text(text: object, field: str = "expiry") -> date:
     """Parse an expiry given as ``YYYY-MM-DD`` or ``YYYY-MM`` into the date it ends on.
 
     A month-only expiry (``2027-03``) means the last day of that month (2027-03-31).

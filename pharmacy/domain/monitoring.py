@@ -93,7 +93,8 @@ def monitoring_checkpoints(
     phases = regimen.phases
     if len(phases) > 1:
         loading_phase = len(phases) - 1  # 1-based number of the last non-final phase
-        loading_count = phases[-2].count  # never None: only the last phase is open-ended
+        loading_count = phases[-2].count
+        assert loading_count is not None  # only the last phase is open-ended
         end_of_loading = next(
             (d for d in ordered if d.phase == loading_phase and d.index == loading_count - 1),
             None,

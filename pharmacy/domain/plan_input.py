@@ -230,10 +230,10 @@ def _weekdays(raw: object, path: str, errors: _Errors) -> tuple[str, ...] | None
     if not isinstance(raw, Sequence) or isinstance(raw, str):
         errors.add(path, 'Weekdays must be a list such as ["mon", "wed", "fri"].')
         return None
-    days = []
+    days: list[str] = []
     for item in raw:
         day = item.strip().lower() if isinstance(item, str) else None
-        if day not in WEEKDAYS:
+        if day is None or day not in WEEKDAYS:
             errors.add(path, f"Unknown weekday {item!r}: use mon, tue, wed, thu, fri, sat, sun.")
             return None
         if day in days:

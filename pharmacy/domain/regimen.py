@@ -239,8 +239,10 @@ PRESETS: Mapping[str, tuple[str, Regimen]] = MappingProxyType(
         # SPEC leaves the alternate-day count to the prescriber ("until no further
         # improvement"); 14 doses (four weeks) is only a starting value to edit.
         "neurological": (
-            "Neurological: 1,000 mcg every 2 days (14 doses by default: set the count),"
-            " then every 2 months",
+            (
+                "Neurological: 1,000 mcg every 2 days (14 doses by default: set the count),"
+                " then every 2 months"
+            ),
             Regimen(
                 (
                     Phase(1000, 2, "day", 14),

@@ -11,7 +11,7 @@ def serial_ranges(serials: Iterable[int]) -> str:
     parts: list[str] = []
     start = prev = None
     for serial in ordered:
-        if start is None:
+        if start is None or prev is None:
             start = prev = serial
         elif serial == prev + 1:
             prev = serial

@@ -9,6 +9,7 @@ from pharmacy.models.orders import Counter, Order
 from pharmacy.models.patients import Patient
 from pharmacy.models.printing import Printer, PrintJob
 from pharmacy.models.records import LabelRender, Recall
+from pharmacy.models.sessions import LoginThrottle, UserSession
 from pharmacy.models.settings import PharmacySettings
 from pharmacy.models.stock import Batch, BatchComponent, IngredientLot
 from pharmacy.models.types import now_utc
@@ -31,6 +32,7 @@ __all__ = [
     "IdempotencyKey",
     "IngredientLot",
     "LabelRender",
+    "LoginThrottle",
     "Observation",
     "Order",
     "OrderReview",
@@ -41,5 +43,6 @@ __all__ = [
     "Recall",
     "SymptomReport",
     "User",
+    "UserSession",
     "now_utc",
 ]

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """One change of state: who, when, what, before and after, chained by hash."""
 
     __tablename__ = "audit_events"
@@ -31,7 +31,7 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The chain's tip, one row: locking it serialises writers so the chain never forks."""
 
     __tablename__ = "audit_head"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.orders import Order
 from pharmacy.models.stock import Batch
 from pharmacy.models.types import UTCDateTime, now_utc
@@ -15,7 +15,7 @@ from pharmacy.models.types import UTCDateTime, now_utc
 FILL_STATUSES = ("allocated", "checked", "dispensed", "voided")
 
 
-class Fill(db.Model):
+class Fill(Model):
     """One dispensing of an order: ``fill_number`` 0 is the original, 1.. the refills."""
 
     __tablename__ = "fills"
@@ -46,7 +46,7 @@ class Fill(db.Model):
     )
 
 
-class FillAllocation(db.Model):
+class FillAllocation(Model):
     """Vials of one batch taken for one fill."""
 
     __tablename__ = "fill_allocations"
@@ -69,7 +69,7 @@ class FillAllocation(db.Model):
         return [row.serial for row in self.vial_rows]
 
 
-class FillVial(db.Model):
+class FillVial(Model):
     """One vial, by its serial in its batch, taken by a fill allocation (SPEC 6.1).
 
     A batch's vials are numbered 1..``Batch.vials``; only the serials taken by fills have a
@@ -100,7 +100,7 @@ class FillVial(db.Model):
     allocation: Mapped[FillAllocation] = relationship(back_populates="vial_rows")
 
 
-class FinalCheck(db.Model):
+class FinalCheck(Model):
     """A pharmacist's scan-based final check of a fill, passed or not."""
 
     __tablename__ = "final_checks"

@@ -8,14 +8,14 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.orders import Order
 from pharmacy.models.patients import Patient
 from pharmacy.models.types import UTCDateTime, now_utc
 from pharmacy.models.users import User
 
 
-class Observation(db.Model):
+class Observation(Model):
     """A lab result, stored in the test's canonical unit with the unit it came in."""
 
     __tablename__ = "observations"
@@ -43,7 +43,7 @@ class Observation(db.Model):
     recorded_by: Mapped[User | None] = relationship()
 
 
-class SymptomReport(db.Model):
+class SymptomReport(Model):
     """How the patient's symptoms changed, recorded at pick-up or at a visit (SPEC 7.3)."""
 
     __tablename__ = "symptom_reports"
@@ -64,7 +64,7 @@ class SymptomReport(db.Model):
     recorded_by: Mapped[User | None] = relationship()
 
 
-class OrderReview(db.Model):
+class OrderReview(Model):
     """A prescriber's review of an order's therapy (SPEC 7.4)."""
 
     __tablename__ = "order_reviews"

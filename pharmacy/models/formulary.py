@@ -8,11 +8,11 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 
-class Formulation(db.Model):
+class Formulation(Model):
     """One version of a master formulation record (SPEC 2.5).
 
     Editing a formulation that a batch used creates a new row with ``version + 1``;
@@ -53,7 +53,7 @@ class Formulation(db.Model):
     )
 
 
-class FormulationIngredient(db.Model):
+class FormulationIngredient(Model):
     """One line of a formulation: amount per mL (or q.s.) of a component."""
 
     __tablename__ = "formulation_ingredients"

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """One ``Idempotency-Key`` of one user: the request it came with and the first response.
 
     ``status_code`` is NULL while the first request is still running. ``user_id`` is 0 for

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.patients import Patient
 from pharmacy.models.types import UTCDateTime, now_utc
 from pharmacy.models.users import User
+
+if TYPE_CHECKING:  # the relationship is resolved by name at run time
+    from pharmacy.models.fills import Fill
 
 ORDER_STATUSES = ("submitted", "verified", "rejected", "cancelled", "completed", "expired")
 # ``expired`` is never stored: a verified order past ``expires_on`` reads as expired.
@@ -20,7 +24,7 @@ ORDER_STATUSES = ("submitted", "verified", "rejected", "cancelled", "completed",
 RENEWAL_STATES = ("requested", "renewed", "replaced")
 
 
-class Counter(db.Model):
+class Counter(Model):
     """A named monotonic counter (Rx numbers); bumped with one atomic UPDATE."""
 
     __tablename__ = "counters"
@@ -29,7 +33,7 @@ class Counter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
-class Order(db.Model):
+class Order(Model):
     """A cyanocobalamin prescription with its regimen (SPEC 2.7, section 3 order body)."""
 
     __tablename__ = "orders"
@@ -94,9 +98,7 @@ class Order(db.Model):
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     renews: Mapped[Order | None] = relationship(remote_side=[id], foreign_keys=[renews_id])
-    fills: Mapped[list[Fill]] = relationship(  # noqa: F821
-        back_populates="order", order_by="Fill.id"
-    )
+    fills: Mapped[list[Fill]] = relationship(back_populates="order", order_by="Fill.id")
 
     @property
     def fills_allowed(self) -> int:

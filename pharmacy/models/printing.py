@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 LABEL_TYPES = ("prescription", "vial", "batch")
 JOB_STATUSES = ("queued", "sent", "failed")
 
 
-class Printer(db.Model):
+class Printer(Model):
     """A ZPL label printer on the network, reached over raw TCP (port 9100 by default)."""
 
     __tablename__ = "printers"
@@ -33,7 +33,7 @@ class Printer(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class PrintJob(db.Model):
+class PrintJob(Model):
     """Labels of a fill or a batch sent (or to be sent) to a printer, with the outcome.
 
     ``payload`` keeps the exact ZPL so that a retry sends the same bytes. A job is ``queued``

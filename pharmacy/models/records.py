@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 
-class LabelRender(db.Model):
+class LabelRender(Model):
     """Every label render: who, when, what; a reprint carries its reason (SPEC 2.8)."""
 
     __tablename__ = "label_renders"
@@ -28,7 +28,7 @@ class LabelRender(db.Model):
     rendered_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
 
-class Recall(db.Model):
+class Recall(Model):
     """A recall of an ingredient lot or batch lot, with who was to be contacted."""
 
     __tablename__ = "recalls"

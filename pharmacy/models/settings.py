@@ -7,10 +7,10 @@ from decimal import Decimal
 from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 
 
-class PharmacySettings(db.Model):
+class PharmacySettings(Model):
     """Name, address, labels stocks and the thresholds the SPEC marks *(default)*."""
 
     __tablename__ = "pharmacy_settings"
@@ -77,3 +77,6 @@ class PharmacySettings(db.Model):
     login_lock_after: Mapped[int] = mapped_column(default=5)
     login_lock_minutes: Mapped[int] = mapped_column(default=15)
     token_hours: Mapped[int] = mapped_column(default=12)
+    # Sessions (SPEC 8.4): idle 30 minutes, at most 12 hours *(default)*.
+    session_idle_minutes: Mapped[int] = mapped_column(default=30, server_default="30")
+    session_max_hours: Mapped[int] = mapped_column(default=12, server_default="12")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.formulary import Formulation
 from pharmacy.models.types import UTCDateTime, now_utc
 
@@ -16,7 +16,7 @@ LOT_STATUSES = ("quarantine", "released", "rejected", "recalled")
 BATCH_STATUSES = ("quarantine", "released", "rejected", "recalled")
 
 
-class IngredientLot(db.Model):
+class IngredientLot(Model):
     """A received lot of a component (SPEC 2.6); quantity on hand never goes negative."""
 
     __tablename__ = "ingredient_lots"
@@ -42,7 +42,7 @@ class IngredientLot(db.Model):
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class Batch(db.Model):
+class Batch(Model):
     """A compounded batch of vials from one formulation version (SPEC 2.5)."""
 
     __tablename__ = "batches"
@@ -75,7 +75,7 @@ class Batch(db.Model):
     )
 
 
-class BatchComponent(db.Model):
+class BatchComponent(Model):
     """A worksheet line: what was required and weighed, and from which lot it was drawn."""
 
     __tablename__ = "batch_components"

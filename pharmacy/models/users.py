@@ -9,13 +9,13 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from pharmacy.extensions import db
+from pharmacy.extensions import Model
 from pharmacy.models.types import UTCDateTime, now_utc
 
 ROLES = ("prescriber", "technician", "pharmacist", "admin")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: prescriber, technician, pharmacist or admin."""
 
     __tablename__ = "users"
@@ -29,9 +29,6 @@ class User(UserMixin, db.Model):
     clinic: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    last_failed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_until_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
@@ -61,7 +58,7 @@ class User(UserMixin, db.Model):
         return "".join(p[0].upper() for p in parts)[:4]
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token; only its SHA-256 hash is stored."""
 
     __tablename__ = "api_tokens"

@@ -189,7 +189,7 @@ def timeline_svg(
     if vials:
         items.append((VIAL_FILL, "Vial in use (light: in date, unused)", "vial"))
     legend_rows: list[list[tuple[float, tuple]]] = [[]]
-    cursor = LEFT
+    cursor: float = LEFT
     for item in items:
         item_w = 22 + len(item[1]) * CHAR_PX + 18
         if cursor + item_w > width - RIGHT and legend_rows[-1]:

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from pharmacy.database import rows_updated
 from pharmacy.domain.bud import Bud, Expiry, beyond_use
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import FormulationSpec
@@ -85,7 +86,7 @@ def parse_compounded_at(value: Any, now: datetime | None = None) -> datetime:
         moment = value
     elif isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise DomainError(
                 "compounded_at",
@@ -162,6 +163,8 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
 
     if errors:
         raise ValidationFailed(errors)
+    # No errors: each of these was read.
+    assert formulation is not None and vials is not None and compounded_dt is not None
 
     spec = formulary_service.to_spec(formulation)
     by_component = _match_lots(spec, lots)
@@ -227,7 +230,7 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
                 .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:
+            if rows_updated(result) != 1:
                 raise ConflictError(
                     "ingredient_lots",
                     f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from pharmacy.domain import coverage as core
 from pharmacy.domain.coverage import Coverage, MadeFill, NewStock, OrderTerms
@@ -43,6 +43,10 @@ def order_terms(order: Order) -> OrderTerms:
     )
 
 
+@overload
+def local_date(moment: datetime) -> date: ...
+@overload
+def local_date(moment: None) -> None: ...
 def local_date(moment: datetime | None) -> date | None:
     """Return the pharmacy-local calendar date of ``moment``."""
     if moment is None:
@@ -55,7 +59,7 @@ def bud_last_day(bud_at: datetime) -> date:
 
     SPEC 2.4: a dose date is covered when it falls before the BUD's calendar date.
     """
-    return local_date(bud_at) - timedelta(days=1)  # type: ignore[operator]
+    return local_date(bud_at) - timedelta(days=1)
 
 
 def made_fill(fill: Fill) -> MadeFill:

@@ -267,7 +267,7 @@ def _add_phones(items: list[Item]) -> None:
     }
     if not missing:
         return
-    phones = dict(
+    phones: dict[int, str | None] = dict(
         db.session.execute(select(Patient.id, Patient.phone).where(Patient.id.in_(missing))).all()
     )
     for item in items:

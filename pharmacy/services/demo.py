@@ -6,15 +6,19 @@ it every time.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from pharmacy.extensions import db
 from pharmacy.services import audit
 from pharmacy.services.settings import get_settings
 from pharmacy.services.users import create_user, find_user
 
-DEMO_PASSWORD = "demo-pass-1"
+if TYPE_CHECKING:
+    from pharmacy.models import Order, User
+
+DEMO_PASSWORD = "b12-demo-pass"
 
 # username, role, full name, NPI (valid check digit), clinic, phone
 DEMO_USERS = (
@@ -30,6 +34,14 @@ DEMO_USERS = (
     ("pharmacist", "pharmacist", "Priya Shah", None, None, None),
     ("admin", "admin", "Alex Morgan", None, None, None),
 )
+
+
+def _demo_user(username: str) -> User:
+    """Return a demo user (``_users`` made them first)."""
+    user = find_user(username)
+    if user is None:
+        raise RuntimeError(f"The demo user {username!r} is missing.")
+    return user
 
 
 def _settings() -> bool:
@@ -119,7 +131,7 @@ def _mdv(volume: str, overfill: str, gtin: str | None) -> dict:
 
 # Terminal sterilization with a passed sterility test, refrigerated: 60-day BUD for the MDVs;
 # the preservative-free 1 mL vial is sterile-filtered (aseptic) and tested: 45 days.
-DEMO_FORMULATIONS = (
+DEMO_FORMULATIONS: tuple[dict[str, Any], ...] = (
     {
         "code": "CYB-1ML-SDV",
         "name": "Cyanocobalamin 1,000 mcg/mL, 1 mL single-dose vial",
@@ -156,7 +168,7 @@ DEMO_BATCH_AGE = timedelta(days=2)  # compounded two days before the demo is loa
 def _formulations() -> int:
     from pharmacy.services import formulary
 
-    pharmacist = find_user("pharmacist")
+    pharmacist = _demo_user("pharmacist")
     added = 0
     for body in DEMO_FORMULATIONS:
         if formulary.current(body["code"]) is None:
@@ -171,7 +183,7 @@ def _lots() -> int:
     from pharmacy.models import IngredientLot
     from pharmacy.services import lots
 
-    technician, pharmacist = find_user("technician"), find_user("pharmacist")
+    technician, pharmacist = _demo_user("technician"), _demo_user("pharmacist")
     today = lots.local_today()
     added = 0
     for component, maker, number, months, quantity, unit, assay, lod in DEMO_LOTS:
@@ -207,7 +219,7 @@ def _batches() -> int:
     from pharmacy.models import Batch, Formulation, IngredientLot, now_utc
     from pharmacy.services import batches, formulary
 
-    technician, pharmacist = find_user("technician"), find_user("pharmacist")
+    technician, pharmacist = _demo_user("technician"), _demo_user("pharmacist")
     added = 0
     for body in DEMO_FORMULATIONS:
         code = body["code"]
@@ -252,7 +264,7 @@ def _orders() -> int:
 
     if db.session.execute(db.select(Order.id).limit(1)).first() is not None:
         return 0
-    prescriber = find_user("prescriber")
+    prescriber = _demo_user("prescriber")
     start = local_today()
     submit_order(
         {
@@ -383,9 +395,9 @@ def _continuity_orders() -> int:
         db.select(Patient.id).where(Patient.mrn == _CONTINUITY_PATIENTS[0][3])
     ).first():
         return 0
-    prescriber = find_user("prescriber")
-    pharmacist = find_user("pharmacist")
-    technician = find_user("technician")
+    prescriber = _demo_user("prescriber")
+    pharmacist = _demo_user("pharmacist")
+    technician = _demo_user("technician")
     today = local_today()
     added = 0
     for first, last, dob, mrn, phone, ago, refills, story in _CONTINUITY_PATIENTS:
@@ -415,20 +427,22 @@ def _continuity_orders() -> int:
             source="web",
         )
         verify_order(order, pharmacist, "approve", "Demo maintenance order")
-        order = db.session.get(Order, order.id)
+        order = db.session.get_one(Order, order.id)
         if hasattr(order.patient, "phone") and not order.patient.phone:
             order.patient.phone = phone  # for the outreach call list
         started = today - timedelta(days=ago)
         # The therapy began weeks ago: move the order and its first fill back in time.
         order.start_date = started
-        order.submitted_dt = order.submitted_dt - timedelta(days=ago + 2)
-        order.verified_dt = order.verified_dt - timedelta(days=ago + 1)
-        order.expires_on = order.expires_on - timedelta(days=ago + 2)
+        submitted, verified, expires = order.submitted_dt, order.verified_dt, order.expires_on
+        assert submitted and verified and expires  # a verified order has all three
+        order.submitted_dt = submitted - timedelta(days=ago + 2)
+        order.verified_dt = verified = verified - timedelta(days=ago + 1)
+        order.expires_on = expires - timedelta(days=ago + 2)
         continuity.refresh_next_fill(order, today=today)
         db.session.commit()
         fill = allocate_fill(order, technician, today)
         fill.status = "dispensed"
-        fill.dispensed_dt = order.verified_dt + timedelta(days=1)
+        fill.dispensed_dt = verified + timedelta(days=1)
         fill.dispensed_by_id = pharmacist.id
         fill.pharmacist_initials = "DP"
         audit.record(
@@ -456,7 +470,9 @@ DEMO_B12_TREND = (
 DEMO_HEMOGLOBIN = ((150, "10.6"), (118, "11.9"), (60, "13.1"), (8, "13.6"))
 
 
-def _therapy_story(body: dict, started_days_ago: int, prescriber, pharmacist, today) -> object:
+def _therapy_story(
+    body: dict, started_days_ago: int, prescriber: User, pharmacist: User, today: date
+) -> Order:
     """Submit and verify a demo order, then move its start back into the past."""
     from datetime import timedelta
 
@@ -486,7 +502,7 @@ def _followup_patients() -> int:
 
     if db.session.execute(select(Patient.id).where(Patient.mrn == "MRN-30112")).first():
         return 0
-    prescriber, pharmacist = find_user("prescriber"), find_user("pharmacist")
+    prescriber, pharmacist = _demo_user("prescriber"), _demo_user("pharmacist")
     today = local_today()
     base = {
         "drug": "cyanocobalamin",

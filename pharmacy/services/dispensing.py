@@ -90,7 +90,7 @@ def latest_check(fill: Fill) -> FinalCheck | None:
     ).scalar_one_or_none()
 
 
-def check_fill(fill_id: int, scans: Sequence[str], actor: User) -> CheckResult:
+def check_fill(fill_id: int, scans: Sequence[str] | None, actor: User) -> CheckResult:
     """Run the final check of a fill on ``scans``; store it, and mark the fill checked on a pass.
 
     A failed check of an already checked fill sends it back to ``allocated``: the latest check

@@ -52,6 +52,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
+from pharmacy.database import rows_updated
 from pharmacy.domain.bud import bud_covers, bud_days_from
 from pharmacy.domain.coverage import Coverage, NewStock, Walk, walk
 from pharmacy.domain.errors import ConflictError, DomainError
@@ -263,7 +264,7 @@ def _check_order(order: Order, today: date) -> None:
     if continuity.is_expired(order, today):
         raise ConflictError(
             "status",
-            f"Rx {order.rx_number} expired on {order.expires_on.isoformat()}: it cannot be"
+            f"Rx {order.rx_number} expired on {order.expires_on}: it cannot be"
             " filled any more. Ask the prescriber to renew it.",
         )
 
@@ -283,7 +284,7 @@ def _take(batch: Batch, wanted: int) -> int:
             .values(vials_available=Batch.vials_available - n)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if rows_updated(result) == 1:
             return n
         # Someone took vials between our read and the UPDATE: read again and retry.
     return 0
@@ -489,7 +490,7 @@ def void_fill(fill: Fill, actor: User | None, reason: str, today: date | None = 
             .values(status="voided", voided_dt=now_utc(), void_reason=reason)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rows_updated(result) != 1:
             db.session.refresh(fill)
             raise ConflictError(
                 "status",
@@ -511,7 +512,7 @@ def void_fill(fill: Fill, actor: User | None, reason: str, today: date | None = 
                 .values(vials_available=Batch.vials_available + allocation.vials)
                 .execution_options(synchronize_session=False)
             )
-            batch = db.session.get(Batch, allocation.batch_id)
+            batch = db.session.get_one(Batch, allocation.batch_id)
             db.session.refresh(batch, attribute_names=["vials_available"])
             db.session.refresh(allocation, attribute_names=["vial_rows"])
             returned.append(
@@ -693,6 +694,7 @@ def worklist(today: date) -> dict[str, list[WorkItem]]:
     to_compound: list[WorkItem] = []
     for order in orders:
         first = order.next_fill_due_by
+        assert first is not None  # set with next_fill_number on every verified order
         available = sum(
             b.vials_available for b in stock[product(order)] if bud_covers(b.bud_dt, first, zone)
         )

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Table, func, insert, select, text, update
 
@@ -481,7 +481,7 @@ class HistoryWriter:
         )
         if status == "released":
             self._event(
-                batch["released_dt"],
+                cast(datetime, batch["released_dt"]),
                 rph,
                 rph_name,
                 "batch.released",
@@ -962,7 +962,7 @@ class HistoryWriter:
             seq += 1
             # The service hashes an AuditEvent; a plain namespace with the same attributes is
             # hashed identically and costs a tenth of an ORM object.
-            digest = audit._digest(SimpleNamespace(seq=seq, prev_hash=prev, **row))
+            digest = audit._digest(SimpleNamespace(seq=seq, prev_hash=prev, **row))  # type: ignore[arg-type]
             events.add(seq=seq, prev_hash=prev, hash=digest, **row)
             prev = digest
         self._events.clear()
@@ -1087,6 +1087,7 @@ def _copy_rows(table: Table, rows: list[dict[str, Any]]) -> None:
     names = [c.name for c in columns if c.name in rows[0] or c.name in fillers]
     json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
     connection = db.session.connection().connection.driver_connection
+    assert connection is not None  # a live psycopg connection
     with connection.cursor() as cursor:
         quoted = ", ".join(f'"{n}"' for n in names)
         with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:

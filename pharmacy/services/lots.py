@@ -155,7 +155,7 @@ def receive_lot(data: dict, actor: User | None, today: date | None = None) -> In
     if unit not in LOT_UNITS:
         errors["unit"] = f"Choose one of: {', '.join(LOT_UNITS)}."
 
-    percents = {}
+    percents: dict[str, Decimal | None] = {}
     for field, label in (("assay_percent", "assay"), ("lod_percent", "loss on drying")):
         value = data.get(field)
         if value is None or value == "":
@@ -176,7 +176,7 @@ def receive_lot(data: dict, actor: User | None, today: date | None = None) -> In
         component=texts["component"],
         manufacturer=texts["manufacturer"],
         lot=texts["lot"],
-        expiry=expiry_text.strip(),
+        expiry=str(expiry_text).strip(),  # parse_expiry_text accepted it: a string
         expiry_date=expiry_date,
         quantity_received=quantity,
         quantity_on_hand=quantity,

@@ -76,11 +76,11 @@ def read_page(
     rows = _run(query.order_by(key_column.desc()).limit(limit + 1), scalars)
     more_older = len(rows) > limit
     rows = rows[:limit]
-    older = key(rows[-1]) if more_older else None
+    older_key = key(rows[-1]) if more_older else None
     newer = key(rows[0]) if cursor.before is not None and rows else None
     if cursor.before is not None and not rows:
         newer = cursor.before - 1
-    return Page(rows, older, newer, limit)
+    return Page(rows, older_key, newer, limit)
 
 
 def _run(query: Select[Any], scalars: bool) -> list[Any]:

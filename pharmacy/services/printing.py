@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from pharmacy.database import rows_updated
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.models import User
@@ -315,8 +316,8 @@ def retry_job(
         .where(PrintJob.id == job.id, PrintJob.status == "failed")
         .values(status="queued")
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+    )
+    if rows_updated(claimed) != 1:
         db.session.rollback()
         job = get_job(job_id)
         raise ConflictError(

@@ -9,6 +9,7 @@ dose's date. When the pharmacist verifies it, the old order is filled no more.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.regimen import continue_regimen, phase_to_dict
@@ -97,7 +98,7 @@ def renewal_body(
     assert first is not None and first.date == start
     regimen = continue_regimen(terms.regimen, first)
     patient = order.patient
-    body = {
+    body: dict[str, Any] = {
         "patient": {
             "first_name": patient.first_name,
             "last_name": patient.last_name,

@@ -44,6 +44,8 @@ EDITABLE = (
     "login_lock_after",
     "login_lock_minutes",
     "token_hours",
+    "session_idle_minutes",
+    "session_max_hours",
 )
 
 

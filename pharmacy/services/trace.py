@@ -322,7 +322,7 @@ def recall(
         lot_to_recall = lot is not None and lot.status != "recalled"
         if not to_recall and not lot_to_recall:
             raise ConflictError("status", "Everything this lot reached is recalled already.")
-        if lot_to_recall:
+        if lot is not None and lot_to_recall:
             before = lot.status
             lot.status = "recalled"
             lot.status_reason = reason

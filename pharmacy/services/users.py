@@ -1,25 +1,28 @@
-"""Users: sign-in with throttling, and the admin's user management."""
+"""Users: sign-in with throttling, password changes, and the admin's user management."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import datetime
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from pharmacy.auth.roles import ALL_ROLES, PRESCRIBER
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.domain.npi import validate_npi
+from pharmacy.domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
+from pharmacy.domain.passwords import password_problem
 from pharmacy.extensions import db
 from pharmacy.models import User, now_utc
-from pharmacy.services import audit
-from pharmacy.services.settings import get_settings
+from pharmacy.services import audit, throttle
+from pharmacy.services.sessions import end_all_sessions
 from pharmacy.services.tx import atomic
 
 # Checked when the username is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
 
-MIN_PASSWORD_LENGTH = 8
+WRONG_CREDENTIALS = "Wrong username or password."
 
 
 class AuthError(Exception):
@@ -49,58 +52,68 @@ def find_user(username: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def authenticate(username: str, password: str, now: datetime | None = None) -> User:
-    """Return the user if the password is right; throttle and lock after repeated failures.
+def throttle_message(wait_seconds: int) -> str:
+    """Return the one message every throttled sign-in gets, known username or not."""
+    if wait_seconds >= 120:
+        return f"Too many sign-in attempts: wait {math.ceil(wait_seconds / 60)} min and try again."
+    return f"Too many sign-in attempts: wait {wait_seconds} s and try again."
 
-    After ``login_slowdown_after`` failures each further try must wait longer
-    (1 s, 2 s, 4 s ...); after ``login_lock_after`` the account locks for
-    ``login_lock_minutes``. A right password resets the count.
 
-    :raise AuthError: wrong credentials, throttled, locked or deactivated.
+def authenticate(
+    username: str, password: str, *, address: str = "unknown", now: datetime | None = None
+) -> User:
+    """Return the user if the password is right (SPEC 8.4).
+
+    Failures are counted by account and by client ``address``
+    (:mod:`pharmacy.services.throttle`); a throttled attempt is refused without a password
+    check, with the same message for known and unknown usernames.
+
+    :raise AuthError: wrong credentials, throttled or deactivated.
     """
     now = now or now_utc()
-    settings = get_settings()
-    user = find_user(username or "")
+    username = (username or "")[:200]
+    wait = throttle.check_attempt(username, address, now=now)
+    if wait:
+        raise AuthError(throttle_message(wait))
+    user = find_user(username)
     if user is None:
-        from werkzeug.security import check_password_hash
-
+        # Checked anyway, so a miss costs as long as a wrong password.
         check_password_hash(_DUMMY_HASH, password or "")
-        raise AuthError("Wrong username or password.")
-    if user.locked_until_dt and user.locked_until_dt > now:
-        minutes = max(1, int((user.locked_until_dt - now).total_seconds() // 60) + 1)
-        raise AuthError(
-            f"This account is locked after repeated failed sign-ins. Try again in {minutes} min."
-        )
-    if user.locked_until_dt and user.locked_until_dt <= now:
-        # The lock has run its course: start counting failures afresh.
-        user.failed_logins = 0
-        user.locked_until_dt = None
-    if user.failed_logins >= settings.login_slowdown_after and user.last_failed_dt:
-        wait = min(30, 2 ** (user.failed_logins - settings.login_slowdown_after))
-        ready = user.last_failed_dt + timedelta(seconds=wait)
-        if now < ready:
-            seconds = max(1, int((ready - now).total_seconds() + 0.999))
-            raise AuthError(f"Too many failed sign-ins: wait {seconds} s and try again.")
-    if not user.check_password(password or ""):
-        user.failed_logins += 1
-        user.last_failed_dt = now
-        if user.failed_logins >= settings.login_lock_after:
-            user.locked_until_dt = now + timedelta(minutes=settings.login_lock_minutes)
-            audit.record(
-                "user.locked",
-                "user",
-                user.id,
-                actor=None,
-                after={"failed_logins": user.failed_logins},
-            )
-        db.session.commit()
-        raise AuthError("Wrong username or password.")
+    if user is None or not user.check_password(password or ""):
+        throttle.attempt_failed(username, address, now=now)
+        raise AuthError(WRONG_CREDENTIALS)
+    throttle.attempt_succeeded(username, address)
     if not user.active:
         raise AuthError("This account has been deactivated; ask an administrator.")
-    if user.failed_logins or user.locked_until_dt or db.session.is_modified(user):
-        user.failed_logins = 0
-        user.locked_until_dt = None
-        db.session.commit()
+    return user
+
+
+def _password_problem(password: str | None, username: str) -> str | None:
+    if not password:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    return password_problem(password, username)
+
+
+@atomic
+def change_password(user: User, current: str, new: str, *, now: datetime) -> User:
+    """Change ``user``'s own password; every session and API token of theirs ends.
+
+    :raise ValidationFailed: the current password is wrong or the new one breaks the rules.
+    """
+    errors: dict[str, str] = {}
+    if not user.check_password(current or ""):
+        errors["current_password"] = "That is not your current password."
+    problem = _password_problem(new, user.username)
+    if problem:
+        errors["new_password"] = problem
+    elif user.check_password(new):
+        errors["new_password"] = "Choose a password different from the current one."
+    if errors:
+        raise ValidationFailed(errors)
+    user.set_password(new)
+    end_all_sessions(user, now=now, reason="password_changed")
+    audit.record("user.password_changed", "user", user.id, actor=user)
+    db.session.commit()
     return user
 
 
@@ -146,8 +159,10 @@ def _check_fields(data: dict, creating: bool) -> dict:
             errors.setdefault("npi", "A prescriber needs an NPI.")
     password = data.get("password")
     if creating or password:
-        if not password or len(password) < MIN_PASSWORD_LENGTH:
-            errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        username = clean.get("username") or data.get("current_username") or ""
+        problem = _password_problem(password, username)
+        if problem:
+            errors["password"] = problem
         clean["password"] = password
     if errors:
         raise ValidationFailed(errors)
@@ -178,7 +193,11 @@ def create_user(data: dict, actor: User | None) -> User:
 def update_user(user: User, data: dict, actor: User | None) -> User:
     """Change a user's role, details or password; audit the change."""
     data = dict(
-        data, current_role=user.role, current_full_name=user.full_name, current_npi=user.npi
+        data,
+        current_role=user.role,
+        current_full_name=user.full_name,
+        current_npi=user.npi,
+        current_username=user.username,
     )
     clean = _check_fields(data, creating=False)
     before = _public(user)
@@ -189,9 +208,9 @@ def update_user(user: User, data: dict, actor: User | None) -> User:
         if key in clean:
             setattr(user, key, clean[key] or None)
     if clean.get("password"):
+        # A reset ends every session and API token the old password opened (SPEC 8.4).
         user.set_password(clean["password"])
-        user.failed_logins = 0
-        user.locked_until_dt = None
+        end_all_sessions(user, now=now_utc(), reason="password_reset")
     after = _public(user)
     if clean.get("password"):
         after["password"] = "reset"
@@ -208,9 +227,7 @@ def set_active(user: User, active: bool, actor: User | None) -> User:
     before = {"active": user.active}
     user.active = active
     if not active:
-        for token in user.tokens:
-            if token.revoked_dt is None:
-                token.revoked_dt = now_utc()
+        end_all_sessions(user, now=now_utc(), reason="deactivated")
     audit.record(
         "user.activated" if active else "user.deactivated",
         "user",

@@ -36,7 +36,7 @@ client = app.test_client()
 def call(method, url, user=None, token=None, **kw):
     headers = {}
     if user:
-        raw = base64.b64encode(f"{user}:demo-pass-1".encode()).decode()
+        raw = base64.b64encode(f"{user}:b12-demo-pass".encode()).decode()
         headers["Authorization"] = f"Basic {raw}"
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -14,15 +14,15 @@ TODAY = date(2026, 12, 1)
 
 
 def facts(**overrides) -> AlertFacts:
-    base = dict(
-        phases=(Phase(1000, 1, "day", 7), Phase(1000, 1, "month", None)),
-        concentration_mcg_per_ml=Decimal(1000),
-        vial_volume_ml=Decimal(10),
-        container="multiple-dose",
-        route="IM",
-        patient_dob=date(1960, 5, 4),
-        today=TODAY,
-    )
+    base = {
+        "phases": (Phase(1000, 1, "day", 7), Phase(1000, 1, "month", None)),
+        "concentration_mcg_per_ml": Decimal(1000),
+        "vial_volume_ml": Decimal(10),
+        "container": "multiple-dose",
+        "route": "IM",
+        "patient_dob": date(1960, 5, 4),
+        "today": TODAY,
+    }
     base.update(overrides)
     return AlertFacts(**base)
 

@@ -29,9 +29,12 @@ WEEKLY_8 = Regimen((Phase(1000, 1, "week", 8),))
 WEEKLY_12 = Regimen((Phase(1000, 1, "week", 12),))
 
 
+START = D(2026, 12, 6)
+
+
 def terms(
     regimen: Regimen = MONTHLY,
-    start: date = D(2026, 12, 6),
+    start: date = START,
     *,
     days_supply: int = 90,
     fills: int = 2,

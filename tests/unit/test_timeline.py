@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
 from pharmacy.domain.plan_input import parse_plan_request
@@ -98,11 +99,11 @@ def test_five_year_plan_stays_readable():
     assert all(1 <= float(m.get("width")) <= 6 for m in marks)
     assert all(float(m.get("x")) <= 960 for m in marks)
     # Month ticks exist but only some are labelled: labels never crowd.
-    axis = [el for el in root.iter() if el.get("class") == "axis"][0]
+    axis = next(el for el in root.iter() if el.get("class") == "axis")
     texts = axis.findall("s:text", NS)
     assert 4 <= len(texts) <= 16
     xs = sorted(float(t.get("x")) for t in texts)
-    assert all(b - a >= 50 for a, b in zip(xs, xs[1:]))
+    assert all(b - a >= 50 for a, b in itertools.pairwise(xs))
     assert float(root.get("height")) < 600
 
 

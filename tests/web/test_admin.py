@@ -49,7 +49,7 @@ def test_prescriber_needs_an_npi_and_duplicate_usernames_are_refused(client, as_
     response = client.post("/admin/users/new", data=dict(NEW_PRESCRIBER, username="pharmacist"))
     assert response.status_code == 422 and b"That username is taken." in response.data
     response = client.post("/admin/users/new", data=dict(NEW_PRESCRIBER, password="short"))
-    assert response.status_code == 422 and b"at least 8 characters" in response.data
+    assert response.status_code == 422 and b"at least 12 characters" in response.data
 
 
 def test_admin_resets_a_password_and_changes_a_role(app, client, as_user, auth):
@@ -135,6 +135,8 @@ def test_settings_are_saved_and_audited(app, client, as_user):
         "login_lock_after": "5",
         "login_lock_minutes": "15",
         "token_hours": "12",
+        "session_idle_minutes": "30",
+        "session_max_hours": "12",
         **REFERENCE_RANGES,
     }
     assert client.post("/admin/settings", data=data).status_code == 302
@@ -222,4 +224,4 @@ def test_demo_load_is_idempotent(runner, app):
 
 
 def test_unused_password_constant_is_the_template_password():
-    assert PASSWORD == "test-pass-1"
+    assert PASSWORD == "b12-test-pass"

@@ -328,6 +328,8 @@ def test_settings_posted_without_a_field(client):
             "login_lock_after": "10",
             "login_lock_minutes": "15",
             "token_hours": "24",
+            "session_idle_minutes": "30",
+            "session_max_hours": "12",
         },
     )  # no licence_number
     assert response.status_code in (302, 422)

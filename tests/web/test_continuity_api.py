@@ -129,7 +129,8 @@ def test_refill_too_early_then_made_and_none_left(app, client, api):
             "status": "none_left",
         }
         assert (
-            client.post(f"/api/v1/orders/{rx}/fills", headers=api15("technician")).status_code == 409
+            client.post(f"/api/v1/orders/{rx}/fills", headers=api15("technician")).status_code
+            == 409
         )
 
 

@@ -78,7 +78,7 @@ def test_plain_serial_scans_pass_too(app, client, api):
 
 
 def test_failed_check_409_with_reasons_and_recorded(app, client, api):
-    fill_id, scans, lot = _setup(app)
+    fill_id, scans, _lot = _setup(app)
     bad = [*scans[:-1], "garbage!!"]
     response = client.post(
         f"/api/v1/fills/{fill_id}/check", json={"scans": bad}, headers=api("pharmacist")

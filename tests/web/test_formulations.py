@@ -48,7 +48,7 @@ def test_pharmacist_creates_and_reads_formulation(client, api):
     assert data["code"] == "CYB-MDV10"
     assert data["version"] == 1 and data["status"] == "active"
     assert data["overfill_ml"] == 0.5
-    assert [i["component"] for i in data["ingredients"]][0] == "Cyanocobalamin"
+    assert next(i["component"] for i in data["ingredients"]) == "Cyanocobalamin"
     assert data["gtin"] == "00312345678906"
 
     got = client.get("/api/v1/formulations/CYB-MDV10", headers=api("technician"))

@@ -431,10 +431,11 @@ def operation(
 def operation_of(view: Callable) -> Operation | None:
     """Return the :class:`Operation` recorded on ``view`` (or on what it wraps)."""
     seen = 0
-    while view is not None and seen < 10:
-        spec = getattr(view, OPENAPI_ATTR, None)
+    current: Callable | None = view
+    while current is not None and seen < 10:
+        spec = getattr(current, OPENAPI_ATTR, None)
         if spec is not None:
             return spec
-        view = getattr(view, "__wrapped__", None)
+        current = getattr(current, "__wrapped__", None)
         seen += 1
     return None
