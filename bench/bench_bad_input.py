@@ -30,6 +30,7 @@ def main() -> None:
     from pharmacy.database import write_intent
     from pharmacy.services.tokens import issue_token
     from tests.factories import USERS, make_user
+    from tests.web.test_bad_input import _fields_of, _operations, _role_for
 
     app = create_app(
         {
@@ -47,50 +48,30 @@ def main() -> None:
                 user = make_user(username, role, full_name=full_name, npi=npi, clinic="Clinic")
                 tokens.setdefault(role, issue_token(user)[0])
     client = app.test_client()
-    doc = client.get("/api/v1/openapi.json").get_json()
-    schemas = doc["components"]["schemas"]
     timings: list[tuple[float, int, str]] = []
-    for path, ops in doc["paths"].items():
-        for method, op in ops.items():
-            if method == "get":
-                continue
-            role = "pharmacist"
-            text = op.get("description", "")
-            if text.startswith("Roles:"):
-                allowed = text.split(".", 1)[0].removeprefix("Roles: ").split(", ")
-                role = next(
-                    r for r in ("pharmacist", "prescriber", "admin", "technician") if r in allowed
-                )
-            url = "/api/v1" + path.replace("{", "").replace("}", "")
-            for param in op["parameters"]:
-                if param["in"] == "path":
-                    url = url.replace(
-                        param["name"], "999999" if param["schema"]["type"] == "integer" else "X"
-                    )
-            fields = ["x"]
-            if op.get("requestBody"):
-                ref = next(iter(op["requestBody"]["content"].values()))["schema"]["$ref"]
-                fields = list(schemas[ref.rsplit("/", 1)[-1]].get("properties", {})) or ["x"]
-            bodies = [DEEP, HUGE, DIGITS]
-            for field in fields:
-                bodies += [
-                    f'{{"{field}": {HUGE}}}',
-                    f'{{"{field}": "{HUGE}"}}',
-                    f'{{"{field}": {DIGITS}}}',
-                    f'{{"{field}": "{DIGITS}"}}',
-                ]
-            headers = {
-                "Authorization": f"Bearer {tokens[role]}",
-                "Content-Type": "application/json",
-            }
-            for body in bodies:
-                start = time.perf_counter()
-                response = client.open(url, method=method.upper(), data=body, headers=headers)
-                elapsed = time.perf_counter() - start
-                label = f"{method.upper()} {path} {body[:28]!r}"
-                timings.append((elapsed, response.status_code, label))
-                if not 400 <= response.status_code < 500:
-                    raise SystemExit(f"not a 4xx: {response.status_code} {label}")
+    # The same hostile bodies as tests/web/test_bad_input.py (which asserts the statuses):
+    # numeric strings only where the schema holds a number, since "1e999999" is fine text.
+    for method, url, op in _operations(client):
+        if method == "get":
+            continue
+        bodies = [DEEP, HUGE, DIGITS]
+        for field, numeric in _fields_of(client, op):
+            bodies += [f'{{"{field}": {HUGE}}}', f'{{"{field}": {DIGITS}}}']
+            bodies.append(f'{{"{field}": {DEEP}}}')
+            if numeric:
+                bodies += [f'{{"{field}": "{HUGE}"}}', f'{{"{field}": "{DIGITS}"}}']
+        headers = {
+            "Authorization": f"Bearer {tokens[_role_for(op)]}",
+            "Content-Type": "application/json",
+        }
+        for body in bodies:
+            start = time.perf_counter()
+            response = client.open(url, method=method.upper(), data=body, headers=headers)
+            elapsed = time.perf_counter() - start
+            label = f"{method.upper()} {url} {body[:28]!r}"
+            timings.append((elapsed, response.status_code, label))
+            if not 400 <= response.status_code < 500:
+                raise SystemExit(f"not a 4xx: {response.status_code} {label}")
     timings.sort(reverse=True)
     print(f"hostile bodies: {len(timings)} requests, every answer a 4xx")
     print(f"worst: {timings[0][0] * 1000:.1f} ms  ({timings[0][1]}) {timings[0][2]}")

@@ -83,6 +83,14 @@ class SettingsForm(FlaskForm):
     monitoring_interval_months = IntegerField(
         "Maintenance monitoring every (months)", validators=[NumberRange(1, 24)]
     )
+    # SPEC 7.5 and 7.7: how long a prescription may be filled, and how long after a missed
+    # dose a patient counts as lapsed on the continuity list.
+    rx_valid_days = IntegerField(
+        "Prescription valid for (days after written)", validators=[NumberRange(1, 730)]
+    )
+    lapse_grace_days = IntegerField(
+        "Lapsed after a missed dose by (days)", validators=[NumberRange(1, 90)]
+    )
     # SPEC 7.2: default reference ranges, used when a lab result comes without the lab's own.
     ref_b12_low_pg_ml = DecimalField("B12 low (pg/mL)", places=2, validators=[NumberRange(0, 5000)])
     ref_b12_high_pg_ml = DecimalField(

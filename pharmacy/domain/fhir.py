@@ -40,8 +40,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from pharmacy.domain.units import NumberError, read_decimal
 
 BASE_URL = "https://b12-compounding.example/fhir"
 CONTAINER_URL = f"{BASE_URL}/StructureDefinition/vial-container"
@@ -180,17 +182,11 @@ class MappedOrder:
 
 
 def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        return None
+    """Return a FHIR number as a bounded Decimal (:func:`read_decimal`), or None."""
     try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):  # ValueError: an int too long to print
+        return read_decimal(value)
+    except NumberError:
         return None
-    # A finite number of sane magnitude only: "1e999999" is a valid Decimal, but int() or
-    # fixed-point formatting of it takes seconds (issue 13). No FHIR quantity needs 10^30.
-    if not number.is_finite() or (number and abs(number.adjusted()) > 30):
-        return None
-    return number
 
 
 def _plain(value: Decimal) -> int | str:

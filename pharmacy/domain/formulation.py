@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
 from itertools import pairwise
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from pharmacy.domain.bud import (
 )
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.domain.scan import is_valid_gtin
+from pharmacy.domain.units import NumberError, read_decimal
 
 DRUGS = ("cyanocobalamin",)
 CONTAINERS = ("single-dose", "multiple-dose")
@@ -76,7 +77,6 @@ OVERFILL_GUIDE_ML: tuple[tuple[Decimal, Decimal], ...] = (
 )
 _OVERFILL_QUANTUM = Decimal("0.01")
 
-MAX_EXPONENT = 30  # |adjusted exponent| of any number read here
 
 _CODE = re.compile(r"[A-Z0-9-]+")
 _GTIN = re.compile(r"\d{14}")
@@ -168,35 +168,14 @@ def suggested_overfill_ml(vial_volume_ml: Decimal) -> Decimal:
 
 
 def parse_decimal(value: Any, field: str) -> Decimal:
-    """Read a finite decimal number from JSON or form input (int, Decimal, str or float).
+    """Read a finite, bounded decimal number from JSON or form input (:func:`read_decimal`).
 
-    Floats go through ``repr`` (``0.1`` stays 0.1) because a JSON decoder may produce
-    them; booleans are refused even though Python counts them as ints.
-
-    :raise DomainError: the value is not a finite number.
+    :raise DomainError: the value is not a number we read, with the reason for ``field``.
     """
-    if isinstance(value, bool) or value is None:
-        raise DomainError(field, "Enter a number.")
     try:
-        if isinstance(value, Decimal):
-            number = value
-        elif isinstance(value, int):
-            number = Decimal(value)
-        elif isinstance(value, float):
-            number = Decimal(repr(value))
-        elif isinstance(value, str):
-            number = Decimal(value.strip())
-        else:
-            raise DomainError(field, "Enter a number.")
-    except InvalidOperation:
-        raise DomainError(field, f"{value!r} is not a number.") from None
-    if not number.is_finite():
-        raise DomainError(field, "Enter a finite number.")
-    # Range of magnitude before any int() or fixed-point formatting: "1e999999" is a valid
-    # Decimal, but int() of it takes seconds (issue 13). No quantity here needs 10^30.
-    if number and abs(number.adjusted()) > MAX_EXPONENT:
-        raise DomainError(field, "The number is out of range.")
-    return number
+        return read_decimal(value)
+    except NumberError as exc:
+        raise DomainError(field, exc.message) from None
 
 
 def parse_formulation(data: Mapping[str, Any]) -> FormulationSpec:

@@ -45,6 +45,7 @@ from pharmacy.domain.followup import (
 )
 from pharmacy.domain.plan_input import parse_plan_request
 from pharmacy.domain.regimen import Regimen, phase_to_dict
+from pharmacy.domain.units import NumberError, read_decimal
 from pharmacy.domain.vials import PlanRequest
 
 DRUGS = ("cyanocobalamin",)
@@ -239,17 +240,11 @@ def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientIn
 
 def _refills(raw: object, errors: dict[str, str]) -> None:
     """Record the order-only refill limit (0..11); the plan parser checks the rest."""
-    if isinstance(raw, bool) or raw is None:
-        return
     try:
-        number = Decimal(str(raw).strip())
-    except ArithmeticError:
-        return
-    if (
-        number.is_finite()
-        and number == number.to_integral_value()
-        and not (0 <= number <= MAX_REFILLS)
-    ):
+        number = read_decimal(raw)
+    except NumberError:
+        return  # the plan parser names what is wrong with it
+    if number == number.to_integral_value() and not (0 <= number <= MAX_REFILLS):
         errors["refills"] = f"Refills must be a whole number from 0 to {MAX_REFILLS}."
 
 

@@ -21,12 +21,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.domain.regimen import UNITS, WEEKDAYS, Phase, Regimen
 from pharmacy.domain.sig import ROUTES
-from pharmacy.domain.units import dose_volume_ml, format_ml
+from pharmacy.domain.units import NumberError, dose_volume_ml, format_ml, read_decimal
 from pharmacy.domain.vials import (
     CONTAINERS,
     MAX_IN_USE_DAYS,
@@ -51,8 +51,6 @@ MAX_CONCENTRATION = Decimal(100_000)
 MAX_MULTIPLE_DOSE_ML = Decimal(30)
 MAX_SINGLE_DOSE_ML = Decimal(100)
 
-# Plain decimal notation only: Decimal() alone would also take "1_000", "Infinity", "NaN".
-_NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MISSING = object()
 
@@ -94,27 +92,11 @@ def _path(prefix: str, key: str) -> str:
 
 
 def _to_decimal(value: object) -> Decimal | str:
-    """Return ``value`` as a finite Decimal, or an error message."""
-    if isinstance(value, bool):
-        return "Enter a number, not true or false."
-    if isinstance(value, str):
-        text = value.strip()
-        if not _NUMERIC.fullmatch(text):
-            return "Enter a number."
-    elif isinstance(value, (int, float, Decimal)):
-        try:
-            text = str(value)
-        except ValueError:  # an int too long to print (Python's digit limit)
-            return "Enter a smaller number."
-    else:
-        return "Enter a number."
+    """Return ``value`` as a finite, bounded Decimal (:func:`read_decimal`), or an error message."""
     try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return "Enter a number."
-    if not number.is_finite():
-        return "Enter a finite number."
-    return number
+        return read_decimal(value)
+    except NumberError as exc:
+        return exc.message
 
 
 def _get(data: Mapping[str, object], key: str) -> object:

@@ -6,13 +6,72 @@ Every quantity is a :class:`~decimal.Decimal`; binary floats appear only in what
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 
 from pharmacy.domain.errors import DomainError
 
 ML_STEP = Decimal("0.01")  # syringe graduation (SPEC 2.2)
 MIN_DOSE_ML = Decimal("0.05")  # smaller volumes cannot be measured (SPEC 2.2)
+
+
+# --- Reading numbers -------------------------------------------------------------------
+# Every parser (API schemas, plan, order, formulation, lot and FHIR readers) reads numbers
+# through :func:`read_decimal`, so they all agree on what a number is (issue 13: "1_000" was
+# refused by one and accepted by three). Plain ASCII decimal notation only: ``Decimal()``
+# alone also takes "1_000", "Infinity", "NaN" and other scripts' digits ("١٢").
+MAX_NUMBER_TEXT = 40  # characters of a number (JSON number or numeric string) we read at all
+MAX_EXPONENT = 30  # |adjusted exponent| of a number we convert; beyond it is out of range
+NUMBER_PATTERN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMERIC = re.compile(NUMBER_PATTERN)
+
+
+class NumberError(ValueError):
+    """A value is not a number we read; ``kind`` says why, ``message`` says it to a user."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def read_decimal(value: object) -> Decimal:
+    """Return ``value`` (a JSON or form number, or a numeric string) as a bounded Decimal.
+
+    The size is checked before any conversion, so ``"1e999999"`` or a 10,000-digit number
+    costs microseconds and never reaches ``int()``. Floats go through ``repr`` (0.1 stays
+    0.1); booleans are refused even though Python counts them as ints.
+
+    :raise NumberError: not a number, not finite, too long or out of range.
+    """
+    if isinstance(value, bool) or value is None:
+        raise NumberError("number_type", "Enter a number.")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise NumberError("number_too_long", "The number is too long.")
+        if not _NUMERIC.fullmatch(text):
+            raise NumberError("number_type", "Enter a number.")
+        number = Decimal(text)
+    elif isinstance(value, int):
+        if value.bit_length() > 128:
+            raise NumberError("number_range", "The number is out of range.")
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        try:
+            number = Decimal(repr(value))
+        except InvalidOperation:
+            raise NumberError("number_type", "Enter a number.") from None
+    else:
+        raise NumberError("number_type", "Enter a number.")
+    if not number.is_finite():
+        raise NumberError("number_finite", "Enter a finite number.")
+    if number and abs(number.adjusted()) > MAX_EXPONENT:
+        raise NumberError("number_range", "The number is out of range.")
+    return number
 
 
 class DoseVolumeError(DomainError):

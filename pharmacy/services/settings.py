@@ -29,6 +29,8 @@ EDITABLE = (
     "refill_elapsed_percent",
     "expiring_within_days",
     "monitoring_interval_months",
+    "rx_valid_days",
+    "lapse_grace_days",
     # SPEC 7.2 default lab reference ranges (canonical units).
     "ref_b12_low_pg_ml",
     "ref_b12_high_pg_ml",

@@ -131,6 +131,8 @@ def test_settings_are_saved_and_audited(app, client, as_user):
         "refill_elapsed_percent": "75",
         "expiring_within_days": "30",
         "monitoring_interval_months": "3",
+        "rx_valid_days": "180",
+        "lapse_grace_days": "10",
         "login_slowdown_after": "3",
         "login_lock_after": "5",
         "login_lock_minutes": "15",
@@ -144,6 +146,7 @@ def test_settings_are_saved_and_audited(app, client, as_user):
         settings = db.session.get(PharmacySettings, 1)
         assert settings.name == "Main Street Compounding"
         assert settings.im_max_ml == Decimal("1.50")
+        assert (settings.rx_valid_days, settings.lapse_grace_days) == (180, 10)
     event = _events(app, "settings.updated")[-1]
     assert Decimal(event.after["im_max_ml"]) == Decimal("1.5")
 

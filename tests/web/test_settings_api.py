@@ -43,11 +43,29 @@ def test_settings_are_validated_like_the_page(client, api):
         ({"name": "A\u0000"}, "name"),
         ({"login_lock_after": 2, "login_slowdown_after": 3}, "login_lock_after"),
         ({"unknown": 1}, "unknown"),
+        ({"rx_valid_days": 0}, "rx_valid_days"),
+        ({"rx_valid_days": 731}, "rx_valid_days"),
+        ({"lapse_grace_days": -1}, "lapse_grace_days"),
     ]
     for body, field in cases:
         response = client.patch("/api/v1/settings", json=body, headers=headers)
         assert response.status_code == 422, body
         assert field in response.get_json()["error"]["fields"], (body, response.get_json())
+
+
+def test_continuity_settings_are_editable(client, api):
+    headers = api("admin")
+    assert {"rx_valid_days", "lapse_grace_days"} <= set(
+        client.get("/api/v1/settings", headers=headers).get_json()
+    )
+    response = client.patch(
+        "/api/v1/settings", json={"rx_valid_days": 180, "lapse_grace_days": 14}, headers=headers
+    )
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["rx_valid_days"], response.get_json()["lapse_grace_days"]) == (
+        180,
+        14,
+    )
 
 
 def test_only_the_admin_sees_settings(client, api):

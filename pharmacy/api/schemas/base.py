@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -39,14 +39,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pharmacy.domain.errors import ValidationFailed
+from pharmacy.domain.units import MAX_NUMBER_TEXT, NUMBER_PATTERN, NumberError, read_decimal
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer; larger ids are unknown, never an overflow
-MAX_NUMBER_TEXT = 40  # characters of a number (JSON number or numeric string) we read at all
-MAX_EXPONENT = 30  # |adjusted exponent| of a decimal we convert; beyond it is out of range
 DEFAULT_TEXT = 2000  # characters of free text when a field names no other limit
 
-# Plain decimal notation only: Decimal() alone would also take "1_000", "Infinity", "NaN".
-_NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -79,38 +76,11 @@ def _error(kind: str, message: str) -> PydanticCustomError:
 
 
 def _decimal_of(value: Any) -> Decimal:
-    """Return ``value`` as a finite Decimal of bounded size, reading at most 40 characters.
-
-    JSON numbers arrive as ``int`` or ``Decimal`` from the bounded loader; forms and JSON
-    strings arrive as ``str``. Floats (from other callers) go through ``repr``.
-    """
-    if isinstance(value, bool) or value is None:
-        raise _error("number_type", "Enter a number.")
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) > MAX_NUMBER_TEXT:
-            raise _error("number_too_long", "The number is too long.")
-        if not _NUMERIC.fullmatch(text):
-            raise _error("number_type", "Enter a number.")
-        number = Decimal(text)
-    elif isinstance(value, int):
-        if value.bit_length() > 128:
-            raise _error("number_range", "The number is out of range.")
-        number = Decimal(value)
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, float):
-        try:
-            number = Decimal(repr(value))
-        except InvalidOperation:
-            raise _error("number_type", "Enter a number.") from None
-    else:
-        raise _error("number_type", "Enter a number.")
-    if not number.is_finite():
-        raise _error("number_finite", "Enter a finite number.")
-    if number and abs(number.adjusted()) > MAX_EXPONENT:
-        raise _error("number_range", "The number is out of range.")
-    return number
+    """Return ``value`` as a finite Decimal of bounded size (:func:`read_decimal`)."""
+    try:
+        return read_decimal(value)
+    except NumberError as exc:
+        raise _error(exc.kind, exc.message) from None
 
 
 def _whole(value: Any) -> int:
@@ -227,7 +197,7 @@ def Num(
     if le is not None:
         schema["maximum"] = plain(le)
     # A JSON number, or the same number as a string of at most 40 characters.
-    text = {"type": "string", "maxLength": MAX_NUMBER_TEXT, "pattern": f"^{_NUMERIC.pattern}$"}
+    text = {"type": "string", "maxLength": MAX_NUMBER_TEXT, "pattern": f"^{NUMBER_PATTERN}$"}
     return Annotated[
         Decimal,
         Field(gt=gt, ge=ge, le=le, decimal_places=decimal_places, **field),
