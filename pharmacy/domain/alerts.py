@@ -296,7 +296,8 @@ def allergy_alerts(
 
 
 def check_acknowledgements(
-    alerts: Sequence[Alert | Mapping], acknowledgements: Mapping[str, object] | None
+    alerts: Sequence[Alert | Mapping[str, str]],
+    acknowledgements: Mapping[str, object] | None,
 ) -> dict[str, str]:
     """Return the reason given for each ``warning``, trimmed (SPEC 5.2).
 

@@ -73,7 +73,9 @@ class AllergyMatch:
 
 def _split_text(text: str) -> list[str]:
     """Split free text at ``;``, ``,`` and line breaks that are outside parentheses."""
-    entries, current, depth = [], [], 0
+    entries: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1
@@ -149,8 +151,10 @@ def format_allergies(entries: Sequence[str]) -> str:
 
 
 def substance_name(component: str) -> str:
-    """Return an ingredient's substance name without grade or notes (``Benzyl alcohol NF``
-    -> ``Benzyl alcohol``)."""
+    """Return an ingredient's substance name without grade or notes.
+
+    ``Benzyl alcohol NF`` -> ``Benzyl alcohol``.
+    """
     name = _GRADE.sub(" ", _PARENS.sub(" ", component))
     return " ".join(name.split()).strip(" ,;-")
 

@@ -334,7 +334,7 @@ def _safety_orders() -> int:
 
     if db.session.execute(db.select(Patient.id).where(Patient.mrn == _SAFETY_ORDERS[0][3])).first():
         return 0
-    prescriber = find_user("prescriber")
+    prescriber = _demo_user("prescriber")
     start = local_today()
     for first, last, dob, mrn, allergies, dose, notes in _SAFETY_ORDERS:
         submit_order(

@@ -6,6 +6,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -584,7 +585,7 @@ def verify_order(
     pharmacist: User,
     decision: object,
     reason: object = None,
-    acknowledgements: dict[str, object] | None = None,
+    acknowledgements: Mapping[str, object] | None = None,
 ) -> Order:
     """Approve or reject a submitted order; return it (committed).
 
@@ -613,7 +614,7 @@ def verify_order(
             )
         before = _snapshot(order)
         alerts = compute_alerts(order)
-        if acknowledgements is not None and not isinstance(acknowledgements, dict):
+        if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
             raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
         reasons: dict[str, str] = {}
         if decision == "approve":
