@@ -11,6 +11,9 @@ route, the text fields and the order-only limits:
   (:mod:`pharmacy.domain.alerts`) rather than the prescriber getting a form error.
   The plan of an IV order is computed as if IM (volumes do not depend on the route).
 * ``patient.dob`` not after ``today``, not before 1900.
+* ``patient.allergies`` free text or a list of strings (SPEC 5.1), split into entries by
+  :func:`~pharmacy.domain.allergies.parse_allergies`; at most 50 entries of 200 characters.
+* ``patient.phone`` and ``patient.address`` optional text (SPEC 5.7: the recall contact list).
 
 Every error is keyed by its JSON path (``patient.dob``, ``phases[1].count``) and
 raised at once as :class:`~pharmacy.domain.errors.ValidationFailed`.
@@ -24,6 +27,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from pharmacy.domain.allergies import (
+    MAX_ENTRIES,
+    MAX_ENTRY_LENGTH,
+    format_allergies,
+    parse_allergies,
+)
 from pharmacy.domain.dates import check_start_date
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.followup import (
@@ -45,19 +54,26 @@ ORDER_ROUTES = ("IM", "SC", "IV")
 MAX_REFILLS = 11
 MAX_NAME = 80
 MAX_MRN = 40
+MAX_PHONE = 40
+MAX_ADDRESS = 500
 MAX_TEXT = 2000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
 class PatientInput:
-    """Hold the patient named in an order; ``mrn`` is None when not given."""
+    """Hold the patient named in an order; ``mrn`` is None when not given.
+
+    ``allergies`` holds the entries the order states (none: the order says nothing).
+    """
 
     first_name: str
     last_name: str
     dob: date
     mrn: str | None = None
-    allergies: str = ""
+    allergies: tuple[str, ...] = ()
+    phone: str = ""
+    address: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """Return the order-body JSON form."""
@@ -66,7 +82,9 @@ class PatientInput:
             "last_name": self.last_name,
             "dob": self.dob.isoformat(),
             "mrn": self.mrn,
-            "allergies": self.allergies,
+            "allergies": format_allergies(self.allergies),
+            "phone": self.phone,
+            "address": self.address,
         }
 
 
@@ -145,6 +163,38 @@ def _dob(raw: object, today: date, errors: dict[str, str]) -> date | None:
     return dob
 
 
+def parse_allergy_field(raw: object, path: str, errors: dict[str, str]) -> tuple[str, ...]:
+    """Return the allergy entries of free text or a list, recording shape errors at ``path``."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        if len(raw.strip()) > MAX_TEXT:
+            errors.setdefault(path, f"Allergies must be at most {MAX_TEXT:,} characters.")
+            return ()
+        entries = parse_allergies(raw)
+    elif isinstance(raw, list):
+        if len(raw) > MAX_ENTRIES:
+            errors.setdefault(path, f"List at most {MAX_ENTRIES} allergies.")
+            return ()
+        for i, item in enumerate(raw):
+            if not isinstance(item, str):
+                errors.setdefault(f"{path}[{i}]", "Each allergy must be text.")
+            elif len(item.strip()) > MAX_ENTRY_LENGTH:
+                errors.setdefault(
+                    f"{path}[{i}]", f"Each allergy has at most {MAX_ENTRY_LENGTH} characters."
+                )
+        if any(k.startswith(f"{path}[") for k in errors):
+            return ()
+        entries = parse_allergies(raw)
+    else:
+        errors.setdefault(path, "Allergies must be text or a list of texts.")
+        return ()
+    if len(entries) > MAX_ENTRIES:
+        errors.setdefault(path, f"List at most {MAX_ENTRIES} allergies.")
+        return ()
+    return entries
+
+
 def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientInput | None:
     """Return the order's patient, or record its field errors (``patient.*``) and return None."""
     if not isinstance(raw, Mapping):
@@ -171,12 +221,22 @@ def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientIn
     )
     dob = _dob(raw.get("dob"), today, errors)
     mrn = _text(raw, "mrn", "patient.mrn", errors, label="The MRN", required=False, limit=MAX_MRN)
-    allergies = _text(
-        raw, "allergies", "patient.allergies", errors, label="Allergies", required=False
+    allergies = parse_allergy_field(raw.get("allergies"), "patient.allergies", errors)
+    phone = _text(
+        raw, "phone", "patient.phone", errors, label="The phone", required=False, limit=MAX_PHONE
+    )
+    address = _text(
+        raw,
+        "address",
+        "patient.address",
+        errors,
+        label="The address",
+        required=False,
+        limit=MAX_ADDRESS,
     )
     if len(errors) > before or dob is None:
         return None
-    return PatientInput(first, last, dob, mrn or None, allergies)
+    return PatientInput(first, last, dob, mrn or None, allergies, phone, address)
 
 
 def _refills(raw: object, errors: dict[str, str]) -> None:

@@ -511,7 +511,12 @@ def test_follow_up_next_fill_after_verification(app, client, api, scenario):
     rx, _ = scenario
     with time_machine.travel(WRITTEN, tick=False):
         verified = client.post(
-            f"/api/v1/orders/{rx}/verify", json={"decision": "approve"}, headers=api("pharmacist")
+            f"/api/v1/orders/{rx}/verify",
+            json={
+                "decision": "approve",
+                "acknowledgements": {"no_matching_formulation": "Master record in review"},
+            },
+            headers=api("pharmacist"),
         )
         assert verified.status_code == 200, verified.get_json()
         follow = client.get(f"/api/v1/orders/{rx}/follow-up", headers=api("pharmacist")).get_json()
