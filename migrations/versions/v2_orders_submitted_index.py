@@ -1,13 +1,13 @@
 """Index the orders' submission time: the orders list filters by submission date (SPEC 9).
 
 Revision ID: v2_orders_submitted_index
-Revises: v2_sessions
+Revises: v2_dates_sterility
 """
 
 from alembic import op
 
 revision = "v2_orders_submitted_index"
-down_revision = "v2_sessions"
+down_revision = "v2_dates_sterility"
 branch_labels = None
 depends_on = None
 

@@ -48,7 +48,7 @@ def request_renewal(rx_number: str):
     order = renewals.request_renewal(
         _order(rx_number), actor=api_user(), now=now_utc(), note=body.note or ""
     )
-    return jsonify(order_service.order_to_dict(order, with_plan=False))
+    return jsonify(order_service.order_to_dict(order, with_plan=False, viewer=api_user()))
 
 
 @bp.post("/orders/<rx_number>/renew")
@@ -66,7 +66,7 @@ def renew(rx_number: str):
         today=order_service.local_today(),
         source="api",
     )
-    response = jsonify(order_service.order_to_dict(new))
+    response = jsonify(order_service.order_to_dict(new, viewer=api_user()))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/orders/{new.rx_number}"
     return response

@@ -53,9 +53,10 @@ def _order(rx_number: str) -> Order:
 def create_order():
     """Submit an order as the signed-in prescriber: ``201`` with rx_number, status, plan, alerts."""
     body = json_body()
-    validate(OrderIn, body, domain=service.parse_order_body)
-    order = service.submit_order(body, api_user(), source="api")
-    response = jsonify(service.order_to_dict(order))
+    today = service.local_today()
+    validate(OrderIn, body, domain=lambda data: service.parse_order_body(data, today))
+    order = service.submit_order(body, api_user(), source="api", today=today)
+    response = jsonify(service.order_to_dict(order, viewer=api_user()))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/orders/{order.rx_number}"
     return response
@@ -79,7 +80,9 @@ def list_orders():
     )
     return jsonify(
         {
-            "orders": [service.order_to_dict(o, with_plan=False) for o in page.items],
+            "orders": [
+                service.order_to_dict(o, with_plan=False, viewer=api_user()) for o in page.items
+            ],
             "limit": page.limit,
             **page_links(page),
         }
@@ -91,19 +94,27 @@ def list_orders():
 @operation(responses={200: OrderOut, 404: ErrorOut})
 def get_order(rx_number: str):
     """Return one order with its plan and alerts."""
-    return jsonify(service.order_to_dict(_order(rx_number)))
+    return jsonify(service.order_to_dict(_order(rx_number), viewer=api_user()))
 
 
 @bp.post("/orders/<rx_number>/verify")
 @api_roles(PHARMACIST)
 @operation(request=VerifyIn, responses={200: OrderOut, 409: ErrorOut, 422: ErrorOut})
 def verify_order(rx_number: str):
-    """Approve or reject: ``{"decision": "approve"|"reject", "reason"}`` (409 on a stop alert)."""
+    """Approve or reject: ``{"decision": "approve"|"reject", "reason", "acknowledgements"}``.
+
+    Approval needs ``acknowledgements`` {alert code: reason} for every warning (422 naming
+    ``acknowledgements.<code>``); a stop alert blocks it (409).
+    """
     body = validate(VerifyIn, json_body()).model_dump()
     order = service.verify_order(
-        _order(rx_number), api_user(), body.get("decision"), body.get("reason")
+        _order(rx_number),
+        api_user(),
+        body.get("decision"),
+        body.get("reason"),
+        body.get("acknowledgements"),
     )
-    return jsonify(service.order_to_dict(order))
+    return jsonify(service.order_to_dict(order, viewer=api_user()))
 
 
 @bp.post("/orders/<rx_number>/cancel")
@@ -113,4 +124,4 @@ def cancel_order(rx_number: str):
     """Cancel with ``{"reason"}``: the prescriber before verification, a pharmacist until dispensed."""
     body = validate(CancelIn, json_body()).model_dump()
     order = service.cancel_order(_order(rx_number), api_user(), body.get("reason"))
-    return jsonify(service.order_to_dict(order))
+    return jsonify(service.order_to_dict(order, viewer=api_user()))

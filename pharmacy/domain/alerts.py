@@ -5,24 +5,35 @@
 thresholds from the pharmacy settings, and passes them in with today's date.
 
 Levels: ``info`` (for the record), ``warning`` (the pharmacist decides), ``stop``
-(verification is blocked). Two alerts stop:
+(verification is blocked). Three alerts stop:
 
 * ``route_iv``: cyanocobalamin injections compounded here are depot (IM/SC) products.
 * ``benzyl_alcohol_infant``: benzyl alcohol is linked to "gasping syndrome" in neonates
   and infants (FDA 1982; USP <797> preservative guidance); a preservative-free
   single-dose product must be ordered instead, so approval is blocked rather than
   left to a judgement at the counter.
+* ``allergy``: an allergy entry names the drug or an ingredient of the formulation
+  (SPEC 5.1; the matching is :mod:`pharmacy.domain.allergies`).
+
+A ``warning`` is approved only with a reason (SPEC 5.2, :func:`check_acknowledgements`);
+an ``info`` needs none; a ``stop`` cannot be acknowledged.
+
+SPEC 5.7: alert messages may name what another prescriber entered (their allergy entries,
+their orders' Rx numbers); such an alert carries a ``prescriber_message`` without it, which
+is what prescribers are shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from pharmacy.domain.allergies import AllergyMatch, allergy_status, entry_key, screen
+from pharmacy.domain.errors import ConflictError, ValidationFailed
 from pharmacy.domain.regimen import Phase
 from pharmacy.domain.units import format_ml, format_number, round_ml
 
@@ -35,15 +46,23 @@ ROUTE_NAMES = {"IM": "intramuscular", "SC": "subcutaneous", "IV": "intravenous"}
 
 @dataclass(frozen=True)
 class Alert:
-    """Hold one alert: a stable ``code``, a ``level`` and a sentence for the pharmacist."""
+    """Hold one alert: a stable ``code``, a ``level`` and a sentence for the pharmacist.
+
+    ``prescriber_message`` replaces ``message`` for prescribers when the message names
+    what another prescriber entered (SPEC 5.7); None when the message hides nothing.
+    """
 
     code: str
     level: str
     message: str
+    prescriber_message: str | None = None
 
     def to_dict(self) -> dict[str, str]:
-        """Return the JSON form ``{"code", "level", "message"}``."""
-        return {"code": self.code, "level": self.level, "message": self.message}
+        """Return the stored JSON form ``{"code", "level", "message"[, "prescriber_message"]}``."""
+        data = {"code": self.code, "level": self.level, "message": self.message}
+        if self.prescriber_message is not None:
+            data["prescriber_message"] = self.prescriber_message
+        return data
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,11 @@ class AlertFacts:
     :param formulation_matches: an active formulation has this concentration, vial
         volume and container.
     :param benzyl_alcohol: that formulation contains benzyl alcohol.
+    :param hidden_orders: those of ``other_active_orders`` another prescriber wrote.
+    :param allergies: the patient's recorded allergy entries; None: not screened.
+    :param ingredients: component names of the formulation(s) the order would use.
+    :param formulation_name: their name, for the allergy message.
+    :param hidden_allergies: entries the order's prescriber did not write.
     """
 
     phases: Sequence[Phase]
@@ -85,6 +109,11 @@ class AlertFacts:
     other_active_orders: Sequence[str] = ()
     formulation_matches: bool = True
     benzyl_alcohol: bool = False
+    hidden_orders: Sequence[str] = ()
+    allergies: Sequence[str] | None = None
+    ingredients: Sequence[str] = ()
+    formulation_name: str = ""
+    hidden_allergies: Sequence[str] = ()
 
 
 def _phase_list(numbers: Sequence[int]) -> str:
@@ -119,6 +148,15 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
                 "stop",
                 "Route IV is not a depot route for this product: compounded cyanocobalamin"
                 " here is for IM or SC injection. Ask the prescriber for IM or SC.",
+            )
+        )
+    if facts.allergies is not None:
+        alerts.extend(
+            allergy_alerts(
+                facts.allergies,
+                facts.ingredients,
+                formulation=facts.formulation_name,
+                hidden=facts.hidden_allergies,
             )
         )
     if facts.benzyl_alcohol and is_under_one_year(facts.patient_dob, facts.today):
@@ -171,15 +209,7 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
                 )
             )
     if facts.other_active_orders:
-        rx = ", ".join(facts.other_active_orders)
-        alerts.append(
-            Alert(
-                "duplicate_active_order",
-                "warning",
-                f"The patient already has an active cyanocobalamin order (Rx {rx})."
-                " Check for duplicate therapy; cancel the older order if this one replaces it.",
-            )
-        )
+        alerts.append(_duplicate_alert(facts.other_active_orders, facts.hidden_orders))
     if not facts.formulation_matches:
         alerts.append(
             Alert(
@@ -191,6 +221,126 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
             )
         )
     return sorted(alerts, key=lambda a: -LEVELS.index(a.level))
+
+
+def _duplicate_alert(others: Sequence[str], hidden: Sequence[str]) -> Alert:
+    """Return ``duplicate_active_order``; prescribers see only their own Rx numbers."""
+    advice = " Check for duplicate therapy; cancel the older order if this one replaces it."
+    message = (
+        f"The patient already has an active cyanocobalamin order (Rx {', '.join(others)})." + advice
+    )
+    if not set(hidden) & set(others):
+        return Alert("duplicate_active_order", "warning", message)
+    own = [rx for rx in others if rx not in hidden]
+    said = f"your order Rx {', '.join(own)} and " if own else ""
+    prescriber_message = (
+        f"The patient already has {said}an active cyanocobalamin order from another"
+        " prescriber at this pharmacy. The pharmacist will check for duplicate therapy."
+    )
+    return Alert("duplicate_active_order", "warning", message, prescriber_message)
+
+
+def _describe(match: AllergyMatch, formulation: str) -> str:
+    if not match.ingredient:
+        return f'"{match.allergy}" names {match.substance}, the drug ordered'
+    where = f" of {formulation}" if formulation else " of the formulation"
+    return f'"{match.allergy}" names {match.substance.lower()}, an ingredient{where}'
+
+
+def allergy_alerts(
+    entries: Sequence[str],
+    ingredients: Sequence[str] = (),
+    *,
+    formulation: str = "",
+    hidden: Sequence[str] = (),
+) -> list[Alert]:
+    """Return the SPEC 5.1 alerts for a patient's allergy entries.
+
+    * ``allergy`` (stop): an entry names the drug or an ingredient; the message names both.
+    * ``allergies_unknown`` (warning): nothing is recorded (``NKDA`` and its synonyms count
+      as recorded: none known).
+
+    :param formulation: the name of the formulation the ingredients come from.
+    :param hidden: entries the order's prescriber did not write (SPEC 5.7): the message a
+        prescriber sees names the substance but not those entries.
+    """
+    if allergy_status(entries) == "unknown":
+        return [
+            Alert(
+                "allergies_unknown",
+                "warning",
+                "No allergies are recorded for the patient (not even NKDA). Ask the patient or"
+                " the prescriber, and record what you learn on the patient page.",
+            )
+        ]
+    matches = screen(entries, ingredients)
+    if not matches:
+        return []
+    message = (
+        "Allergy: "
+        + "; ".join(_describe(m, formulation) for m in matches)
+        + ". Do not approve: reject the order and contact the prescriber."
+    )
+    hidden_keys = {entry_key(h) for h in hidden}
+    private = [m for m in matches if entry_key(m.allergy) in hidden_keys]
+    if not private:
+        return [Alert("allergy", "stop", message)]
+    shown = [_describe(m, formulation) for m in matches if m not in private]
+    substances = ", ".join(sorted({m.substance.lower() for m in private}))
+    prescriber_message = (
+        "Allergy: "
+        + "; ".join([*shown, f"an allergy on the pharmacy's record names {substances}"])
+        + ". The pharmacy will contact you."
+    )
+    return [Alert("allergy", "stop", message, prescriber_message)]
+
+
+def check_acknowledgements(
+    alerts: Sequence[Alert | Mapping[str, str]],
+    acknowledgements: Mapping[str, object] | None,
+) -> dict[str, str]:
+    """Return the reason given for each ``warning``, trimmed (SPEC 5.2).
+
+    :param alerts: the order's alerts (objects or their JSON dicts), as computed now.
+    :param acknowledgements: alert code -> reason, as sent.
+    :raise ConflictError: a ``stop`` alert is acknowledged (it cannot be: 409).
+    :raise ValidationFailed: a warning without a reason, a blank or non-text reason, or a
+        code that is not an alert on the order; keyed ``acknowledgements.<code>``.
+    """
+    given = dict(acknowledgements or {})
+    by_code = {}
+    for a in alerts:
+        code, level, message = (
+            (a["code"], a["level"], a["message"])
+            if isinstance(a, Mapping)
+            else (a.code, a.level, a.message)
+        )
+        by_code[code] = (level, message)
+    stops = [by_code[c][1] for c in given if by_code.get(c, ("",))[0] == "stop"]
+    if stops:
+        raise ConflictError(
+            "acknowledgements",
+            "A stop alert cannot be acknowledged: " + " ".join(stops),
+        )
+    errors: dict[str, str] = {}
+    for code in given:
+        if code not in by_code:
+            errors[f"acknowledgements.{code}"] = (
+                "There is no such alert on this order: acknowledge only the alerts it shows."
+            )
+    reasons: dict[str, str] = {}
+    for code, (level, message) in by_code.items():
+        raw = given.get(code)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if raw is not None and not isinstance(raw, str):
+            errors[f"acknowledgements.{code}"] = "The reason must be text."
+        elif text:
+            reasons[code] = text
+        elif level == "warning":
+            errors[f"acknowledgements.{code}"] = f"Give a reason for approving despite: {message}"
+    if errors:
+        raise ValidationFailed(errors)
+    return reasons
 
 
 def has_stop(alerts: Sequence[Alert | dict[str, object]]) -> bool:

@@ -11,6 +11,9 @@ route, the text fields and the order-only limits:
   (:mod:`pharmacy.domain.alerts`) rather than the prescriber getting a form error.
   The plan of an IV order is computed as if IM (volumes do not depend on the route).
 * ``patient.dob`` not after ``today``, not before 1900.
+* ``patient.allergies`` free text or a list of strings (SPEC 5.1), split into entries by
+  :func:`~pharmacy.domain.allergies.parse_allergies`; at most 50 entries of 200 characters.
+* ``patient.phone`` and ``patient.address`` optional text (SPEC 5.7: the recall contact list).
 
 Every error is keyed by its JSON path (``patient.dob``, ``phases[1].count``) and
 raised at once as :class:`~pharmacy.domain.errors.ValidationFailed`.
@@ -24,6 +27,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from pharmacy.domain.allergies import (
+    MAX_ENTRIES,
+    MAX_ENTRY_LENGTH,
+    format_allergies,
+    parse_allergies,
+)
+from pharmacy.domain.dates import check_start_date
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.followup import (
     CAUSES,
@@ -44,19 +54,26 @@ ORDER_ROUTES = ("IM", "SC", "IV")
 MAX_REFILLS = 11
 MAX_NAME = 80
 MAX_MRN = 40
+MAX_PHONE = 40
+MAX_ADDRESS = 500
 MAX_TEXT = 2000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
 class PatientInput:
-    """Hold the patient named in an order; ``mrn`` is None when not given."""
+    """Hold the patient named in an order; ``mrn`` is None when not given.
+
+    ``allergies`` holds the entries the order states (none: the order says nothing).
+    """
 
     first_name: str
     last_name: str
     dob: date
     mrn: str | None = None
-    allergies: str = ""
+    allergies: tuple[str, ...] = ()
+    phone: str = ""
+    address: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """Return the order-body JSON form."""
@@ -65,7 +82,9 @@ class PatientInput:
             "last_name": self.last_name,
             "dob": self.dob.isoformat(),
             "mrn": self.mrn,
-            "allergies": self.allergies,
+            "allergies": format_allergies(self.allergies),
+            "phone": self.phone,
+            "address": self.address,
         }
 
 
@@ -144,6 +163,38 @@ def _dob(raw: object, today: date, errors: dict[str, str]) -> date | None:
     return dob
 
 
+def parse_allergy_field(raw: object, path: str, errors: dict[str, str]) -> tuple[str, ...]:
+    """Return the allergy entries of free text or a list, recording shape errors at ``path``."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        if len(raw.strip()) > MAX_TEXT:
+            errors.setdefault(path, f"Allergies must be at most {MAX_TEXT:,} characters.")
+            return ()
+        entries = parse_allergies(raw)
+    elif isinstance(raw, list):
+        if len(raw) > MAX_ENTRIES:
+            errors.setdefault(path, f"List at most {MAX_ENTRIES} allergies.")
+            return ()
+        for i, item in enumerate(raw):
+            if not isinstance(item, str):
+                errors.setdefault(f"{path}[{i}]", "Each allergy must be text.")
+            elif len(item.strip()) > MAX_ENTRY_LENGTH:
+                errors.setdefault(
+                    f"{path}[{i}]", f"Each allergy has at most {MAX_ENTRY_LENGTH} characters."
+                )
+        if any(k.startswith(f"{path}[") for k in errors):
+            return ()
+        entries = parse_allergies(raw)
+    else:
+        errors.setdefault(path, "Allergies must be text or a list of texts.")
+        return ()
+    if len(entries) > MAX_ENTRIES:
+        errors.setdefault(path, f"List at most {MAX_ENTRIES} allergies.")
+        return ()
+    return entries
+
+
 def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientInput | None:
     """Return the order's patient, or record its field errors (``patient.*``) and return None."""
     if not isinstance(raw, Mapping):
@@ -170,12 +221,22 @@ def parse_patient(raw: object, today: date, errors: dict[str, str]) -> PatientIn
     )
     dob = _dob(raw.get("dob"), today, errors)
     mrn = _text(raw, "mrn", "patient.mrn", errors, label="The MRN", required=False, limit=MAX_MRN)
-    allergies = _text(
-        raw, "allergies", "patient.allergies", errors, label="Allergies", required=False
+    allergies = parse_allergy_field(raw.get("allergies"), "patient.allergies", errors)
+    phone = _text(
+        raw, "phone", "patient.phone", errors, label="The phone", required=False, limit=MAX_PHONE
+    )
+    address = _text(
+        raw,
+        "address",
+        "patient.address",
+        errors,
+        label="The address",
+        required=False,
+        limit=MAX_ADDRESS,
     )
     if len(errors) > before or dob is None:
         return None
-    return PatientInput(first, last, dob, mrn or None, allergies)
+    return PatientInput(first, last, dob, mrn or None, allergies, phone, address)
 
 
 def _refills(raw: object, errors: dict[str, str]) -> None:
@@ -253,12 +314,33 @@ def parse_frame(data: Mapping[str, object], errors: dict[str, str]) -> ClinicalF
     return ClinicalFrame(cause, neuro, tests, interval)
 
 
-def parse_order(data: object, today: date, *, in_use_days: int | None = None) -> OrderInput:
+def _start_date(data: Mapping[str, object]) -> date | None:
+    """Return the body's ``start_date`` when it is a plain ISO date, else None."""
+    raw = data.get("start_date")
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str) and len(raw) <= 10:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_order(
+    data: object,
+    today: date,
+    *,
+    in_use_days: int | None = None,
+    max_backdate_days: int | None = None,
+) -> OrderInput:
     """Return the validated order in ``data`` (SPEC section 3 order body).
 
     :param today: the pharmacy's local date (dates of birth may not be after it).
     :param in_use_days: days a punctured multiple-dose vial is used (settings default);
         None keeps the planner's default.
+    :param max_backdate_days: when given, ``start_date`` must lie from this many days before
+        ``today`` to 365 days after it (SPEC 5.3); None accepts any date (the plan preview).
     :raise ValidationFailed: every field error at once, keyed by JSON path.
     """
     if not isinstance(data, Mapping):
@@ -313,6 +395,15 @@ def parse_order(data: object, today: date, *, in_use_days: int | None = None) ->
     except ValidationFailed as exc:
         for path, message in exc.errors.items():
             errors.setdefault(path, message)
+    if max_backdate_days is not None and "start_date" not in errors:
+        start = plan.request.start_date if plan is not None else _start_date(data)
+        problem = (
+            check_start_date(start, today, max_backdate_days=max_backdate_days)
+            if start is not None
+            else None
+        )
+        if problem is not None:
+            errors[problem.field] = problem.message
     if errors:
         raise ValidationFailed(errors)
     assert plan is not None and patient is not None

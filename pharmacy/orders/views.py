@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from pharmacy.api.schemas.base import validate
+from pharmacy.api.schemas.orders import VerifyIn
 from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.idempotency import idempotent_form
@@ -50,7 +52,9 @@ def new():
         return render_template("orders/new.html", form=form, general_errors=general)
     if form.validate():
         try:
-            order = service.submit_order(form.to_order_json(), current_user, source="web")
+            order = service.submit_order(
+                form.to_order_json(), current_user, source="web", today=service.local_today()
+            )
         except ValidationFailed as exc:
             general = apply_errors(form, exc.errors, ERROR_ALIASES)
         except DomainError as exc:
@@ -110,6 +114,7 @@ def detail(rx_number: str):
     return render_template(
         "orders/detail.html",
         order=order,
+        alerts=service.alerts_for(order, current_user),
         form=ReasonForm(),
         age=service.patient_age(order.patient.dob),
         history=service.status_history(order),
@@ -132,8 +137,22 @@ def _decide(rx_number: str, decision: str):
     if not form.validate():
         flash("The reason is too long (at most 2,000 characters).", "error")
         return _back(order)
+    # SPEC 5.2: one reason field per warning, named ``ack-<alert code>``.
+    acknowledgements = {
+        key.removeprefix("ack-"): value
+        for key, value in request.form.items()
+        if key.startswith("ack-") and decision == "approve"
+    }
     try:
-        service.verify_order(order, current_user, decision, form.reason.data)
+        # The API's schema checks the reasons' shape (length, control characters).
+        validate(VerifyIn, {"decision": decision, "acknowledgements": acknowledgements})
+        service.verify_order(
+            order, current_user, decision, form.reason.data, acknowledgements or None
+        )
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+        return _back(order)
     except (ConflictError, DomainError) as exc:
         flash(exc.message, "error")
         return _back(order)

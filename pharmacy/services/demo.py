@@ -162,7 +162,11 @@ DEMO_LOTS = (
 )
 
 DEMO_BATCH_VIALS = {"CYB-1ML-SDV": 60, "CYB-10ML-MDV": 40, "CYB-30ML-MDV": 40}
-DEMO_BATCH_AGE = timedelta(days=2)  # compounded two days before the demo is loaded
+# Compounded 14 days and 6 hours before the demo is loaded, so that its sterility test could
+# pass (USP <71> incubates for not less than 14 days, SPEC 5.6) an hour after incubation
+# ended, and the 45-day 1 mL batch still has a month of BUD left.
+DEMO_BATCH_AGE = timedelta(days=14, hours=6)
+DEMO_STERILITY_AFTER = timedelta(days=14, hours=1)
 
 
 def _formulations() -> int:
@@ -251,7 +255,13 @@ def _batches() -> int:
             technician,
         )
         if batch.sterility_test is not None:
-            batches.record_sterility(batch.lot_number, "passed", pharmacist)
+            batches.record_sterility(
+                batch.lot_number,
+                "passed",
+                pharmacist,
+                completed_at=(batch.compounded_dt + DEMO_STERILITY_AFTER).isoformat(),
+                reference=f"LAB-{batch.lot_number}",
+            )
         batches.release_batch(batch.lot_number, pharmacist)
         added += 1
     return added
@@ -297,6 +307,76 @@ def _orders() -> int:
         source="web",
     )
     return 1
+
+
+# The counter-safety story (SPEC 5.1, 5.2): two orders waiting for the pharmacist, one
+# stopped by an allergy, one with two warnings to acknowledge. (first, last, dob, mrn,
+# allergies, dose mcg, notes)
+_SAFETY_ORDERS = (
+    (
+        "Walter",
+        "Lindqvist",
+        "1947-02-11",
+        "MRN-70211",
+        "Cyanocobalamin (anaphylaxis 2019); penicillin",
+        1000,
+        "Demo: the allergy stop. Reject it with a reason and call the prescriber.",
+    ),
+    (
+        "Grace",
+        "Mbeki",
+        "1971-08-30",
+        "MRN-80830",
+        "",
+        1500,
+        (
+            "Demo: two warnings (dose above the usual maximum, allergies not recorded);"
+            " approving needs a reason for each."
+        ),
+    ),
+)
+
+
+def _safety_orders() -> int:
+    """Add the allergy-stop and the two-warning orders (once: keyed on the first MRN)."""
+    from pharmacy.models import Patient
+    from pharmacy.services.orders import local_today, submit_order
+
+    if db.session.execute(db.select(Patient.id).where(Patient.mrn == _SAFETY_ORDERS[0][3])).first():
+        return 0
+    prescriber = _demo_user("prescriber")
+    start = local_today()
+    for first, last, dob, mrn, allergies, dose, notes in _SAFETY_ORDERS:
+        submit_order(
+            {
+                "patient": {
+                    "first_name": first,
+                    "last_name": last,
+                    "dob": dob,
+                    "mrn": mrn,
+                    "allergies": allergies,
+                    "phone": "555-0100",
+                },
+                "drug": "cyanocobalamin",
+                "concentration_mcg_per_ml": 1000,
+                "vial_volume_ml": 10,
+                "container": "multiple-dose",
+                "route": "IM",
+                "start_date": start.isoformat(),
+                "phases": [
+                    {"dose_mcg": dose, "every": 1, "unit": "week", "count": 4},
+                    {"dose_mcg": 1000, "every": 1, "unit": "month", "count": None},
+                ],
+                "days_supply": 56,
+                "refills": 2,
+                "indication": "Vitamin B12 deficiency (E53.8)",
+                "compounding_reason": "Commercial 10 mL vials on national shortage.",
+                "notes": notes,
+            },
+            prescriber,
+            source="web",
+        )
+    return len(_SAFETY_ORDERS)
 
 
 # The continuity story (SPEC 7.5): patients whose maintenance is slipping.
@@ -356,10 +436,7 @@ def _continuity_orders() -> int:
             prescriber,
             source="web",
         )
-        try:
-            verify_order(order, pharmacist, "approve", "Demo maintenance order")
-        except TypeError:  # pragma: no cover - verification with acknowledgements
-            verify_order(order, pharmacist, "approve")
+        verify_order(order, pharmacist, "approve", "Demo maintenance order")
         order = db.session.get_one(Order, order.id)
         if hasattr(order.patient, "phone") and not order.patient.phone:
             order.patient.phone = phone  # for the outreach call list
@@ -564,6 +641,8 @@ def load_demo() -> list[str]:
         done.append(f"{count} released batches")
     if _orders():
         done.append("1 order awaiting verification")
+    if count := _safety_orders():
+        done.append(f"{count} orders to verify: an allergy stop, two warnings to acknowledge")
     if count := _continuity_orders():
         done.append(f"{count} maintenance patients to follow up (overdue, lapsed, renewal)")
     if count := _followup_patients():

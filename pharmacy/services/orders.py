@@ -6,6 +6,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -14,7 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from pharmacy.domain import fhir
-from pharmacy.domain.alerts import LEVELS, AlertFacts, Thresholds, has_stop, order_alerts
+from pharmacy.domain.alerts import (
+    LEVELS,
+    AlertFacts,
+    Thresholds,
+    check_acknowledgements,
+    has_stop,
+    order_alerts,
+)
+from pharmacy.domain.allergies import parse_allergies
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.followup import clinical_alerts
 from pharmacy.domain.npi import validate_npi
@@ -208,6 +217,20 @@ def _has_benzyl_alcohol(formulation: Formulation) -> bool:
     return any("benzyl alcohol" in (i.component or "").lower() for i in formulation.ingredients)
 
 
+def _ingredients(formulations: list[Formulation]) -> tuple[list[str], str]:
+    """Return the component names of every matching formulation, and their names.
+
+    A fill may take a batch of any of them, so an allergy to an ingredient of any one is
+    screened (SPEC 5.1: "the formulation the order would use").
+    """
+    names: list[str] = []
+    for formulation in formulations:
+        for ingredient in formulation.ingredients:
+            if ingredient.component and ingredient.component not in names:
+                names.append(ingredient.component)
+    return names, " or ".join(f.name for f in formulations)
+
+
 def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
     """Return the SPEC 2.7 alerts for ``order`` as JSON dicts (gathering the facts here)."""
     others = (
@@ -227,6 +250,7 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
         .all()
     )
     matches = _matching_formulations(order)
+    ingredients, formulation_name = _ingredients(matches)
     facts = AlertFacts(
         phases=continuity.order_terms(order).regimen.phases,
         concentration_mcg_per_ml=Decimal(order.concentration_mcg_per_ml),
@@ -240,6 +264,9 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
         formulation_matches=bool(matches),
         # Benzyl alcohol matters only when every matching product contains it.
         benzyl_alcohol=bool(matches) and all(_has_benzyl_alcohol(f) for f in matches),
+        allergies=parse_allergies(order.patient.allergies),
+        ingredients=ingredients,
+        formulation_name=formulation_name,
     )
     alerts = order_alerts(facts) + clinical_alerts(followup.order_frame(order), facts.phases)
     return [a.to_dict() for a in sorted(alerts, key=lambda a: -LEVELS.index(a.level))]
@@ -257,10 +284,37 @@ def prescriber_to_dict(user: User) -> dict:
     return {"name": user.full_name, "npi": user.npi, "clinic": user.clinic, "phone": user.phone}
 
 
-def order_to_dict(order: Order, *, with_plan: bool = True, today: date | None = None) -> dict:
+def alerts_for(order: Order, viewer: User | None) -> list[dict]:
+    """Return the order's alerts as ``viewer`` may read them.
+
+    Pharmacy roles (and ``None``: the audit) read every message and each warning's
+    acknowledgement (SPEC 5.2); a prescriber reads the message without another
+    prescriber's entries or Rx numbers (SPEC 5.7) and no acknowledgements.
+    """
+    prescriber = viewer is not None and viewer.role == "prescriber"
+    shown = []
+    for alert in order.alerts or []:
+        item = {"code": alert["code"], "level": alert["level"], "message": alert["message"]}
+        if prescriber:
+            item["message"] = alert.get("prescriber_message") or alert["message"]
+        else:
+            item["acknowledgement"] = alert.get("acknowledgement")
+        shown.append(item)
+    return shown
+
+
+def order_to_dict(
+    order: Order,
+    *,
+    with_plan: bool = True,
+    today: date | None = None,
+    viewer: User | None = None,
+) -> dict:
     """Return the API form of ``order`` (SPEC 3 order body plus what the pharmacy adds).
 
-    ``next_fill`` (SPEC 5.4) comes from the order's stored continuity state.
+    ``next_fill`` (SPEC 5.4) comes from the order's stored continuity state. ``viewer``
+    decides what alerts and patient data show (SPEC 5.2, 5.7); None is the pharmacy's
+    full record (audit events).
     """
     today = today or local_today()
     data = {
@@ -284,7 +338,7 @@ def order_to_dict(order: Order, *, with_plan: bool = True, today: date | None = 
         "notes": order.notes,
         **followup.order_frame(order).to_dict(),
         "sig": order.sig,
-        "alerts": order.alerts or [],
+        "alerts": alerts_for(order, viewer),
         "submitted_at": _iso(order.submitted_dt),
         "verified_at": _iso(order.verified_dt),
         "verified_by": order.verified_by.username if order.verified_by else None,
@@ -347,12 +401,24 @@ def next_rx_number() -> str:
     return str(value)
 
 
-def parse_order_body(data: object) -> OrderInput:
-    """Return the validated order body (the pharmacy's today and in-use default applied).
+def parse_order_body(
+    data: object, today: date | None = None, *, renewal: bool = False
+) -> OrderInput:
+    """Return the validated order body (the pharmacy's today and settings applied).
 
+    :param today: the pharmacy's local date (default: its clock now); ``start_date`` must
+        lie within the settings' window around it (SPEC 5.3).
+    :param renewal: the body is a renewal the system wrote (SPEC 7.6): it starts at the old
+        order's first uncovered dose, which may lie further back than a new order may.
     :raise ValidationFailed: field errors keyed by JSON path.
     """
-    order_input = parse_order(data, local_today(), in_use_days=get_settings().default_in_use_days)
+    settings = get_settings()
+    order_input = parse_order(
+        data,
+        today or local_today(),
+        in_use_days=settings.default_in_use_days,
+        max_backdate_days=None if renewal else settings.max_backdate_days,
+    )
     try:
         plan_vials(order_input.plan_request)
     except ValidationFailed:
@@ -363,16 +429,22 @@ def parse_order_body(data: object) -> OrderInput:
 
 
 def submit_order(
-    data: object, prescriber: User, *, source: str = "api", renews: Order | None = None
+    data: object,
+    prescriber: User,
+    *,
+    source: str = "api",
+    renews: Order | None = None,
+    today: date | None = None,
 ) -> Order:
     """Validate, number and store an order from ``prescriber``; return it (committed).
 
     :param data: the SPEC 3 order body.
     :param source: ``web``, ``api`` or ``fhir``.
+    :param today: the pharmacy's local date (default: its clock now).
     :raise ValidationFailed: nothing is saved.
     """
     try:
-        order_input = parse_order_body(data)
+        order_input = parse_order_body(data, today, renewal=renews is not None)
         _check_prescriber(prescriber)
         for attempt in range(2):
             try:
@@ -464,7 +536,7 @@ def _store(
     return order
 
 
-def submit_fhir(resource: object, prescriber: User) -> Order:
+def submit_fhir(resource: object, prescriber: User, *, today: date | None = None) -> Order:
     """Create an order from a FHIR R4 MedicationRequest (see :mod:`pharmacy.domain.fhir`).
 
     :raise fhir.FhirError: the resource cannot be mapped or the order is not valid; each
@@ -494,7 +566,7 @@ def submit_fhir(resource: object, prescriber: User) -> Order:
             "mrn": found.mrn,
         }
     try:
-        return submit_order(body, prescriber, source="fhir")
+        return submit_order(body, prescriber, source="fhir", today=today)
     except ValidationFailed as exc:
         raise fhir.FhirError(
             [fhir.Issue(mapped.expression(path), message) for path, message in exc.errors.items()]
@@ -535,14 +607,27 @@ def _snapshot(order: Order) -> dict:
     return {"status": order.status, "status_reason": order.status_reason or ""}
 
 
-def verify_order(order: Order, pharmacist: User, decision: object, reason: object = None) -> Order:
+def verify_order(
+    order: Order,
+    pharmacist: User,
+    decision: object,
+    reason: object = None,
+    acknowledgements: Mapping[str, object] | None = None,
+) -> Order:
     """Approve or reject a submitted order; return it (committed).
 
-    The alerts are computed again (stock, other orders and settings may have changed)
-    and stored on the order. A ``stop`` alert blocks approval.
+    The alerts are computed again (stock, other orders, allergies and settings may have
+    changed) and stored on the order. A ``stop`` alert blocks approval; approving needs a
+    reason for every ``warning`` (SPEC 5.2), stored on its alert as ``acknowledgement`` and
+    in the audit event. The order row is locked first, so of two pharmacists deciding at
+    once the second finds it decided (409).
 
+    :param acknowledgements: alert code -> reason, one per warning (approval only).
     :raise DomainError: ``decision`` or ``reason`` invalid (422).
-    :raise ConflictError: the order is not waiting for verification, or a stop alert (409).
+    :raise ValidationFailed: a warning without a reason, or an acknowledgement for an
+        alert the order does not have (422, ``acknowledgements.<code>``).
+    :raise ConflictError: the order is not waiting for verification, a stop alert, or
+        a stop alert acknowledged (409).
     """
     try:
         order = lock_order(order)
@@ -556,13 +641,22 @@ def verify_order(order: Order, pharmacist: User, decision: object, reason: objec
             )
         before = _snapshot(order)
         alerts = compute_alerts(order)
-        if decision == "approve" and has_stop(alerts):
-            stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
-            raise ConflictError(
-                "decision",
-                f"Approval is blocked by a stop alert: {stops}"
-                " Reject the order with a reason instead.",
-            )
+        if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
+            raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
+        reasons: dict[str, str] = {}
+        if decision == "approve":
+            if has_stop(alerts):
+                stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
+                raise ConflictError(
+                    "decision",
+                    f"Approval is blocked by a stop alert: {stops}"
+                    " Reject the order with a reason instead.",
+                )
+            reasons = check_acknowledgements(alerts, acknowledgements)
+            alerts = [
+                {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
+                for a in alerts
+            ]
         order.alerts = alerts
         order.status_reason = text
         if decision == "approve":
@@ -589,7 +683,11 @@ def verify_order(order: Order, pharmacist: User, decision: object, reason: objec
             order.rx_number,
             actor=pharmacist,
             before=before,
-            after={**_snapshot(order), "alerts": [a["code"] for a in alerts]},
+            after={
+                **_snapshot(order),
+                "alerts": [a["code"] for a in alerts],
+                **({"acknowledgements": reasons} if reasons else {}),
+            },
         )
         db.session.commit()
         return order
@@ -658,6 +756,7 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
 
 __all__ = [
     "PatientInput",
+    "alerts_for",
     "cancel_order",
     "compute_alerts",
     "get_order",

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import func, or_, select
 
+from pharmacy.domain.allergies import format_allergies, merge_allergies, parse_allergies
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.order_input import PatientInput
 from pharmacy.extensions import db
@@ -51,7 +52,8 @@ def find_patient(data: PatientInput) -> Patient | None:
 def resolve_patient(data: PatientInput, actor: User | None) -> Patient:
     """Return the order's patient, creating it when new; the caller commits.
 
-    A found patient gains an MRN or allergies the order states (audited). An MRN that
+    A found patient gains an MRN and the allergies the order adds (audited); recorded
+    allergies are never replaced or removed (SPEC 5.1). An MRN that
     belongs to someone with another name or birth date is refused: a wrong MRN would
     put this prescription on another person's record.
 
@@ -64,7 +66,7 @@ def resolve_patient(data: PatientInput, actor: User | None) -> Patient:
             last_name=data.last_name,
             dob=data.dob,
             mrn=data.mrn,
-            allergies=data.allergies,
+            allergies=format_allergies(data.allergies),
         )
         db.session.add(patient)
         db.session.flush()
@@ -85,8 +87,10 @@ def resolve_patient(data: PatientInput, actor: User | None) -> Patient:
     before = patient_to_dict(patient)
     if data.mrn and not patient.mrn:
         patient.mrn = data.mrn
-    if data.allergies and data.allergies != patient.allergies:
-        patient.allergies = data.allergies
+    # SPEC 5.1: an order only adds allergies; it never replaces or removes them.
+    merged = format_allergies(merge_allergies(parse_allergies(patient.allergies), data.allergies))
+    if merged != patient.allergies:
+        patient.allergies = merged
     after = patient_to_dict(patient)
     if after != before:
         audit.record(

@@ -23,3 +23,30 @@
     }, { once: true });
   });
 })();
+
+// A form marked data-needs-all keeps its submit button disabled until every required
+// field holds more than blanks (approving an order needs a reason for each warning).
+(function () {
+  "use strict";
+  function update(form) {
+    var fields = form.querySelectorAll("[required]");
+    var ready = Array.prototype.every.call(fields, function (f) { return f.value.trim() !== ""; });
+    form.querySelectorAll("button[type=submit]").forEach(function (b) {
+      if (b.dataset.blockedByStop !== "1") { b.disabled = !ready; }
+    });
+  }
+  function init() {
+    document.querySelectorAll("form[data-needs-all]").forEach(function (form) {
+      form.querySelectorAll("button[type=submit][disabled]").forEach(function (b) {
+        b.dataset.blockedByStop = "1";
+      });
+      update(form);
+      form.addEventListener("input", function () { update(form); });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

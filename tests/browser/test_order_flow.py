@@ -51,6 +51,9 @@ def test_prescriber_orders_and_pharmacist_approves(page, browser, live_server):
         assert item.locator("[data-alert='dose_above_max']").is_visible()
         assert "warning" in item.locator("[data-alert='dose_above_max']").inner_text().lower()
         _shot(pharmacist, "verification-queue")
+        # SPEC 5.2: a reason for each warning (the dose, and no allergies recorded).
+        for field in item.locator("[data-ack]").all():
+            field.fill("Checked with the prescriber")
         item.locator(f"[data-approve='{rx}']").click()
         pharmacist.wait_for_url("**/orders/queue")
         assert f"Rx {rx} verified" in pharmacist.locator(".flash").inner_text()

@@ -51,10 +51,16 @@ def token(user):
 pharmacist, technician = token("pharmacist"), token("technician")
 # The demo's order waiting for verification (other demo orders are already verified).
 orders = call("GET", "/api/v1/orders?status=submitted", token=pharmacist).get_json()["orders"]
-rx = next(
-    o["rx_number"] for o in orders if not any(a["level"] == "stop" for a in o["alerts"])
+waiting = next(o for o in orders if not any(a["level"] == "stop" for a in o["alerts"]))
+rx = waiting["rx_number"]
+# SPEC 5.2: every warning is approved with a reason.
+acks = {a["code"]: "Checked with the prescriber" for a in waiting["alerts"] if a["level"] == "warning"}
+response = call(
+    "POST",
+    f"/api/v1/orders/{rx}/verify",
+    token=pharmacist,
+    json={"decision": "approve", "acknowledgements": acks},
 )
-response = call("POST", f"/api/v1/orders/{rx}/verify", token=pharmacist, json={"decision": "approve"})
 assert response.status_code == 200, response.get_data(as_text=True)
 response = call("POST", f"/api/v1/orders/{rx}/fills", token=technician)
 assert response.status_code == 201, response.get_data(as_text=True)

@@ -69,3 +69,20 @@ def test_demo_gtin_formulation(app):
         load_demo()
         gtins = db.session.execute(db.select(Formulation.gtin)).scalars().all()
     assert "00312345678906" in gtins
+
+
+def test_demo_safety_orders(app):
+    """SPEC 5.1/5.2: one order stopped by an allergy, one with two warnings to acknowledge."""
+    from pharmacy.models import Order, Patient
+
+    with app.app_context(), write_intent():
+        load_demo()
+        levels = {}
+        for mrn in ("MRN-70211", "MRN-80830"):
+            order = db.session.execute(
+                db.select(Order).join(Patient).where(Patient.mrn == mrn)
+            ).scalar_one()
+            assert order.status == "submitted"
+            levels[mrn] = {a["code"]: a["level"] for a in order.alerts}
+        assert levels["MRN-70211"] == {"allergy": "stop"}
+        assert levels["MRN-80830"] == {"dose_above_max": "warning", "allergies_unknown": "warning"}

@@ -20,9 +20,13 @@ WRITTEN = datetime(2026, 11, 28, 15, tzinfo=UTC)
 JAN_10 = datetime(2027, 1, 10, 15, tzinfo=UTC)
 
 
+# The order written on WRITTEN starts on the SPEC 2.1 example date.
+START = "2026-12-01"
+
+
 def _order(app, **overrides) -> tuple[str, int]:
     with time_machine.travel(WRITTEN, tick=False), app.app_context():
-        order = make_order(**overrides)
+        order = make_order(**{"start_date": START, **overrides})
         return order.rx_number, order.patient_id
 
 
@@ -106,7 +110,9 @@ def test_order_frame_bad_input(app, client, api, override, field):
 
     with time_machine.travel(WRITTEN, tick=False):
         response = client.post(
-            "/api/v1/orders", json=order_body(**override), headers=api("prescriber")
+            "/api/v1/orders",
+            json=order_body(**{"start_date": START, **override}),
+            headers=api("prescriber"),
         )
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["error"]["fields"]
@@ -505,7 +511,12 @@ def test_follow_up_next_fill_after_verification(app, client, api, scenario):
     rx, _ = scenario
     with time_machine.travel(WRITTEN, tick=False):
         verified = client.post(
-            f"/api/v1/orders/{rx}/verify", json={"decision": "approve"}, headers=api("pharmacist")
+            f"/api/v1/orders/{rx}/verify",
+            json={
+                "decision": "approve",
+                "acknowledgements": {"no_matching_formulation": "Master record in review"},
+            },
+            headers=api("pharmacist"),
         )
         assert verified.status_code == 200, verified.get_json()
         follow = client.get(f"/api/v1/orders/{rx}/follow-up", headers=api("pharmacist")).get_json()

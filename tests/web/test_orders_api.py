@@ -55,7 +55,7 @@ def test_submit_returns_201_with_plan_and_alerts(app, client, api):
 
 def test_patient_found_by_mrn_then_by_name_and_dob(app, client, api):
     assert post(client, api, order_body()).status_code == 201
-    # Same MRN: same patient (allergies updated).
+    # Same MRN: same patient (allergies added to, never replaced: SPEC 5.1).
     assert post(client, api, order_body(patient__allergies="latex")).status_code == 201
     # No MRN, same name (other case) and DOB: same patient.
     body = order_body(patient__mrn=None, patient__first_name="ADA", patient__allergies="")
@@ -67,7 +67,7 @@ def test_patient_found_by_mrn_then_by_name_and_dob(app, client, api):
     )
     with app.app_context():
         patients = db.session.execute(select(Patient).order_by(Patient.id)).scalars().all()
-        assert len(patients) == 2 and patients[0].allergies == "latex"
+        assert len(patients) == 2 and patients[0].allergies == "penicillin; latex"
         actions = db.session.execute(select(AuditEvent.action)).scalars().all()
         assert "patient.updated" in actions
 

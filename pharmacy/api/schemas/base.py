@@ -136,16 +136,21 @@ def TextOrList(max_length: int = DEFAULT_TEXT, *, items: int = 50, item_length: 
     """Return a type taking free text or a list of short texts (e.g. ``allergies``)."""
 
     def check(value: Any) -> str | list[str]:
+        # Own error kinds: pydantic's "too_long" kinds carry a context these would lack.
         if isinstance(value, list):
             if len(value) > items:
-                raise _error("too_long", f"At most {items} entries.")
-            cleaned = [clean_text(v) for v in value]
+                raise _error("list_too_long", f"At most {items} entries.")
+            cleaned = []
+            for i, item in enumerate(value, start=1):
+                if not isinstance(item, str):
+                    raise _error("entry_type", f"Entry {i} is not text.")
+                cleaned.append(clean_text(item))
             if any(len(v) > item_length for v in cleaned):
-                raise _error("string_too_long", f"Each entry has at most {item_length} characters.")
+                raise _error("entry_too_long", f"Each entry has at most {item_length} characters.")
             return cleaned
         text = clean_text(value)
         if len(text) > max_length:
-            raise _error("string_too_long", f"At most {max_length:,} characters.")
+            raise _error("text_too_long", f"At most {max_length:,} characters.")
         return text
 
     return Annotated[

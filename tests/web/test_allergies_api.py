@@ -1,0 +1,285 @@
+"""SPEC 5.1 allergies and 5.2 acknowledged warnings through the API: statuses, error
+fields, and nothing changed on refusal."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from pharmacy.extensions import db
+from pharmacy.models import AuditEvent, Order, Patient
+from tests.factories_orders import make_formulation, order_body
+
+pytestmark = pytest.mark.date_sensitive
+
+
+@pytest.fixture
+def formulations(app):
+    with app.app_context():
+        make_formulation()  # 1000 mcg/mL 10 mL multiple-dose, benzyl alcohol
+        make_formulation(volume=1, container="single-dose", benzyl_alcohol=False)
+
+
+def submit(client, api, username="prescriber", **overrides):
+    return client.post("/api/v1/orders", json=order_body(**overrides), headers=api(username))
+
+
+def verify(client, api, rx, body):
+    return client.post(f"/api/v1/orders/{rx}/verify", json=body, headers=api("pharmacist"))
+
+
+def state(app, rx=None):
+    """Return what a refusal must leave alone: the order's status and alerts, the patients."""
+    with app.app_context():
+        patients = [
+            (p.id, p.mrn, p.allergies)
+            for p in db.session.execute(select(Patient).order_by(Patient.id)).scalars()
+        ]
+        orders = db.session.execute(select(func.count(Order.id))).scalar_one()
+        order = None
+        if rx is not None:
+            row = db.session.execute(select(Order).filter_by(rx_number=rx)).scalar_one()
+            order = (row.status, row.verified_dt, row.alerts)
+        events = db.session.execute(
+            select(func.count(AuditEvent.id)).where(AuditEvent.entity.in_(["order", "patient"]))
+        ).scalar_one()
+        return patients, orders, order, events
+
+
+def codes(order) -> dict[str, str]:
+    return {a["code"]: a["level"] for a in order["alerts"]}
+
+
+@pytest.mark.parametrize(
+    "allergies, volume, container, expected",
+    [
+        ("Cyanocobalamin (anaphylaxis)", 10, "multiple-dose", {"allergy": "stop"}),
+        ("vitamin B-12", 10, "multiple-dose", {"allergy": "stop"}),
+        (["penicillin", "vit b12"], 1, "single-dose", {"allergy": "stop"}),
+        ("COBALT", 1, "single-dose", {"allergy": "stop"}),
+        ("benzyl alcohol - rash", 10, "multiple-dose", {"allergy": "stop"}),
+        ("benzyl alcohol - rash", 1, "single-dose", {}),
+        ("penicillin", 10, "multiple-dose", {}),
+        ("NKDA", 10, "multiple-dose", {}),
+        ("", 10, "multiple-dose", {"allergies_unknown": "warning"}),
+        (None, 10, "multiple-dose", {"allergies_unknown": "warning"}),
+    ],
+)
+def test_allergy_alerts_at_submission(
+    client, api, formulations, allergies, volume, container, expected
+):
+    body = order_body(vial_volume_ml=volume, container=container)
+    if allergies is None:
+        del body["patient"]["allergies"]
+    else:
+        body["patient"]["allergies"] = allergies
+    response = client.post("/api/v1/orders", json=body, headers=api("prescriber"))
+    assert response.status_code == 201, response.get_json()
+    assert codes(response.get_json()) == expected
+
+
+def test_allergy_message_names_allergy_and_ingredient(client, api, formulations):
+    order = submit(client, api, patient__allergies="benzyl alcohol - rash").get_json()
+    (alert,) = order["alerts"]
+    assert '"benzyl alcohol - rash"' in alert["message"]
+    assert "benzyl alcohol, an ingredient of Cyanocobalamin" in alert["message"]
+
+
+def test_allergy_stop_blocks_approval_and_cannot_be_acknowledged(app, client, api, formulations):
+    rx = submit(client, api, patient__allergies="Cyanocobalamin (anaphylaxis)").get_json()[
+        "rx_number"
+    ]
+    before = state(app, rx)
+    response = verify(client, api, rx, {"decision": "approve"})
+    assert response.status_code == 409
+    assert "anaphylaxis" in response.get_json()["error"]["message"]
+    response = verify(
+        client, api, rx, {"decision": "approve", "acknowledgements": {"allergy": "Tolerated"}}
+    )
+    assert response.status_code == 409
+    assert state(app, rx) == before
+    assert verify(client, api, rx, {"decision": "reject", "reason": "Allergy"}).status_code == 200
+
+
+BAD_ALLERGIES = [
+    (123, "patient.allergies"),
+    ({"drug": "cobalt"}, "patient.allergies"),
+    (True, "patient.allergies"),
+    (["cobalt"] * 51, "patient.allergies"),
+    ("x" * 2001, "patient.allergies"),
+    (["cobalt", 7], "patient.allergies"),
+    (["y" * 201], "patient.allergies"),
+]
+
+
+@pytest.mark.parametrize("allergies, field", BAD_ALLERGIES)
+def test_bad_allergy_lists_are_422_and_change_nothing(app, client, api, allergies, field):
+    assert submit(client, api, patient__allergies="penicillin").status_code == 201
+    before = state(app)
+    response = submit(client, api, patient__allergies=allergies)
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert any(f.startswith(field) for f in fields), fields
+    assert state(app) == before
+
+
+def test_an_order_only_adds_allergies(app, client, api):
+    assert submit(client, api, patient__allergies="penicillin").status_code == 201
+    assert submit(client, api, patient__allergies="NKDA").status_code == 201
+    assert submit(client, api, patient__allergies=["Latex", "PENICILLIN"]).status_code == 201
+    body = order_body()
+    del body["patient"]["allergies"]
+    assert client.post("/api/v1/orders", json=body, headers=api("prescriber")).status_code == 201
+    with app.app_context():
+        patient = db.session.execute(select(Patient)).scalar_one()
+        assert patient.allergies == "penicillin; Latex"
+
+
+def _two_warning_order(client, api):
+    """Return an order with two warnings: a dose above the maximum, allergies unknown."""
+    body = order_body(phases=[{"dose_mcg": 1500, "every": 1, "unit": "day", "count": 7}])
+    body["patient"]["allergies"] = ""
+    order = client.post("/api/v1/orders", json=body, headers=api("prescriber")).get_json()
+    assert codes(order) == {"dose_above_max": "warning", "allergies_unknown": "warning"}
+    return order["rx_number"]
+
+
+@pytest.mark.parametrize(
+    "acknowledgements, fields",
+    [
+        (None, {"acknowledgements.dose_above_max", "acknowledgements.allergies_unknown"}),
+        ({"dose_above_max": "Oncology protocol"}, {"acknowledgements.allergies_unknown"}),
+        (
+            {"dose_above_max": "Oncology protocol", "allergies_unknown": "   "},
+            {"acknowledgements.allergies_unknown"},
+        ),
+        (
+            {"dose_above_max": "a", "allergies_unknown": "b", "route_iv": "c"},
+            {"acknowledgements.route_iv"},
+        ),
+        (
+            {"dose_above_max": "a", "allergies_unknown": "b", "no_such_alert": "c"},
+            {"acknowledgements.no_such_alert"},
+        ),
+        ({"dose_above_max": "a", "allergies_unknown": 5}, {"acknowledgements.allergies_unknown"}),
+        (
+            {"dose_above_max": "a", "allergies_unknown": "x" * 2001},
+            {"acknowledgements.allergies_unknown"},
+        ),
+        (["dose_above_max"], {"acknowledgements"}),
+    ],
+)
+def test_bad_acknowledgements_are_422_and_change_nothing(
+    app, client, api, formulations, acknowledgements, fields
+):
+    rx = _two_warning_order(client, api)
+    before = state(app, rx)
+    body = {"decision": "approve"}
+    if acknowledgements is not None:
+        body["acknowledgements"] = acknowledgements
+    response = verify(client, api, rx, body)
+    assert response.status_code == 422, response.get_json()
+    assert set(response.get_json()["error"]["fields"]) >= fields
+    assert state(app, rx) == before
+
+
+def test_approve_with_a_reason_for_each_warning(app, client, api, formulations):
+    rx = _two_warning_order(client, api)
+    reasons = {"dose_above_max": "Oncology protocol, 1500 mcg", "allergies_unknown": "Asked: NKDA"}
+    response = verify(client, api, rx, {"decision": "approve", "acknowledgements": reasons})
+    assert response.status_code == 200, response.get_json()
+    order = response.get_json()
+    assert order["status"] == "verified"
+    assert {a["code"]: a["acknowledgement"] for a in order["alerts"]} == reasons
+    with app.app_context():
+        event = db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == "order.verified")
+        ).scalar_one()
+        assert event.after["acknowledgements"] == reasons
+    # The prescriber's view has the alerts but not the pharmacy's reasons.
+    mine = client.get(f"/api/v1/orders/{rx}", headers=api("prescriber")).get_json()
+    assert {a["code"] for a in mine["alerts"]} == set(reasons)
+    assert all("acknowledgement" not in a for a in mine["alerts"])
+    # The order page shows the reasons, and no alert codes as text.
+    from tests.conftest import login_as
+
+    login_as(client, "pharmacist")
+    html = client.get(f"/orders/{rx}").get_data(as_text=True)
+    assert "Oncology protocol, 1500 mcg" in html and "Asked: NKDA" in html
+    assert ">dose_above_max<" not in html
+
+
+def test_info_alert_needs_no_acknowledgement(client, api, formulations):
+    rx = submit(
+        client,
+        api,
+        neurologic_symptoms=True,
+        phases=[{"dose_mcg": 1000, "every": 1, "unit": "week", "count": 4}],
+    ).get_json()["rx_number"]
+    order = client.get(f"/api/v1/orders/{rx}", headers=api("pharmacist")).get_json()
+    assert codes(order) == {"neurologic_loading": "info"}
+    assert verify(client, api, rx, {"decision": "approve"}).status_code == 200
+
+
+def test_reject_needs_no_acknowledgements(client, api, formulations):
+    rx = _two_warning_order(client, api)
+    response = verify(client, api, rx, {"decision": "reject", "reason": "Dose too high"})
+    assert response.status_code == 200 and response.get_json()["status"] == "rejected"
+
+
+def test_verification_page_asks_one_reason_per_warning(app, client, api, formulations, as_user):
+    rx = _two_warning_order(client, api)
+    pharmacist = as_user("pharmacist")
+    html = pharmacist.get(f"/orders/{rx}").get_data(as_text=True)
+    assert 'name="ack-dose_above_max"' in html and 'name="ack-allergies_unknown"' in html
+    assert "Reason for approving despite" in html
+    # One reason missing: refused with the alert's message, nothing changes.
+    before = state(app, rx)
+    response = pharmacist.post(
+        f"/orders/{rx}/approve", data={"ack-dose_above_max": "Oncology"}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert "Give a reason for approving despite" in page and "No allergies are recorded" in page
+    assert state(app, rx) == before
+    # A reason for an alert the order does not have is refused too.
+    response = pharmacist.post(
+        f"/orders/{rx}/approve",
+        data={"ack-dose_above_max": "a", "ack-allergies_unknown": "b", "ack-route_iv": "c"},
+        follow_redirects=True,
+    )
+    assert "no such alert" in response.get_data(as_text=True)
+    assert state(app, rx) == before
+    response = pharmacist.post(
+        f"/orders/{rx}/approve",
+        data={"ack-dose_above_max": "Oncology protocol", "ack-allergies_unknown": "Asked: NKDA"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert f"Rx {rx} verified" in page
+    assert "Oncology protocol" in page and "Asked: NKDA" in page
+    with app.app_context():
+        assert db.session.execute(select(Order.status)).scalar_one() == "verified"
+
+
+def test_pages_never_show_alert_codes(app, client, api, formulations, as_user):
+    """Users read alert messages, never codes (SPEC 5.2): codes only inside tag attributes."""
+    import re
+
+    rx = _two_warning_order(client, api)
+    stop = submit(client, api, patient__mrn="M-2", patient__allergies="cobalt").get_json()
+    pages = {
+        "pharmacist": ["/orders/queue", f"/orders/{rx}", f"/orders/{stop['rx_number']}"],
+        "prescriber": [f"/orders/{rx}", "/orders/"],
+    }
+    for username, urls in pages.items():
+        browser = as_user(username)
+        for url in urls:
+            html = browser.get(url).get_data(as_text=True)
+            text = re.sub(r"<[^>]*>", " ", html)
+            for code in (
+                "dose_above_max",
+                "allergies_unknown",
+                "allergy",
+                "duplicate_active_order",
+            ):
+                assert not re.search(rf"\b{code}\b", text), (username, url, code)
