@@ -11,7 +11,7 @@ from pharmacy.api.schemas.orders import VerifyIn
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
-from pharmacy.pagination import cursor_from_request
+from pharmacy.pagination import cursor_from_request, date_args
 from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
@@ -73,9 +73,13 @@ def index():
     status = request.args.get("status") or None
     query = request.args.get("q", "").strip()
     try:
+        dates = date_args("submitted_from", "submitted_to")
         page = service.list_orders(
-            current_user, status=status, query=query, cursor=cursor_from_request()
+            current_user, status=status, query=query, cursor=cursor_from_request(), **dates
         )
+    except ValidationFailed as exc:
+        flash(" ".join(exc.errors.values()), "error")
+        return redirect(url_for("orders.index"))
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("orders.index"))
@@ -84,6 +88,7 @@ def index():
         page=page,
         status=status,
         query=query,
+        dates={k: request.args.get(k, "") for k in dates},
         statuses=("submitted", "verified", "rejected", "cancelled"),
     )
 
