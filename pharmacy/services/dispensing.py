@@ -20,6 +20,7 @@ from pharmacy.models import Fill, FillAllocation, FinalCheck, Formulation, Order
 from pharmacy.services import audit, continuity
 from pharmacy.services.labels import initials, local_date, previous_renders
 from pharmacy.services.locks import lock_fill, lock_order
+from pharmacy.services.tx import atomic
 
 MAX_SCANS = 200
 MAX_SCAN_LENGTH = 200
@@ -90,6 +91,7 @@ def latest_check(fill: Fill) -> FinalCheck | None:
     ).scalar_one_or_none()
 
 
+@atomic
 def check_fill(fill_id: int, scans: Sequence[str] | None, actor: User) -> CheckResult:
     """Run the final check of a fill on ``scans``; store it, and mark the fill checked on a pass.
 
@@ -161,6 +163,7 @@ def check_fill(fill_id: int, scans: Sequence[str] | None, actor: User) -> CheckR
     return result
 
 
+@atomic
 def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) -> Fill:
     """Dispense a fill that passed its final check.
 
