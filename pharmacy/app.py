@@ -8,7 +8,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from werkzeug.routing import IntegerConverter
 
 from pharmacy.config import Config
@@ -16,6 +16,8 @@ from pharmacy.database import configure_sqlite, engine_options, reset_write_inte
 from pharmacy.extensions import csrf, db, login_manager, migrate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Development and tests only: a fixed, public key, so a development chain verifies anywhere.
+DEVELOPMENT_AUDIT_KEY = "development-audit-key: not a secret, never use in production"
 
 # Blueprints in registration order; each module exposes ``bp``.
 BLUEPRINTS = (
@@ -68,6 +70,13 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "SECRET_KEY is not set: it is required outside development and tests"
             )
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    if not app.config.get("AUDIT_KEY"):
+        if env not in ("development", "testing") and not app.testing:
+            raise RuntimeError(
+                "AUDIT_KEY is not set: the audit chain's key is required outside development "
+                "and tests (keep it outside the database)"
+            )
+        app.config["AUDIT_KEY"] = DEVELOPMENT_AUDIT_KEY
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'pharmacy.sqlite3'}"
@@ -101,6 +110,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     bound_bodies(app)  # 1 MiB bodies, bounded JSON (SPEC 8.1)
     app.url_map.converters["int"] = BoundedInt  # ids above 2^31-1 are unknown: 404
+    from pharmacy.services import audit
+
+    audit.set_key_source(lambda: current_app.config["AUDIT_KEY"])
     _register_request_hooks(app)
     _register_blueprints(app)
 
