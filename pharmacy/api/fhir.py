@@ -55,7 +55,7 @@ def create_medication_request():
             ],
         )
     try:
-        order = service.submit_fhir(resource, api_user())
+        order = service.submit_fhir(resource, api_user(), today=service.local_today())
     except FhirError as exc:
         return _fhir(exc.outcome(), 422)
     response = _fhir(service.order_as_fhir(order), 201)

@@ -11,7 +11,7 @@ from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_req
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
-from pharmacy.pagination import cursor_from_request
+from pharmacy.pagination import cursor_from_request, date_args
 from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.services import continuity
@@ -52,7 +52,9 @@ def new():
         return render_template("orders/new.html", form=form, general_errors=general)
     if form.validate():
         try:
-            order = service.submit_order(form.to_order_json(), current_user, source="web")
+            order = service.submit_order(
+                form.to_order_json(), current_user, source="web", today=service.local_today()
+            )
         except ValidationFailed as exc:
             general = apply_errors(form, exc.errors, ERROR_ALIASES)
         except DomainError as exc:
@@ -70,9 +72,13 @@ def index():
     status = request.args.get("status") or None
     query = request.args.get("q", "").strip()
     try:
+        dates = date_args("submitted_from", "submitted_to")
         page = service.list_orders(
-            current_user, status=status, query=query, cursor=cursor_from_request()
+            current_user, status=status, query=query, cursor=cursor_from_request(), **dates
         )
+    except ValidationFailed as exc:
+        flash(" ".join(exc.errors.values()), "error")
+        return redirect(url_for("orders.index"))
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("orders.index"))
@@ -81,6 +87,7 @@ def index():
         page=page,
         status=status,
         query=query,
+        dates={k: request.args.get(k, "") for k in dates},
         statuses=("submitted", "verified", "rejected", "cancelled"),
     )
 

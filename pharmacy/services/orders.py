@@ -7,7 +7,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -88,13 +88,22 @@ def list_orders(
     status: str | None = None,
     patient_id: int | None = None,
     query: str = "",
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
     cursor: Cursor | None = None,
 ) -> Page[Order]:
-    """Return one page of the orders ``viewer`` may see, newest first, filtered.
+    """Return one page of the orders ``viewer`` may see, newest first, filtered (the
+    submission dates are local to the pharmacy, both ends included).
 
     :raise DomainError: an unknown ``status``.
     """
     stmt = select(Order)
+    zone = pharmacy_zone()
+    if submitted_from is not None:
+        stmt = stmt.where(Order.submitted_dt >= datetime.combine(submitted_from, time.min, zone))
+    if submitted_to is not None:
+        end = datetime.combine(submitted_to + timedelta(days=1), time.min, zone)
+        stmt = stmt.where(Order.submitted_dt < end)
     if viewer.role == "prescriber":
         stmt = stmt.where(Order.prescriber_id == viewer.id)
     if status:
@@ -392,12 +401,24 @@ def next_rx_number() -> str:
     return str(value)
 
 
-def parse_order_body(data: object) -> OrderInput:
-    """Return the validated order body (the pharmacy's today and in-use default applied).
+def parse_order_body(
+    data: object, today: date | None = None, *, renewal: bool = False
+) -> OrderInput:
+    """Return the validated order body (the pharmacy's today and settings applied).
 
+    :param today: the pharmacy's local date (default: its clock now); ``start_date`` must
+        lie within the settings' window around it (SPEC 5.3).
+    :param renewal: the body is a renewal the system wrote (SPEC 7.6): it starts at the old
+        order's first uncovered dose, which may lie further back than a new order may.
     :raise ValidationFailed: field errors keyed by JSON path.
     """
-    order_input = parse_order(data, local_today(), in_use_days=get_settings().default_in_use_days)
+    settings = get_settings()
+    order_input = parse_order(
+        data,
+        today or local_today(),
+        in_use_days=settings.default_in_use_days,
+        max_backdate_days=None if renewal else settings.max_backdate_days,
+    )
     try:
         plan_vials(order_input.plan_request)
     except ValidationFailed:
@@ -408,16 +429,22 @@ def parse_order_body(data: object) -> OrderInput:
 
 
 def submit_order(
-    data: object, prescriber: User, *, source: str = "api", renews: Order | None = None
+    data: object,
+    prescriber: User,
+    *,
+    source: str = "api",
+    renews: Order | None = None,
+    today: date | None = None,
 ) -> Order:
     """Validate, number and store an order from ``prescriber``; return it (committed).
 
     :param data: the SPEC 3 order body.
     :param source: ``web``, ``api`` or ``fhir``.
+    :param today: the pharmacy's local date (default: its clock now).
     :raise ValidationFailed: nothing is saved.
     """
     try:
-        order_input = parse_order_body(data)
+        order_input = parse_order_body(data, today, renewal=renews is not None)
         _check_prescriber(prescriber)
         for attempt in range(2):
             try:
@@ -509,7 +536,7 @@ def _store(
     return order
 
 
-def submit_fhir(resource: object, prescriber: User) -> Order:
+def submit_fhir(resource: object, prescriber: User, *, today: date | None = None) -> Order:
     """Create an order from a FHIR R4 MedicationRequest (see :mod:`pharmacy.domain.fhir`).
 
     :raise fhir.FhirError: the resource cannot be mapped or the order is not valid; each
@@ -539,7 +566,7 @@ def submit_fhir(resource: object, prescriber: User) -> Order:
             "mrn": found.mrn,
         }
     try:
-        return submit_order(body, prescriber, source="fhir")
+        return submit_order(body, prescriber, source="fhir", today=today)
     except ValidationFailed as exc:
         raise fhir.FhirError(
             [fhir.Issue(mapped.expression(path), message) for path, message in exc.errors.items()]

@@ -161,4 +161,4 @@ def renew(
     count = _whole(refills, "refills", 0, 12)
     supply = None if days_supply is None else _whole(days_supply, "days_supply", 1, 365)
     body = renewal_body(order, refills=count, days_supply=supply, note=_note(note), today=today)
-    return orders.submit_order(body, prescriber, source=source, renews=order)
+    return orders.submit_order(body, prescriber, source=source, renews=order, today=today)

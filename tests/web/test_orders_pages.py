@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Order, Patient
+from tests import clock
 from tests.factories_orders import make_formulation, make_order
 
 
@@ -22,7 +23,7 @@ def form_data(**overrides) -> dict:
         "vial_volume_ml": "10",
         "container": "multiple-dose",
         "route": "IM",
-        "start_date": "2026-12-01",
+        "start_date": clock.today().isoformat(),
         "phases-0-dose_mcg": "1000",
         "phases-0-every": "1",
         "phases-0-unit": "day",
