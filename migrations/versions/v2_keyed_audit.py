@@ -7,7 +7,7 @@ launder the damage. The hashing is copied here on purpose: a migration must hash
 when it was written, whatever the service does later.
 
 Revision ID: v2_keyed_audit
-Revises: v2_sessions
+Revises: v2_orders_submitted_index
 """
 
 import hashlib
@@ -20,7 +20,7 @@ from alembic import op
 from flask import current_app
 
 revision = "v2_keyed_audit"
-down_revision = "v2_sessions"
+down_revision = "v2_orders_submitted_index"
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -13,10 +15,12 @@ from sqlalchemy import text
 
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
-from pharmacy.models import AuditCheckpoint, AuditEvent, AuditHead
+from pharmacy.models import AuditCheckpoint, AuditEvent, AuditHead, now_utc
 from pharmacy.services import audit
 from tests.conftest import _make_app
 from tests.factories import user
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _record(app, n: int, start: int = 0, *, system: bool = False) -> None:
@@ -155,7 +159,7 @@ def test_a_forged_checkpoint_is_refused(app):
                 hash=last.hash,
                 full=True,
                 signature="0" * 64,
-                created_dt=datetime.now(UTC),
+                created_dt=now_utc(),
             )
         )
         db.session.commit()
@@ -225,13 +229,19 @@ def _v1_hash(row: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _before_keying() -> str:
+    """Return the revision the keying migration follows (whoever lands second re-points it)."""
+    source = (ROOT / "migrations" / "versions" / "v2_keyed_audit.py").read_text()
+    return re.search(r'^down_revision = "([^"]+)"', source, re.MULTILINE).group(1)
+
+
 def _v1_database(tmp_path, events: int, break_at: int | None = None):
-    """Return an app whose database stops at v2_sessions with a version-1 chain."""
+    """Return an app whose database stops just before v2_keyed_audit, with a version-1 chain."""
     from flask_migrate import upgrade
 
     app = _make_app(f"sqlite:///{tmp_path / 'v1.sqlite3'}", tmp_path)
     with app.app_context():
-        upgrade(revision="v2_sessions")
+        upgrade(revision=_before_keying())
         prev = "0" * 64
         rows = []
         with db.engine.begin() as conn:
@@ -309,7 +319,7 @@ def test_the_migration_refuses_a_broken_version_1_chain(tmp_path):
             upgrade()
         # Nothing was re-keyed (SQLite runs the migration in one transaction).
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "v2_sessions"
+        assert version == _before_keying()
         db.session.remove()
         db.engine.dispose()
 
