@@ -13,10 +13,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from pharmacy.auth.roles import ALL_ROLES
 from pharmacy.database import write_intent
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.extensions import db
+from pharmacy.roles import ALL_ROLES
 
 
 def _fail_on(exc: DomainError) -> None:

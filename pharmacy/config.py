@@ -24,7 +24,6 @@ class Config:
     # X-Forwarded-For: sign-in throttling counts by the client address they report.
     TRUSTED_PROXIES: int = int(os.environ.get("TRUSTED_PROXIES") or 0)
     MAX_CONTENT_LENGTH = 1024 * 1024  # SPEC 8.1: larger bodies get 413
-    JSON_SORT_KEYS = False
     API_PAGE_SIZE = 50
     # Seconds a label printer may take to accept a connection and each write (SPEC 6.4).
     PRINTER_TIMEOUT_SECONDS: float = float(os.environ.get("PRINTER_TIMEOUT_SECONDS") or 5)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from pharmacy.access import role_required
 from pharmacy.admin.forms import PrinterForm, ReasonForm, SettingsForm, UserForm
-from pharmacy.auth.roles import ADMIN, ALL_ROLES, PHARMACIST, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
 from pharmacy.models import User, now_utc
 from pharmacy.pagination import cursor_from_request, text_arg
+from pharmacy.roles import ADMIN, ALL_ROLES, PHARMACIST
 from pharmacy.services import printing as printing_service
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service

@@ -8,9 +8,9 @@ from pharmacy.api.base import api_roles, bp
 from pharmacy.api.schemas.audit import AuditListOut, AuditQuery, VerifyOut
 from pharmacy.api.schemas.base import operation
 from pharmacy.api.schemas.common import ErrorOut
-from pharmacy.auth.roles import ADMIN, PHARMACIST
 from pharmacy.models import AuditEvent
 from pharmacy.pagination import cursor_from_request, page_links, text_arg
+from pharmacy.roles import ADMIN, PHARMACIST
 from pharmacy.services import audit as audit_service
 
 

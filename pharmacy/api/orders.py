@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.orders import (
@@ -15,9 +15,10 @@ from pharmacy.api.schemas.orders import (
     OrderOut,
     VerifyIn,
 )
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
+from pharmacy.errors import ApiError
 from pharmacy.models import Order
 from pharmacy.pagination import cursor_from_request, date_args, page_links
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as service
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from pharmacy.access import role_required
 from pharmacy.api.schemas.base import validate
 from pharmacy.api.schemas.orders import VerifyIn
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
 from pharmacy.pagination import cursor_from_request, date_args
 from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity
 from pharmacy.services import orders as service
 from pharmacy.services.settings import get_settings

@@ -7,7 +7,8 @@ from datetime import date
 from flask import Blueprint, abort, g, render_template, request
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACY_STAFF, PRESCRIBER, role_required
+from pharmacy.access import role_required
+from pharmacy.roles import PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as order_service
 from pharmacy.services import patients as service
 from pharmacy.services.followup import can_see_patient

@@ -20,12 +20,12 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -36,6 +36,20 @@ from pharmacy.services.paging import Cursor, Page, read_page
 GENESIS_HASH = "0" * 64
 
 logger = logging.getLogger(__name__)
+
+# The id of the HTTP request being served, set by the web layer for each request (the CLI and
+# the demo loader leave it unset): events record it without the services reading flask.g.
+_request_id: ContextVar[str | None] = ContextVar("audit_request_id", default=None)
+
+
+def bind_request_id(request_id: str | None) -> Token[str | None]:
+    """Stamp the events this context records with ``request_id``; return a reset token."""
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token: Token[str | None]) -> None:
+    """Undo :func:`bind_request_id`."""
+    _request_id.reset(token)
 
 
 def jsonable(value: Any) -> Any:
@@ -146,7 +160,7 @@ def record(
         entity_id=str(entity_id),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
-        request_id=g.get("request_id") if has_request_context() else None,
+        request_id=_request_id.get(),
         prev_hash=head.hash,
     )
     event.hash = event_hash(event, audit_key())
