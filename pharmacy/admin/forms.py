@@ -17,8 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from pharmacy.auth.roles import ALL_ROLES
 from pharmacy.forms import SafeForm as FlaskForm
+from pharmacy.roles import ALL_ROLES
 
 ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ALL_ROLES]
 

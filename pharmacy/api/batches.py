@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.batches import BatchIn, BatchListOut, BatchOut, SterilityIn
 from pharmacy.api.schemas.common import BatchListQuery, ErrorOut, ReasonIn
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.errors import ApiError
 from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, date_args, page_links, text_arg
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import batches as service
 
 

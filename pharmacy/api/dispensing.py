@@ -8,9 +8,9 @@ from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.fills import CheckIn, CheckOut, DispenseIn, FillOut
-from pharmacy.auth.roles import PHARMACIST
 from pharmacy.domain.final_check import RecheckFailed
 from pharmacy.models import now_utc
+from pharmacy.roles import PHARMACIST
 from pharmacy.services import dispensing as service
 from pharmacy.services.fills import fill_to_dict
 

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN, role_required
+from pharmacy.access import role_required
 from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonForm, SterilityForm
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import attach_errors
@@ -26,6 +26,7 @@ from pharmacy.print_forms import (
     flash_job,
     printer_options,
 )
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import batches as batch_service
 from pharmacy.services import fills as fills_service
 from pharmacy.services import formulary as formulary_service
@@ -294,13 +295,11 @@ def reject_batch(lot_number: str):
 def worksheet(lot_number: str):
     """Show the printable worksheet."""
     record = batch_service.get_batch(lot_number) or abort(404)
-    from labels.worksheet import CHECKS
-
     return render_template(
         "compounding/worksheet.html",
         batch=record,
         doc=batch_service.worksheet_document(record),
-        checks=CHECKS,
+        checks=batch_service.worksheet_checks(),
     )
 
 
@@ -308,10 +307,8 @@ def worksheet(lot_number: str):
 @role_required(*PHARMACY_STAFF)
 def worksheet_pdf(lot_number: str):
     """Return the worksheet as a PDF."""
-    from labels.worksheet import render_worksheet
-
     record = batch_service.get_batch(lot_number) or abort(404)
-    pdf = render_worksheet(batch_service.worksheet_document(record))
+    pdf = batch_service.worksheet_pdf(record)
     return send_file(
         BytesIO(pdf), mimetype="application/pdf", download_name=f"worksheet-{record.lot_number}.pdf"
     )

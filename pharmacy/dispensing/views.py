@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
+from pharmacy.access import role_required
 from pharmacy.dispensing.forms import CheckForm, DispenseForm
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.final_check import RecheckFailed
@@ -17,6 +17,7 @@ from pharmacy.print_forms import (
     flash_job,
     printer_options,
 )
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF
 from pharmacy.services import continuity
 from pharmacy.services import dispensing as service
 from pharmacy.services import fills as fills_service

@@ -22,13 +22,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from labels.worksheet import CHECKS, WorksheetDocument, WorksheetRow, render_worksheet
 from pharmacy.database import rows_updated
 from pharmacy.domain.bud import Bud, Expiry, beyond_use
 from pharmacy.domain.dates import check_compounded_at, check_sterility_completed
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import FormulationSpec
 from pharmacy.domain.lots import DEFAULT_BATCH_PREFIX, batch_lot_number, next_batch_sequence
-from pharmacy.domain.units import json_decimal
+from pharmacy.domain.units import json_decimal, plain_decimal
 from pharmacy.domain.worksheet import Coa, WorksheetLine, convert_amount, worksheet
 from pharmacy.extensions import db
 from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, User, now_utc
@@ -212,8 +213,8 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
         if amount > lot.quantity_on_hand:
             raise ConflictError(
                 "ingredient_lots",
-                f"Lot {lot.lot} ({lot.component}) has {_plain(lot.quantity_on_hand)} {lot.unit} "
-                f"on hand; this batch needs {_plain(amount)} {lot.unit}.",
+                f"Lot {lot.lot} ({lot.component}) has {plain_decimal(lot.quantity_on_hand)} {lot.unit} "
+                f"on hand; this batch needs {plain_decimal(amount)} {lot.unit}.",
             )
         draws.append(Draw(line, lot, amount))
 
@@ -246,7 +247,7 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
                 raise ConflictError(
                     "ingredient_lots",
                     f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
-                    f"{_plain(draw.amount)} {draw.lot.unit}; another batch drew it first.",
+                    f"{plain_decimal(draw.amount)} {draw.lot.unit}; another batch drew it first.",
                 )
         batch = _insert_batch(plan, actor)
         for position, draw in enumerate(plan.draws):
@@ -660,11 +661,6 @@ def _require(lot_number: str) -> Batch:
     return batch
 
 
-def _plain(value: Decimal) -> str:
-    value = Decimal(value)
-    return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
-
-
 # --- Read models for the compounding pages ---------------------------------------------------
 
 
@@ -747,10 +743,8 @@ def batches_using_lot(lot: IngredientLot) -> list[Batch]:
     )
 
 
-def worksheet_document(batch: Batch):
+def worksheet_document(batch: Batch) -> WorksheetDocument:
     """Return the plain data the worksheet PDF and page print for ``batch``."""
-    from labels.worksheet import WorksheetDocument, WorksheetRow
-
     zone = pharmacy_zone()
     formulation = batch.formulation
     per_vial = formulation.vial_volume_ml + formulation.overfill_ml
@@ -782,9 +776,9 @@ def worksheet_document(batch: Batch):
         lot_number=batch.lot_number,
         formulation=f"{formulation.code} v{formulation.version} - {formulation.name}",
         vials=(
-            f"{batch.vials} x {_plain(formulation.vial_volume_ml)} mL "
-            f"(+{_plain(formulation.overfill_ml)} mL overfill) = "
-            f"{_plain(batch.vials * per_vial)} mL"
+            f"{batch.vials} x {plain_decimal(formulation.vial_volume_ml)} mL "
+            f"(+{plain_decimal(formulation.overfill_ml)} mL overfill) = "
+            f"{plain_decimal(batch.vials * per_vial)} mL"
         ),
         compounded_at=batch.compounded_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         bud=batch.bud_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
@@ -798,6 +792,16 @@ def worksheet_document(batch: Batch):
         equipment=tuple(formulation.equipment or ()),
         expected_yield=(
             f"{batch.vials} vial{'s' if batch.vials != 1 else ''} of "
-            f"{_plain(formulation.vial_volume_ml)} mL"
+            f"{plain_decimal(formulation.vial_volume_ml)} mL"
         ),
     )
+
+
+def worksheet_checks() -> tuple[tuple[str, str], ...]:
+    """Return the checks a worksheet asks to sign, (name, what) in order, for the page."""
+    return CHECKS
+
+
+def worksheet_pdf(batch: Batch) -> bytes:
+    """Return the batch's compounding worksheet as PDF bytes."""
+    return render_worksheet(worksheet_document(batch))

@@ -58,6 +58,7 @@ from pharmacy.domain.coverage import Coverage, NewStock, Walk, walk
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.regimen import continue_regimen, iter_regimen
+from pharmacy.domain.units import format_qty
 from pharmacy.domain.vials import MAX_IN_USE_DAYS, plan_vials
 from pharmacy.extensions import db
 from pharmacy.models import (
@@ -458,8 +459,6 @@ def _allocate(order: Order, actor: User | None, today: date) -> Fill:
 
 
 def _product(order: Order) -> str:
-    from pharmacy.templating import format_qty
-
     return (
         f"{format_qty(order.concentration_mcg_per_ml)} mcg/mL"
         f" {format_qty(order.vial_volume_ml)} mL {order.container}"

@@ -7,7 +7,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -88,13 +88,22 @@ def list_orders(
     status: str | None = None,
     patient_id: int | None = None,
     query: str = "",
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
     cursor: Cursor | None = None,
 ) -> Page[Order]:
-    """Return one page of the orders ``viewer`` may see, newest first, filtered.
+    """Return one page of the orders ``viewer`` may see, newest first, filtered (the
+    submission dates are local to the pharmacy, both ends included).
 
     :raise DomainError: an unknown ``status``.
     """
     stmt = select(Order)
+    zone = pharmacy_zone()
+    if submitted_from is not None:
+        stmt = stmt.where(Order.submitted_dt >= datetime.combine(submitted_from, time.min, zone))
+    if submitted_to is not None:
+        end = datetime.combine(submitted_to + timedelta(days=1), time.min, zone)
+        stmt = stmt.where(Order.submitted_dt < end)
     if viewer.role == "prescriber":
         stmt = stmt.where(Order.prescriber_id == viewer.id)
     if status:

@@ -16,6 +16,7 @@ from pharmacy.domain.regimen import continue_regimen, phase_to_dict
 from pharmacy.domain.units import json_decimal
 from pharmacy.models import Order, User
 from pharmacy.services import audit, continuity
+from pharmacy.services.errors import NotFound
 from pharmacy.services.tx import atomic
 
 RENEWABLE_STATUSES = ("verified",)
@@ -154,7 +155,6 @@ def renew(
         (``rx_number``). Nothing is saved then.
     """
     from pharmacy.services import orders
-    from pharmacy.services.errors import NotFound
 
     if order.prescriber_id != prescriber.id:
         raise NotFound(f"There is no order Rx {order.rx_number}.")
