@@ -956,13 +956,14 @@ class HistoryWriter:
             db.session.add(head)
             db.session.flush()
         events = self._buffer(AuditEvent)
+        key = audit.audit_key()  # keyed like every event (SPEC 8.5)
         self._events.sort(key=lambda item: (item[0], item[1]))
         seq, prev = head.seq, head.hash
         for _, _, row in self._events:
             seq += 1
             # The service hashes an AuditEvent; a plain namespace with the same attributes is
             # hashed identically and costs a tenth of an ORM object.
-            digest = audit._digest(SimpleNamespace(seq=seq, prev_hash=prev, **row))  # type: ignore[arg-type]
+            digest = audit.event_hash(SimpleNamespace(seq=seq, prev_hash=prev, **row), key)
             events.add(seq=seq, prev_hash=prev, hash=digest, **row)
             prev = digest
         self._events.clear()
