@@ -9,7 +9,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -25,6 +25,8 @@ from pharmacy.services import audit
 from pharmacy.templating import register_template_helpers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Development and tests only: a fixed, public key, so a development chain verifies anywhere.
+DEVELOPMENT_AUDIT_KEY = "development-audit-key: not a secret, never use in production"
 
 # Blueprints in registration order; each module exposes ``bp``.
 BLUEPRINTS = (
@@ -77,6 +79,13 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "SECRET_KEY is not set: it is required outside development and tests"
             )
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    if not app.config.get("AUDIT_KEY"):
+        if env not in ("development", "testing") and not app.testing:
+            raise RuntimeError(
+                "AUDIT_KEY is not set: the audit chain's key is required outside development "
+                "and tests (keep it outside the database)"
+            )
+        app.config["AUDIT_KEY"] = DEVELOPMENT_AUDIT_KEY
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'pharmacy.sqlite3'}"
@@ -106,6 +115,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     bound_bodies(app)  # 1 MiB bodies, bounded JSON (SPEC 8.1)
     app.url_map.converters["int"] = BoundedInt  # ids above 2^31-1 are unknown: 404
+    audit.set_key_source(lambda: current_app.config["AUDIT_KEY"])
     _register_request_hooks(app)
     _register_blueprints(app)
 

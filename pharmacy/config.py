@@ -9,6 +9,9 @@ class Config:
     """Defaults; ``create_app`` overlays the environment and test settings."""
 
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # The audit chain's HMAC key (SPEC 8.5): kept outside the database, required outside
+    # development and tests. Losing it means the chain can no longer be verified.
+    AUDIT_KEY: str | None = os.environ.get("AUDIT_KEY")
     # development | production | testing. Development relaxes SECRET_KEY and secure cookies.
     PHARMACY_ENV: str = os.environ.get("PHARMACY_ENV", "production")
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")

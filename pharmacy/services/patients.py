@@ -12,6 +12,7 @@ from pharmacy.domain.order_input import PatientInput
 from pharmacy.extensions import db
 from pharmacy.models import Order, Patient, User
 from pharmacy.services import audit
+from pharmacy.services.paging import Cursor, Page, read_page
 
 
 def patient_to_dict(patient: Patient) -> dict:
@@ -99,8 +100,11 @@ def resolve_patient(data: PatientInput, actor: User | None) -> Patient:
     return patient
 
 
-def search_patients(query: str = "", dob: date | None = None, limit: int = 50) -> list[Patient]:
-    """Return patients whose name or MRN contains ``query`` (and born on ``dob``), A-Z."""
+def search_patients(
+    query: str = "", dob: date | None = None, cursor: Cursor | None = None
+) -> Page[Patient]:
+    """Return one page of patients, newest first, whose name or MRN contains every word of
+    ``query`` (and born on ``dob``): keyset-paged like every list (SPEC 9)."""
     stmt = select(Patient)
     for word in query.split():
         like = f"%{word.lower()}%"
@@ -113,8 +117,7 @@ def search_patients(query: str = "", dob: date | None = None, limit: int = 50) -
         )
     if dob is not None:
         stmt = stmt.where(Patient.dob == dob)
-    stmt = stmt.order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit)
-    return list(db.session.execute(stmt).scalars())
+    return read_page(stmt, Patient.id, cursor or Cursor())
 
 
 def order_counts(patient_ids: list[int]) -> dict[int, int]:
