@@ -193,4 +193,12 @@ def recall():
         f"{'' if len(result['prescribers']) == 1 else 's'} listed below.",
         "success",
     )
+    pull = result["fills_to_pull"]
+    if pull:
+        flash(
+            f"Pull {len(pull)} fill{'' if len(pull) == 1 else 's'} not yet dispensed: "
+            + ", ".join(f"Rx {f['rx_number']}-{f['fill_number']}" for f in pull)
+            + ". Void each and fill it again.",
+            "error",
+        )
     return redirect(url_for("compounding.trace", **query))

@@ -215,6 +215,9 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
             for b in batches
         ],
         "fills": list(fills.values()),
+        # SPEC 5.5: fills holding these vials but not dispensed yet; a recall pulls them (the
+        # dispense re-check refuses them; they are voided and filled again).
+        "fills_to_pull": [f for f in fills.values() if f["status"] in ("allocated", "checked")],
         "patients": list(patients.values()),
         "prescribers": list(prescribers.values()),
     }
@@ -371,6 +374,7 @@ def recall(
                 "reason": reason,
                 "batches": [b.lot_number for b in to_recall],
                 "fills": [f["id"] for f in result["fills"]],
+                "fills_to_pull": [f["id"] for f in result["fills_to_pull"]],
                 "patients": len(result["patients"]),
                 "prescribers": len(result["prescribers"]),
             },
