@@ -58,7 +58,7 @@ def create_medication_request():
         order = service.submit_fhir(resource, api_user())
     except FhirError as exc:
         return _fhir(exc.outcome(), 422)
-    response = _fhir(service.order_as_fhir(order), 201)
+    response = _fhir(service.order_as_fhir(order, api_user()), 201)
     response.headers["Location"] = f"/api/v1/fhir/MedicationRequest/{order.rx_number}"
     return response
 
@@ -71,4 +71,4 @@ def read_medication_request(rx_number: str):
     order = service.get_order(rx_number, api_user())
     if order is None:
         raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
-    return _fhir(service.order_as_fhir(order))
+    return _fhir(service.order_as_fhir(order, api_user()))
