@@ -51,6 +51,7 @@ bench: install
 	$(PY) bench/bench_labels.py
 	$(PY) bench/bench_allocation.py
 	$(PY) bench/bench_bad_input.py
+	$(PY) bench/bench_audit.py   # routine audit check from a checkpoint vs the full check, memory
 
 # Ten years of history against the demo on PostgreSQL (SPEC 9): page and API timings side
 # by side, SQL counts, audit verification memory, then the 16-client load on both databases.

@@ -195,7 +195,7 @@ def _p95(values: list[float]) -> float:
 def _verify_memory(url: str) -> str:
     """Run the full ``audit verify`` in a child and report its time and peak memory."""
     started = time.perf_counter()
-    result = _flask(url, "audit", "verify", check=False)
+    result = _flask(url, "audit", "verify", "--full", check=False)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     last = (result.stdout or result.stderr or "").strip().splitlines()[-1:] or [""]

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import secrets
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, abort, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+import pharmacy.models  # noqa: F401  (register every table before migrate/db use them)
+from pharmacy.api.body import install as bound_bodies
+from pharmacy.cli import register_commands
 from pharmacy.config import Config
 from pharmacy.database import configure_sqlite, engine_options, reset_write_intent, set_write_intent
+from pharmacy.errors import error_response, register_error_handlers
 from pharmacy.extensions import csrf, db, login_manager, migrate
+from pharmacy.forms import text_problem
+from pharmacy.services import audit
+from pharmacy.templating import register_template_helpers
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Development and tests only: a fixed, public key, so a development chain verifies anywhere.
+DEVELOPMENT_AUDIT_KEY = "development-audit-key: not a secret, never use in production"
 
 # Blueprints in registration order; each module exposes ``bp``.
 BLUEPRINTS = (
@@ -68,6 +79,13 @@ def create_app(test_config: dict | None = None) -> Flask:
                 "SECRET_KEY is not set: it is required outside development and tests"
             )
         app.config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+    if not app.config.get("AUDIT_KEY"):
+        if env not in ("development", "testing") and not app.testing:
+            raise RuntimeError(
+                "AUDIT_KEY is not set: the audit chain's key is required outside development "
+                "and tests (keep it outside the database)"
+            )
+        app.config["AUDIT_KEY"] = DEVELOPMENT_AUDIT_KEY
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(app.instance_path) / 'pharmacy.sqlite3'}"
@@ -78,8 +96,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
-    import pharmacy.models  # noqa: F401  (register every table before migrate/db use them)
-
+    # JSON keys in the order the serialisers write them (JSON_SORT_KEYS is gone since Flask 2.3).
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app)
     migrate.init_app(app, db, directory=str(root / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -92,21 +110,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from pharmacy.api.body import install as bound_bodies
-
     if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         proxies = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     bound_bodies(app)  # 1 MiB bodies, bounded JSON (SPEC 8.1)
     app.url_map.converters["int"] = BoundedInt  # ids above 2^31-1 are unknown: 404
+    audit.set_key_source(lambda: current_app.config["AUDIT_KEY"])
     _register_request_hooks(app)
     _register_blueprints(app)
-
-    from pharmacy.cli import register_commands
-    from pharmacy.errors import register_error_handlers
-    from pharmacy.templating import register_template_helpers
 
     register_error_handlers(app)
     register_commands(app)
@@ -125,8 +136,6 @@ def _development_secret(instance: Path) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import importlib
-
     # Several modules may add routes to one blueprint (e.g. compounding); register each once.
     registered: list = []
     for name in BLUEPRINTS:
@@ -141,25 +150,20 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _start_request() -> None:
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        g.request_id_token = audit.bind_request_id(g.request_id)
         g.write_token = set_write_intent(request.method not in SAFE_METHODS)
 
     @app.before_request
     def _clean_query():
         # NUL, control characters and unpaired surrogates in a query string reach no view:
         # PostgreSQL cannot compare with them (SPEC 8.1; on the API, 422 naming the parameter).
-        from pharmacy.forms import text_problem
-
         for key, value in request.args.items(multi=True):
             problem = text_problem(key) or text_problem(value)
             if problem is None and len(value) > 2000:
                 problem = "This parameter is too long."
             if problem:
                 if request.path.startswith("/api/"):
-                    from pharmacy.api.base import error_response
-
                     return error_response(422, problem, None, {key: problem})
-                from flask import abort
-
                 abort(400, f"The address has an invalid parameter ({key}): {problem}")
         return None
 
@@ -168,6 +172,9 @@ def _register_request_hooks(app: Flask) -> None:
         token = g.pop("write_token", None)
         if token is not None:
             reset_write_intent(token)
+        request_token = g.pop("request_id_token", None)
+        if request_token is not None:
+            audit.unbind_request_id(request_token)
 
     @app.after_request
     def _security_headers(response):

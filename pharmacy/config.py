@@ -9,6 +9,9 @@ class Config:
     """Defaults; ``create_app`` overlays the environment and test settings."""
 
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
+    # The audit chain's HMAC key (SPEC 8.5): kept outside the database, required outside
+    # development and tests. Losing it means the chain can no longer be verified.
+    AUDIT_KEY: str | None = os.environ.get("AUDIT_KEY")
     # development | production | testing. Development relaxes SECRET_KEY and secure cookies.
     PHARMACY_ENV: str = os.environ.get("PHARMACY_ENV", "production")
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
@@ -21,7 +24,6 @@ class Config:
     # X-Forwarded-For: sign-in throttling counts by the client address they report.
     TRUSTED_PROXIES: int = int(os.environ.get("TRUSTED_PROXIES") or 0)
     MAX_CONTENT_LENGTH = 1024 * 1024  # SPEC 8.1: larger bodies get 413
-    JSON_SORT_KEYS = False
     API_PAGE_SIZE = 50
     # Seconds a label printer may take to accept a connection and each write (SPEC 6.4).
     PRINTER_TIMEOUT_SECONDS: float = float(os.environ.get("PRINTER_TIMEOUT_SECONDS") or 5)

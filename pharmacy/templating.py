@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_login import current_user
 
-from pharmacy.auth.roles import role_allows
 from pharmacy.domain.serials import serial_ranges
+from pharmacy.domain.units import format_qty
 from pharmacy.pagination import page_links
+from pharmacy.roles import role_allows
 
 # (endpoint, label, roles allowed). A missing endpoint is skipped, so areas can land one by one.
 NAVIGATION = (
@@ -56,18 +56,6 @@ def format_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(_zone()).date()
     return value.isoformat()
-
-
-def format_qty(value: Decimal | int | None, places: int | None = None) -> str:
-    """Show a quantity without trailing zeros and with thousands separators."""
-    if value is None:
-        return ""
-    value = Decimal(value)
-    if places is not None:
-        value = value.quantize(Decimal(1).scaleb(-places))
-        return f"{value:,.{places}f}"
-    text = f"{value.normalize():,f}"
-    return text
 
 
 def register_template_helpers(app: Flask) -> None:

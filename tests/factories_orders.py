@@ -8,6 +8,7 @@ from decimal import Decimal
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import Formulation, FormulationIngredient
+from tests import clock
 
 HIGH_DOSE = [
     {"dose_mcg": 1000, "every": 1, "unit": "day", "count": 7},
@@ -17,7 +18,11 @@ HIGH_DOSE = [
 
 
 def order_body(**overrides) -> dict:
-    """Return a valid order body (SPEC 3); ``patient__x=`` overrides a patient field."""
+    """Return a valid order body (SPEC 3); ``patient__x=`` overrides a patient field.
+
+    It starts today by the test clock (an order may start at most 7 days back and 365 ahead,
+    SPEC 5.3); a test that needs the SPEC's 2026-12-01 example travels there and says so.
+    """
     body = {
         "patient": {
             "first_name": "Ada",
@@ -31,7 +36,7 @@ def order_body(**overrides) -> dict:
         "vial_volume_ml": 10,
         "container": "multiple-dose",
         "route": "IM",
-        "start_date": "2026-12-01",
+        "start_date": clock.today().isoformat(),
         "phases": copy.deepcopy(HIGH_DOSE),
         "days_supply": 90,
         "refills": 1,

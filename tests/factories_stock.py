@@ -8,7 +8,8 @@ Call them inside ``app.app_context()``. Defaults give stock a fill can use right
 * ``make_lot()``: a released cyanocobalamin lot (assay 98.5 %, LOD 8.0 %, 10 g, expiring in
   two years).
 * ``make_batch()``: a released batch of 40 vials of a new default formulation, compounded
-  yesterday, BUD 59 days from now, sterility test passed, with one worksheet line drawn
+  15 days ago, BUD 59 days from now, sterility test passed after its 14 days of incubation
+  (USP <71>), with one worksheet line drawn
   from a new active lot (so trace has something to follow).
 
 Every factory takes ``**overrides`` for any column; related rows may be passed in
@@ -146,7 +147,9 @@ def make_batch(formulation: Formulation | None = None, ingredient_lots=None, **o
         "formulation_id": formulation.id,
         "vials": vials,
         "vials_available": vials,
-        "compounded_dt": now - timedelta(days=1),
+        # Compounded 15 days ago: its sterility test passed after the 14 days of incubation
+        # USP <71> requires (SPEC 5.6). The BUD is set, not computed, to leave room for fills.
+        "compounded_dt": now - timedelta(days=15),
         "bud_dt": now + timedelta(days=59),
         "bud_limited_by": "usp797",
         "bud_rule": "USP <797> Category 2, terminally sterilized, sterility tested and passed, "
@@ -154,6 +157,9 @@ def make_batch(formulation: Formulation | None = None, ingredient_lots=None, **o
         "status": "released",
         "sterility_test": "passed" if formulation.sterility_tested else None,
         "sterility_recorded_dt": now - timedelta(hours=2),
+        "sterility_completed_dt": now - timedelta(hours=3)
+        if formulation.sterility_tested
+        else None,
         "released_dt": now - timedelta(hours=1),
     }
     fields.update(overrides)

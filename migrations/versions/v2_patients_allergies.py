@@ -7,14 +7,14 @@ record (they were copied from that first order); the others get the name and bir
 only, so no prescriber is shown what another entered.
 
 Revision ID: v2_patients_allergies
-Revises: v2_sessions
+Revises: v2_keyed_audit
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "v2_patients_allergies"
-down_revision = "v2_sessions"
+down_revision = "v2_keyed_audit"
 branch_labels = None
 depends_on = None
 

@@ -17,8 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from pharmacy.auth.roles import ALL_ROLES
 from pharmacy.forms import SafeForm as FlaskForm
+from pharmacy.roles import ALL_ROLES
 
 ROLE_CHOICES = [SelectChoice(r, r.capitalize()) for r in ALL_ROLES]
 
@@ -90,6 +90,17 @@ class SettingsForm(FlaskForm):
     )
     lapse_grace_days = IntegerField(
         "Lapsed after a missed dose by (days)", validators=[NumberRange(1, 90)]
+    )
+    # SPEC 5.3: how far back an order may start and a batch may be recorded; SPEC 5.6 (USP
+    # <71>): how long a sterility test incubates before it can pass.
+    max_backdate_days = IntegerField(
+        "An order may start up to (days before today)", validators=[NumberRange(0, 90)]
+    )
+    max_compounded_age_days = IntegerField(
+        "A batch may be recorded up to (days after compounding)", validators=[NumberRange(0, 365)]
+    )
+    sterility_incubation_days = IntegerField(
+        "Sterility test incubation (days)", validators=[NumberRange(14, 60)]
     )
     # SPEC 7.2: default reference ranges, used when a lab result comes without the lab's own.
     ref_b12_low_pg_ml = DecimalField("B12 low (pg/mL)", places=2, validators=[NumberRange(0, 5000)])

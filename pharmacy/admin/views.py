@@ -5,17 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from pharmacy.access import role_required
 from pharmacy.admin.forms import PrinterForm, ReasonForm, SettingsForm, UserForm
-from pharmacy.auth.roles import ADMIN, ALL_ROLES, PHARMACIST, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
 from pharmacy.models import User, now_utc
 from pharmacy.pagination import cursor_from_request, text_arg
+from pharmacy.roles import ADMIN, ALL_ROLES, PHARMACIST
 from pharmacy.services import printing as printing_service
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service
-from pharmacy.services.audit import list_events, verify_chain
+from pharmacy.services.audit import ROUTINE_LIMIT, list_events, verify_chain
 from pharmacy.services.settings import EDITABLE, get_settings, update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -150,7 +151,7 @@ def audit():
         field, message = next(iter(exc.errors.items()))
         flash(f"{field}: {message}", "error")
         return redirect(url_for("admin.audit"))
-    report = verify_chain() if request.args.get("verify") else None
+    report = verify_chain(limit=ROUTINE_LIMIT) if request.args.get("verify") else None
     return render_template(
         "admin/audit.html", events=page.items, page=page, filters=filters, report=report
     )

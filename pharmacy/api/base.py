@@ -12,69 +12,21 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from pharmacy.api.body import read_api_body
-from pharmacy.auth.roles import expand
-from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.domain.errors import ValidationFailed
+from pharmacy.errors import ApiError, error_response
 from pharmacy.extensions import csrf
 from pharmacy.models import User
+from pharmacy.roles import expand
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer-token clients cannot carry a CSRF token; session callers are checked in api_roles.
 csrf.exempt(bp)
-
-STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "validation_failed",
-    500: "server_error",
-}
-
-
-class ApiError(Exception):
-    """An error answered in the SPEC's JSON shape."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: str | None = None,
-        fields: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code or STATUS_CODES.get(status, "error")
-        self.message = message
-        self.fields = fields or {}
-
-
-def error_response(
-    status: int, message: str, code: str | None = None, fields: dict[str, str] | None = None
-):
-    """Return a Flask response carrying the JSON error shape."""
-    body = {
-        "error": {
-            "code": code or STATUS_CODES.get(status, "error"),
-            "message": message,
-            "fields": fields or {},
-        }
-    }
-    response = jsonify(body)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
 
 
 def json_body() -> dict[str, Any]:
@@ -188,28 +140,4 @@ def _bounded_body():
         problem.message,
         "malformed_json" if problem.status == 400 else "validation_failed",
         {problem.field: problem.message} if problem.status == 422 else None,
-    )
-
-
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    return error_response(exc.status, exc.message, exc.code, exc.fields)
-
-
-@bp.errorhandler(ValidationFailed)
-def _validation_failed(exc: ValidationFailed):
-    return error_response(422, "Some fields are not valid.", "validation_failed", exc.errors)
-
-
-@bp.errorhandler(ConflictError)
-def _conflict(exc: ConflictError):
-    return error_response(
-        409, exc.message, "conflict", {exc.field: exc.message} if exc.field else {}
-    )
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
-    return error_response(
-        422, exc.message, "validation_failed", {exc.field: exc.message} if exc.field else {}
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.batches import BatchIn, BatchListOut, BatchOut, SterilityIn
 from pharmacy.api.schemas.common import BatchListQuery, ErrorOut, ReasonIn
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.errors import ApiError
+from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, date_args, page_links, text_arg
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import batches as service
 
 
@@ -68,12 +70,22 @@ def get_batch(lot_number: str):
     request=SterilityIn, responses={200: BatchOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 )
 def sterility_test(lot_number: str):
-    """Record ``{"result": "passed" | "failed"}``; a failure rejects the batch."""
+    """Record ``{"result", "completed_at"?, "reference"?}``; a failure rejects the batch.
+
+    A ``passed`` result completed before the incubation days (USP <71>) is a 422 on
+    ``completed_at``, as is a completion before compounding or in the future.
+    """
     batch = _existing(lot_number)
     body = validate(SterilityIn, json_body()).model_dump()
-    return jsonify(
-        service.to_dict(service.record_sterility(batch.lot_number, body.get("result"), api_user()))
+    recorded = service.record_sterility(
+        batch.lot_number,
+        body["result"],
+        api_user(),
+        completed_at=body.get("completed_at"),
+        reference=body.get("reference"),
+        now=now_utc(),
     )
+    return jsonify(service.to_dict(recorded))
 
 
 @bp.post("/batches/<lot_number>/release")

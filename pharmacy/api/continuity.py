@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, parse_body, validate
 from pharmacy.api.schemas.continuity import (
     FollowUpListOut,
@@ -12,8 +12,9 @@ from pharmacy.api.schemas.continuity import (
     RenewalRequestIn,
     RenewIn,
 )
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
+from pharmacy.errors import ApiError
 from pharmacy.models import Order, now_utc
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
 from pharmacy.services import orders as order_service
 

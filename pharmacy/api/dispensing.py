@@ -8,7 +8,9 @@ from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.fills import CheckIn, CheckOut, DispenseIn, FillOut
-from pharmacy.auth.roles import PHARMACIST
+from pharmacy.domain.final_check import RecheckFailed
+from pharmacy.models import now_utc
+from pharmacy.roles import PHARMACIST
 from pharmacy.services import dispensing as service
 from pharmacy.services.fills import fill_to_dict
 
@@ -46,12 +48,31 @@ def check_fill(fill_id: int):
     body_required=False,
 )
 def dispense_fill(fill_id: int):
-    """Dispense a fill that passed its final check; return the fill."""
+    """Dispense a fill that passed its final check; return the fill.
+
+    The stock rules of the check run again (SPEC 5.5): a batch recalled, rejected or past its
+    BUD since, or labels reprinted after the check, is a ``409`` with ``reasons``.
+    """
     body = validate(DispenseIn, json_body() if _has_body() else {}).model_dump()
     initials = body.get("pharmacist_initials")
     if initials is not None and not isinstance(initials, str):
         initials = None
-    fill = service.dispense(fill_id, api_user(), initials)
+    try:
+        fill = service.dispense(fill_id, api_user(), initials, now=now_utc())
+    except RecheckFailed as exc:
+        # SPEC 5.5: the stock rules failed at dispensing; every reason, the fill unchanged.
+        response = jsonify(
+            {
+                "error": {
+                    "code": "dispense_refused",
+                    "message": exc.message,
+                    "fields": {"fill": exc.reasons[0]},
+                },
+                "reasons": list(exc.reasons),
+            }
+        )
+        response.status_code = 409
+        return response
     return jsonify(fill_to_dict(fill))
 
 

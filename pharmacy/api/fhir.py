@@ -6,16 +6,17 @@ import json
 
 from flask import Response, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.fhir import (
     MedicationRequestIn,
     MedicationRequestOut,
     OperationOutcomeOut,
 )
-from pharmacy.auth.roles import PHARMACY_STAFF, PRESCRIBER
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
+from pharmacy.errors import ApiError
+from pharmacy.roles import PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as service
 
 FHIR_JSON = "application/fhir+json"
@@ -55,7 +56,7 @@ def create_medication_request():
             ],
         )
     try:
-        order = service.submit_fhir(resource, api_user())
+        order = service.submit_fhir(resource, api_user(), today=service.local_today())
     except FhirError as exc:
         return _fhir(exc.outcome(), 422)
     response = _fhir(service.order_as_fhir(order, api_user()), 201)

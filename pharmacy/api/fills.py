@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.fills import FillOut, VoidIn
-from pharmacy.auth.roles import PHARMACY_STAFF, TECHNICIAN
+from pharmacy.errors import ApiError
+from pharmacy.roles import PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import fills as fills_service
 
 

@@ -7,7 +7,7 @@ import json
 
 from flask import Response, jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, parse_body
 from pharmacy.api.schemas.followup import (
     FollowUpOut,
@@ -20,10 +20,11 @@ from pharmacy.api.schemas.followup import (
     SymptomReportList,
     SymptomReportOut,
 )
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
 from pharmacy.domain.fhir_observation import searchset, to_observation
+from pharmacy.errors import ApiError
 from pharmacy.models import Order
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as service
 from pharmacy.services import orders as order_service
 from pharmacy.services.errors import NotFound

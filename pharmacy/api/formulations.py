@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.formulations import (
@@ -12,7 +12,8 @@ from pharmacy.api.schemas.formulations import (
     FormulationListOut,
     FormulationOut,
 )
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF
+from pharmacy.errors import ApiError
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF
 from pharmacy.services import formulary as service
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Response, request
 from pydantic import BaseModel
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.labels import BatchLabelQuery, LabelQuery
-from pharmacy.auth.roles import PHARMACY_STAFF
+from pharmacy.errors import ApiError
+from pharmacy.roles import PHARMACY_STAFF
 from pharmacy.services import labels as label_service
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut, LotListQuery, ReasonIn
 from pharmacy.api.schemas.lots import LotIn, LotListOut, LotOut
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
+from pharmacy.errors import ApiError
 from pharmacy.pagination import cursor_from_request, page_links, text_arg
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import lots as service
 
 

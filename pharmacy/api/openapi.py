@@ -17,10 +17,11 @@ from typing import Any
 from flask import current_app, jsonify, render_template
 from pydantic import BaseModel
 
+from pharmacy.access import public
 from pharmacy.api.base import bp
 from pharmacy.api.schemas.base import MAX_ID, Operation, operation, operation_of
 from pharmacy.api.schemas.common import ErrorOut
-from pharmacy.auth.roles import ALL_ROLES, public
+from pharmacy.roles import ALL_ROLES
 
 API_PREFIX = "/api/v1"
 _PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")

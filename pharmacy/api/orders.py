@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.orders import (
@@ -15,9 +15,10 @@ from pharmacy.api.schemas.orders import (
     OrderOut,
     VerifyIn,
 )
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
+from pharmacy.errors import ApiError
 from pharmacy.models import Order
-from pharmacy.pagination import cursor_from_request, page_links
+from pharmacy.pagination import cursor_from_request, date_args, page_links
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as service
 
 
@@ -53,8 +54,9 @@ def _order(rx_number: str) -> Order:
 def create_order():
     """Submit an order as the signed-in prescriber: ``201`` with rx_number, status, plan, alerts."""
     body = json_body()
-    validate(OrderIn, body, domain=service.parse_order_body)
-    order = service.submit_order(body, api_user(), source="api")
+    today = service.local_today()
+    validate(OrderIn, body, domain=lambda data: service.parse_order_body(data, today))
+    order = service.submit_order(body, api_user(), source="api", today=today)
     response = jsonify(service.order_to_dict(order, viewer=api_user()))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/orders/{order.rx_number}"
@@ -65,7 +67,8 @@ def create_order():
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
 @operation(query=OrderListQuery, responses={200: OrderListOut, 422: ErrorOut})
 def list_orders():
-    """List orders newest first; filter by ``status`` and ``patient`` (id); page by key.
+    """List orders newest first; filter by ``status``, ``patient`` (id) and the local
+    submission dates ``submitted_from`` / ``submitted_to`` (``YYYY-MM-DD``); page by key.
 
     ``?before=<id>`` / ``?after=<id>`` and ``?limit=``; ``next`` and ``prev`` are the links.
     """
@@ -74,6 +77,7 @@ def list_orders():
         status=request.args.get("status") or None,
         patient_id=_int_arg("patient", None, 1, 2**31 - 1),
         cursor=cursor_from_request(default_limit=25),
+        **date_args("submitted_from", "submitted_to"),
     )
     return jsonify(
         {

@@ -8,8 +8,8 @@ from pharmacy.api.base import api_roles, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.plan import PlanIn, PlanOut
-from pharmacy.auth.roles import ADMIN, PHARMACIST, PRESCRIBER, TECHNICIAN
 from pharmacy.domain.plan_input import parse_plan_request
+from pharmacy.roles import ADMIN, PHARMACIST, PRESCRIBER, TECHNICIAN
 from pharmacy.services.plans import compute_plan
 
 

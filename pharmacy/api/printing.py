@@ -7,8 +7,8 @@ from flask import current_app, jsonify
 from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, parse_body
 from pharmacy.api.schemas.printing import PrinterIn, PrinterList, PrinterOut, PrintIn, PrintJobOut
-from pharmacy.auth.roles import ADMIN, PHARMACY_STAFF
 from pharmacy.models import now_utc
+from pharmacy.roles import ADMIN, PHARMACY_STAFF
 from pharmacy.services import printing as service
 
 

@@ -10,9 +10,9 @@ from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.settings import SettingsOut, SettingsPatch
-from pharmacy.auth.roles import ADMIN
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.units import json_decimal
+from pharmacy.roles import ADMIN
 from pharmacy.services import settings as service
 
 

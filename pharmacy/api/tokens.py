@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp
+from pharmacy.access import public
+from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.tokens import TokenCreatedOut, TokenIn, TokenListOut, TokenOut
-from pharmacy.auth.roles import ALL_ROLES, public
 from pharmacy.domain.errors import DomainError
+from pharmacy.errors import ApiError
+from pharmacy.roles import ALL_ROLES
 from pharmacy.services import tokens as token_service
 from pharmacy.services.users import AuthError, authenticate
 

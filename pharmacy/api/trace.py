@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Response, jsonify, request
 
-from pharmacy.api.base import ApiError, api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp, json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.trace import RecallIn, TraceOut, TraceQuery
-from pharmacy.auth.roles import PHARMACIST
+from pharmacy.errors import ApiError
+from pharmacy.roles import PHARMACIST
 from pharmacy.services import trace as trace_service
 
 

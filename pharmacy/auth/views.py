@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from pharmacy.access import public
 from pharmacy.auth.forms import LoginForm, PasswordForm
-from pharmacy.auth.roles import public
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import login_manager
 from pharmacy.forms import attach_errors

@@ -7,11 +7,12 @@ from flask_login import current_user
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from pharmacy.auth.roles import PHARMACIST, TECHNICIAN, role_required
+from pharmacy.access import role_required
 from pharmacy.compounding.views import bp
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.idempotency import idempotent_form
+from pharmacy.roles import PHARMACIST, TECHNICIAN
 from pharmacy.services import fills as fills_service
 from pharmacy.services import trace as trace_service
 
@@ -192,4 +193,12 @@ def recall():
         f"{'' if len(result['prescribers']) == 1 else 's'} listed below.",
         "success",
     )
+    pull = result["fills_to_pull"]
+    if pull:
+        flash(
+            f"Pull {len(pull)} fill{'' if len(pull) == 1 else 's'} not yet dispensed: "
+            + ", ".join(f"Rx {f['rx_number']}-{f['fill_number']}" for f in pull)
+            + ". Void each and fill it again.",
+            "error",
+        )
     return redirect(url_for("compounding.trace", **query))

@@ -47,11 +47,27 @@ class ReasonForm(FlaskForm):
 
 
 class SterilityForm(FlaskForm):
-    """Record a sterility test result."""
+    """Record a sterility test result (SPEC 5.6): no result is preselected."""
 
     result = SelectField(
-        "Result", choices=[SelectChoice("passed", "Passed"), SelectChoice("failed", "Failed")]
+        "Result",
+        choices=[
+            SelectChoice("", "Choose the laboratory's result"),
+            SelectChoice("passed", "Passed"),
+            SelectChoice("failed", "Failed"),
+        ],
+        default="",
     )
+    completed_at = StringField("Completed (date and time; empty: now)", validators=[Length(max=40)])
+    reference = StringField("Laboratory report reference", validators=[Length(max=200)])
+
+    def to_body(self) -> dict:
+        """Return the API body (``POST /batches/<lot>/sterility-test``) the form stands for."""
+        return {
+            "result": self.result.data or None,
+            "completed_at": self.completed_at.data or None,
+            "reference": self.reference.data or None,
+        }
 
 
 class BatchForm(FlaskForm):

@@ -5,13 +5,14 @@ Fills, work lists, trace and recall add their routes to ``bp`` from ``fills_view
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import BytesIO
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN, role_required
+from pharmacy.access import role_required
 from pharmacy.compounding.forms import ActionForm, BatchForm, LotForm, ReasonForm, SterilityForm
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import attach_errors
@@ -25,6 +26,7 @@ from pharmacy.print_forms import (
     flash_job,
     printer_options,
 )
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import batches as batch_service
 from pharmacy.services import fills as fills_service
 from pharmacy.services import formulary as formulary_service
@@ -205,9 +207,16 @@ def new_batch():
 def batch(lot_number: str):
     """Show a batch: worksheet, BUD and what limited it, sterility, release and reject."""
     record = batch_service.get_batch(lot_number) or abort(404)
+    return _batch_page(record, SterilityForm())
+
+
+def _batch_page(record, sterility_form: SterilityForm) -> str:
+    incubation_days = get_settings().sterility_incubation_days
     return render_template(
         "compounding/batch.html",
         batch=record,
+        incubation_days=incubation_days,
+        sterility_ready=record.compounded_dt + timedelta(days=incubation_days),
         rows=batch_service.worksheet_rows(record),
         vials=fills_service.batch_vials(record),
         printers=printing_service.printers_for("batch"),
@@ -216,7 +225,7 @@ def batch(lot_number: str):
         retry_form=RetryForm(formdata=None),
         labels_printed=bool(label_service.previous_renders("vial", "batch", record.lot_number)),
         expired=batch_service.is_expired(record),
-        sterility_form=SterilityForm(),
+        sterility_form=sterility_form,
         action_form=ActionForm(),
         reason_form=ReasonForm(),
     )
@@ -225,16 +234,32 @@ def batch(lot_number: str):
 @bp.post("/batches/<lot_number>/sterility")
 @role_required(PHARMACIST)
 def sterility(lot_number: str):
-    """Record the sterility test result."""
+    """Record the sterility test result, its completion time and report (SPEC 5.6).
+
+    Bad input shows the page again with the errors on their fields (422), as the API would.
+    """
     record = batch_service.get_batch(lot_number) or abort(404)
     form = SterilityForm()
-    if form.validate_on_submit():
-        _act(
-            lambda: batch_service.record_sterility(
-                record.lot_number, form.result.data, current_user
-            ),
-            f"Sterility test recorded as {form.result.data}.",
+    if not form.validate_on_submit():
+        return _batch_page(record, form), 422
+    body = form.to_body()
+    try:
+        # The service checks what the API's schema checks, and the rules (SPEC 5.6).
+        batch_service.record_sterility(
+            record.lot_number,
+            body["result"],
+            current_user,
+            completed_at=body.get("completed_at"),
+            reference=body.get("reference"),
+            now=now_utc(),
         )
+    except ValidationFailed as exc:
+        attach_errors(form, exc)
+        return _batch_page(record, form), 422
+    except (ConflictError, DomainError) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Sterility test recorded as {body['result']}.", "success")
     return redirect(url_for("compounding.batch", lot_number=record.lot_number))
 
 
@@ -270,13 +295,11 @@ def reject_batch(lot_number: str):
 def worksheet(lot_number: str):
     """Show the printable worksheet."""
     record = batch_service.get_batch(lot_number) or abort(404)
-    from labels.worksheet import CHECKS
-
     return render_template(
         "compounding/worksheet.html",
         batch=record,
         doc=batch_service.worksheet_document(record),
-        checks=CHECKS,
+        checks=batch_service.worksheet_checks(),
     )
 
 
@@ -284,10 +307,8 @@ def worksheet(lot_number: str):
 @role_required(*PHARMACY_STAFF)
 def worksheet_pdf(lot_number: str):
     """Return the worksheet as a PDF."""
-    from labels.worksheet import render_worksheet
-
     record = batch_service.get_batch(lot_number) or abort(404)
-    pdf = render_worksheet(batch_service.worksheet_document(record))
+    pdf = batch_service.worksheet_pdf(record)
     return send_file(
         BytesIO(pdf), mimetype="application/pdf", download_name=f"worksheet-{record.lot_number}.pdf"
     )

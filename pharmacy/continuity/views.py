@@ -11,9 +11,10 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from pharmacy.auth.roles import PHARMACIST, PRESCRIBER, role_required
+from pharmacy.access import role_required
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.models import now_utc
+from pharmacy.roles import PHARMACIST, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
 from pharmacy.services import orders as order_service
 from pharmacy.services.errors import NotFound

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
+from pharmacy.access import role_required
 from pharmacy.dispensing.forms import CheckForm, DispenseForm
 from pharmacy.domain.errors import ConflictError, DomainError
+from pharmacy.domain.final_check import RecheckFailed
 from pharmacy.models import now_utc
 from pharmacy.print_forms import (
     PrintForm,
@@ -16,6 +17,7 @@ from pharmacy.print_forms import (
     flash_job,
     printer_options,
 )
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF
 from pharmacy.services import continuity
 from pharmacy.services import dispensing as service
 from pharmacy.services import fills as fills_service
@@ -61,6 +63,8 @@ def _detail_context(fill_id: int) -> dict:
         "print_form": PrintForm(formdata=None),
         "retry_form": RetryForm(formdata=None),
         "pharmacist": label_service.fill_pharmacist(fill),
+        # SPEC 5.5: why a checked fill cannot be dispensed now (no Dispense button then).
+        "cannot_dispense": service.dispense_problems(fill, now_utc()),
     }
 
 
@@ -118,8 +122,14 @@ def dispense(fill_id: int):
         return redirect(url_for("dispensing.check", fill_id=fill_id))
     try:
         fill = service.dispense(
-            fill_id, current_user._get_current_object(), form.pharmacist_initials.data
+            fill_id,
+            current_user._get_current_object(),
+            form.pharmacist_initials.data,
+            now=now_utc(),
         )
+    except RecheckFailed:
+        # The fill page says why (the re-check runs again there) and offers void.
+        return render_template("dispensing/fill_detail.html", **_detail_context(fill_id)), 409
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("dispensing.check", fill_id=fill_id))

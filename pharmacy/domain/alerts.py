@@ -35,7 +35,7 @@ from dateutil.relativedelta import relativedelta
 from pharmacy.domain.allergies import AllergyMatch, allergy_status, entry_key, screen
 from pharmacy.domain.errors import ConflictError, ValidationFailed
 from pharmacy.domain.regimen import Phase
-from pharmacy.domain.units import format_ml, format_number, round_ml
+from pharmacy.domain.units import format_ml, format_qty, round_ml
 
 LEVELS = ("info", "warning", "stop")
 
@@ -176,8 +176,8 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
                 "dose_above_max",
                 "warning",
                 f"{_phase_list([n for n, _ in high]).capitalize()}:"
-                f" {', '.join(format_number(d) for d in doses)} mcg per injection is above the"
-                f" usual maximum of {format_number(t.max_dose_mcg)} mcg.",
+                f" {', '.join(format_qty(d) for d in doses)} mcg per injection is above the"
+                f" usual maximum of {format_qty(t.max_dose_mcg)} mcg.",
             )
         )
     if facts.concentration_mcg_per_ml > 0:
@@ -215,7 +215,7 @@ def order_alerts(facts: AlertFacts) -> list[Alert]:
             Alert(
                 "no_matching_formulation",
                 "warning",
-                f"No active formulation matches {format_number(facts.concentration_mcg_per_ml)}"
+                f"No active formulation matches {format_qty(facts.concentration_mcg_per_ml)}"
                 f" mcg/mL in a {format_ml(facts.vial_volume_ml)} {facts.container} vial:"
                 " it cannot be compounded until a master formulation record exists.",
             )

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pharmacy.domain.units import NumberError, read_decimal
+from pharmacy.domain.units import NumberError, plain_decimal, read_decimal
 
 BASE_URL = "https://b12-compounding.example/fhir"
 CONTAINER_URL = f"{BASE_URL}/StructureDefinition/vial-container"
@@ -191,7 +191,7 @@ def _decimal(value: object) -> Decimal | None:
 
 def _plain(value: Decimal) -> int | str:
     """Return a whole Decimal as int, else its plain string (the order parser reads both)."""
-    return int(value) if value == value.to_integral_value() else format(value.normalize(), "f")
+    return int(value) if value == value.to_integral_value() else plain_decimal(value)
 
 
 def _unit(quantity: Mapping[str, Any]) -> str:

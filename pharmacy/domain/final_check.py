@@ -21,10 +21,10 @@ Pure: no clock (``now`` is passed in), no database.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
-from pharmacy.domain.errors import DomainError
+from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.scan import RxScan, VialScan, parse_scan
 
 
@@ -236,3 +236,73 @@ def _vial_problems(scan: VialScan, lot: AllocatedLot | None, now: datetime) -> l
     if now >= lot.bud_at:
         problems.append(f"past its BUD ({lot.bud_date.isoformat()})")
     return problems
+
+
+class RecheckFailed(ConflictError):
+    """A checked fill that can no longer be dispensed (SPEC 5.5); ``reasons`` say why."""
+
+    def __init__(self, fill_id: int, reasons: Sequence[str]) -> None:
+        super().__init__(
+            "fill",
+            f"Fill {fill_id} cannot be dispensed: "
+            + "; ".join(reasons)
+            + ". Void it and fill the order again.",
+        )
+        self.reasons = tuple(reasons)
+
+
+def recheck(
+    *,
+    expected_rx: str,
+    lots: Sequence[AllocatedLot],
+    expected_vials: int,
+    now: datetime,
+    checked_scans: Sequence[str],
+    pharmacy_gtins: Collection[str] | None = None,
+    since_check: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """Return why a checked fill can no longer be dispensed at ``now``; empty when it can.
+
+    Dispensing re-runs the stock rules of the final check at that moment (SPEC 5.5):
+
+    * every allocated batch is still released (not recalled, rejected or otherwise held) and
+      before its BUD at ``now``;
+    * the fill still holds exactly the vials the passing check scanned: the check is run
+      again on its own scans with the stock rules set aside (they are reported above, once
+      per batch), so a changed allocation shows as the scans no longer matching;
+    * nothing happened to the fill after the passing check (``since_check``: what the caller
+      found, e.g. a label reprint), each a reason of its own.
+
+    :param lots: the batches allocated to the fill now, with their current status and BUD.
+    :param checked_scans: the scans of the fill's latest, passing, final check.
+    :param since_check: what happened to the fill after that check, in words.
+    """
+    reasons: list[str] = []
+    for lot in lots:
+        if lot.status == "recalled":
+            reasons.append(f"batch {lot.lot} was recalled after the final check")
+        elif lot.status == "rejected":
+            reasons.append(f"batch {lot.lot} was rejected after the final check")
+        elif lot.status != "released":
+            reasons.append(f"batch {lot.lot} is {lot.status}, not released")
+        if now >= lot.bud_at:
+            reasons.append(f"batch {lot.lot} is past its BUD ({lot.bud_date.isoformat()})")
+    steady = [replace(lot, status="released", bud_at=now + _FAR) for lot in lots]
+    again = final_check(
+        expected_rx=expected_rx,
+        lots=steady,
+        expected_vials=expected_vials,
+        now=now,
+        scans=checked_scans,
+        pharmacy_gtins=pharmacy_gtins,
+    )
+    if not again.ok:
+        reasons.append(
+            "the fill's vials no longer match its final check (" + "; ".join(again.reasons) + ")"
+        )
+    reasons.extend(since_check)
+    return tuple(reasons)
+
+
+# "Never past its BUD", for re-running the check with the stock rules set aside.
+_FAR = timedelta(days=365 * 100)

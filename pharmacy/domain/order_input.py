@@ -33,6 +33,7 @@ from pharmacy.domain.allergies import (
     format_allergies,
     parse_allergies,
 )
+from pharmacy.domain.dates import check_start_date
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.followup import (
     CAUSES,
@@ -313,12 +314,33 @@ def parse_frame(data: Mapping[str, object], errors: dict[str, str]) -> ClinicalF
     return ClinicalFrame(cause, neuro, tests, interval)
 
 
-def parse_order(data: object, today: date, *, in_use_days: int | None = None) -> OrderInput:
+def _start_date(data: Mapping[str, object]) -> date | None:
+    """Return the body's ``start_date`` when it is a plain ISO date, else None."""
+    raw = data.get("start_date")
+    if isinstance(raw, date):
+        return raw
+    if isinstance(raw, str) and len(raw) <= 10:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_order(
+    data: object,
+    today: date,
+    *,
+    in_use_days: int | None = None,
+    max_backdate_days: int | None = None,
+) -> OrderInput:
     """Return the validated order in ``data`` (SPEC section 3 order body).
 
     :param today: the pharmacy's local date (dates of birth may not be after it).
     :param in_use_days: days a punctured multiple-dose vial is used (settings default);
         None keeps the planner's default.
+    :param max_backdate_days: when given, ``start_date`` must lie from this many days before
+        ``today`` to 365 days after it (SPEC 5.3); None accepts any date (the plan preview).
     :raise ValidationFailed: every field error at once, keyed by JSON path.
     """
     if not isinstance(data, Mapping):
@@ -373,6 +395,15 @@ def parse_order(data: object, today: date, *, in_use_days: int | None = None) ->
     except ValidationFailed as exc:
         for path, message in exc.errors.items():
             errors.setdefault(path, message)
+    if max_backdate_days is not None and "start_date" not in errors:
+        start = plan.request.start_date if plan is not None else _start_date(data)
+        problem = (
+            check_start_date(start, today, max_backdate_days=max_backdate_days)
+            if start is not None
+            else None
+        )
+        if problem is not None:
+            errors[problem.field] = problem.message
     if errors:
         raise ValidationFailed(errors)
     assert plan is not None and patient is not None

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.regimen import Phase, Regimen
-from pharmacy.domain.units import dose_volume_ml, format_ml, format_number
+from pharmacy.domain.units import dose_volume_ml, format_ml, format_qty
 
 ROUTES: Mapping[str, str] = MappingProxyType({"IM": "intramuscularly", "SC": "subcutaneously"})
 
@@ -44,7 +44,7 @@ def _duration(phase: Phase) -> str:
     """Return `` for N doses``, or nothing for an open-ended phase."""
     if phase.count is None:
         return ""
-    return f" for {format_number(phase.count)} dose{'' if phase.count == 1 else 's'}"
+    return f" for {format_qty(phase.count)} dose{'' if phase.count == 1 else 's'}"
 
 
 def sig(regimen: Regimen, concentration_mcg_per_ml: Decimal, route: str) -> str:
@@ -65,7 +65,7 @@ def sig(regimen: Regimen, concentration_mcg_per_ml: Decimal, route: str) -> str:
     previous_mcg: int | None = None
     for number, phase in enumerate(regimen.phases, start=1):
         volume = dose_volume_ml(phase.dose_mcg, concentration_mcg_per_ml, phase=number)
-        dose = f"{format_ml(volume)} ({format_number(phase.dose_mcg)} mcg)"
+        dose = f"{format_ml(volume)} ({format_qty(phase.dose_mcg)} mcg)"
         timing = f"{frequency(phase)}{_duration(phase)}"
         if previous_mcg is None:
             clauses.append(f"Inject {dose} {route_words} {timing}")

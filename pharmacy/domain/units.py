@@ -120,7 +120,7 @@ def dose_volume_ml(
         field = f"phases[{phase - 1}].dose_mcg" if phase is not None else "dose_mcg"
     where = f"Phase {phase}: " if phase is not None else ""
     what = (
-        f"{format_number(dose_mcg)} mcg at {format_number(concentration_mcg_per_ml)} mcg/mL"
+        f"{format_qty(dose_mcg)} mcg at {format_qty(concentration_mcg_per_ml)} mcg/mL"
         f" is {format_ml(volume)}"
     )
     if volume < MIN_DOSE_ML:
@@ -138,23 +138,30 @@ def dose_volume_ml(
     return volume
 
 
-def _plain(value: Decimal) -> str:
-    """Return ``value`` in fixed notation without trailing fractional zeros."""
+def plain_decimal(value: Decimal | int) -> str:
+    """Return ``value`` in fixed notation, no separators, no trailing zeros: ``1.5000`` -> ``1.5``."""
+    value = Decimal(value)
     if value == value.to_integral_value():
-        return format(value.to_integral_value(), ",f")
-    return format(value, ",f").rstrip("0")
+        return str(int(value))
+    return format(value.normalize(), "f")
 
 
-def format_number(value: int | Decimal) -> str:
-    """Return ``value`` with thousands separators and no trailing zeros: ``1,000``, ``2.5``."""
-    if isinstance(value, int):
-        return f"{value:,}"
-    return _plain(value)
+def format_qty(value: Decimal | int | None, places: int | None = None) -> str:
+    """Return a quantity for people: ``1,000``, ``2.5`` (no trailing zeros); ``""`` for None.
+
+    :param places: show exactly this many decimals instead (``format_qty(2.5, 2)`` -> ``2.50``).
+    """
+    if value is None:
+        return ""
+    number = Decimal(value)
+    if places is not None:
+        return f"{number.quantize(Decimal(1).scaleb(-places)):,.{places}f}"
+    return f"{number.normalize():,f}"
 
 
 def format_ml(volume_ml: Decimal) -> str:
     """Return a volume for people: ``1 mL``, ``0.33 mL``, ``2.5 mL``."""
-    return f"{_plain(volume_ml)} mL"
+    return f"{format_qty(volume_ml)} mL"
 
 
 def json_decimal(value: Decimal | int) -> int | float:

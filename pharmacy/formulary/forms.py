@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from wtforms import (
     BooleanField,
     FieldList,
@@ -17,6 +15,7 @@ from wtforms import (
 from wtforms.validators import Length
 
 from pharmacy.domain.formulation import CONTAINERS, UNITS
+from pharmacy.domain.units import plain_decimal
 from pharmacy.forms import SafeForm as FlaskForm
 
 INGREDIENT_ROWS = 6
@@ -140,7 +139,7 @@ class FormulationForm(FlaskForm):
         self.in_use_days.data = "" if data.get("in_use_days") is None else str(data["in_use_days"])
         for row, item in zip(self.ingredients, data["ingredients"], strict=False):
             row.component.data = item["component"]
-            row.amount.data = "" if item["amount"] is None else _plain(item["amount"])
+            row.amount.data = "" if item["amount"] is None else plain_decimal(item["amount"])
             row.unit.data = item["unit"]
             row.active.data = item["active"]
 
@@ -148,12 +147,6 @@ class FormulationForm(FlaskForm):
 def _lines(text: str | None) -> list[str]:
     """Return the non-blank lines of a text area (one step or item per line)."""
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-def _plain(value: Decimal) -> str:
-    """Show a stored amount without trailing zeros (1.5000 -> 1.5)."""
-    value = Decimal(value)
-    return str(int(value)) if value == value.to_integral_value() else format(value.normalize(), "f")
 
 
 class ActionForm(FlaskForm):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, role_required
+from pharmacy.access import role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.formulary.forms import ActionForm, FormulationForm
 from pharmacy.idempotency import idempotent_form
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF
 from pharmacy.services import batches as batch_service
 from pharmacy.services import formulary as service
 from pharmacy.services.paging import Cursor

@@ -7,7 +7,8 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
-from pharmacy.auth.roles import ALL_ROLES, public, role_required
+from pharmacy.access import public, role_required
+from pharmacy.roles import ALL_ROLES
 from pharmacy.services.worklists import home_summary
 
 bp = Blueprint("main", __name__)

@@ -1,6 +1,6 @@
 """ORM models; importing this package registers every table on ``db.metadata``."""
 
-from pharmacy.models.audit import AuditEvent, AuditHead
+from pharmacy.models.audit import AuditCheckpoint, AuditEvent, AuditHead
 from pharmacy.models.fills import Fill, FillAllocation, FillVial, FinalCheck
 from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
@@ -18,6 +18,7 @@ from pharmacy.models.users import ROLES, ApiToken, User
 __all__ = [
     "ROLES",
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditHead",
     "Batch",

@@ -31,6 +31,22 @@ class AuditEvent(Model):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Model):
+    """A point up to which the chain was verified, signed with ``AUDIT_KEY`` (SPEC 8.5).
+
+    Routine checks start from the latest one, so they cover only the events after it.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    full: Mapped[bool] = mapped_column(default=False)
+    created_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    signature: Mapped[str] = mapped_column(String(64))
+
+
 class AuditHead(Model):
     """The chain's tip, one row: locking it serialises writers so the chain never forks."""
 

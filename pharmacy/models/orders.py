@@ -75,7 +75,7 @@ class Order(Model):
     status_reason: Mapped[str] = mapped_column(Text, default="")
     alerts: Mapped[list] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(10), default="web")  # web | api | fhir
-    submitted_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    submitted_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc, index=True)
     verified_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -41,6 +41,10 @@ class PharmacySettings(Model):
     # Continuity (SPEC 7.5, 7.7).
     rx_valid_days: Mapped[int] = mapped_column(default=365, server_default="365")
     lapse_grace_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    # Dates that make sense (SPEC 5.3) and sterility incubation (SPEC 5.6, USP <71>).
+    max_backdate_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    max_compounded_age_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    sterility_incubation_days: Mapped[int] = mapped_column(default=14, server_default="14")
     # Default lab reference ranges, canonical units (SPEC 7.2 table).
     ref_b12_low_pg_ml: Mapped[Decimal] = mapped_column(
         Numeric(10, 2), default=Decimal(200), server_default="200"

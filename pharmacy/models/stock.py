@@ -64,6 +64,10 @@ class Batch(Model):
     status_reason: Mapped[str] = mapped_column(Text, default="")
     sterility_test: Mapped[str | None] = mapped_column(String(8))  # pending | passed | failed
     sterility_recorded_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SPEC 5.6: when the laboratory completed the test, and its report.
+    sterility_completed_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sterility_reference: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    sterility_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     compounded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_dt: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

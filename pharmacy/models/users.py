@@ -15,6 +15,10 @@ from pharmacy.models.types import UTCDateTime, now_utc
 ROLES = ("prescriber", "technician", "pharmacist", "admin")
 
 
+# Checked when the username is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
+
+
 class User(UserMixin, Model):
     """A person who signs in: prescriber, technician, pharmacist or admin."""
 
@@ -40,6 +44,12 @@ class User(UserMixin, Model):
     def check_password(self, password: str) -> bool:
         """Return whether ``password`` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def check_unknown_password(password: str) -> bool:
+        """Spend as long as :meth:`check_password` for a username nobody has; return False."""
+        check_password_hash(_DUMMY_HASH, password)
+        return False
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from pharmacy.access import role_required
 from pharmacy.api.schemas.base import validate
 from pharmacy.api.schemas.orders import VerifyIn
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
-from pharmacy.pagination import cursor_from_request
+from pharmacy.pagination import cursor_from_request, date_args
 from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity
 from pharmacy.services import orders as service
 from pharmacy.services.patients import patient_to_dict
@@ -53,7 +54,9 @@ def new():
         return render_template("orders/new.html", form=form, general_errors=general)
     if form.validate():
         try:
-            order = service.submit_order(form.to_order_json(), current_user, source="web")
+            order = service.submit_order(
+                form.to_order_json(), current_user, source="web", today=service.local_today()
+            )
         except ValidationFailed as exc:
             general = apply_errors(form, exc.errors, ERROR_ALIASES)
         except DomainError as exc:
@@ -71,9 +74,13 @@ def index():
     status = request.args.get("status") or None
     query = request.args.get("q", "").strip()
     try:
+        dates = date_args("submitted_from", "submitted_to")
         page = service.list_orders(
-            current_user, status=status, query=query, cursor=cursor_from_request()
+            current_user, status=status, query=query, cursor=cursor_from_request(), **dates
         )
+    except ValidationFailed as exc:
+        flash(" ".join(exc.errors.values()), "error")
+        return redirect(url_for("orders.index"))
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("orders.index"))
@@ -82,6 +89,7 @@ def index():
         page=page,
         status=status,
         query=query,
+        dates={k: request.args.get(k, "") for k in dates},
         statuses=("submitted", "verified", "rejected", "cancelled"),
     )
 

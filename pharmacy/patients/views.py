@@ -7,10 +7,12 @@ from datetime import date
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
+from pharmacy.access import role_required
 from pharmacy.domain.errors import DomainError
 from pharmacy.forms import attach_errors
+from pharmacy.pagination import cursor_from_request
 from pharmacy.patients.forms import PatientRecordForm
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as order_service
 from pharmacy.services import patients as service
 from pharmacy.services.followup import can_see_patient
@@ -22,7 +24,7 @@ bp = Blueprint("patients", __name__, url_prefix="/patients")
 @bp.get("/")
 @role_required(*PHARMACY_STAFF)
 def index():
-    """Search patients by name or MRN, optionally by date of birth."""
+    """List patients newest first, searched by name or MRN and date of birth, page by page."""
     query = request.args.get("q", "").strip()[:100]
     dob_text = request.args.get("dob", "").strip()
     dob, error = None, None
@@ -31,9 +33,11 @@ def index():
             dob = date.fromisoformat(dob_text)
         except ValueError:
             error = "Enter the date of birth as YYYY-MM-DD."
-    patients = service.search_patients(query, dob) if not error else []
+    page = service.search_patients(query, dob, cursor_from_request()) if not error else None
+    patients = page.items if page else []
     return render_template(
         "patients/index.html",
+        page=page,
         patients=patients,
         order_counts=service.order_counts([p.id for p in patients]),
         query=query,

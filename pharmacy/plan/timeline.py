@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.regimen import Phase
 from pharmacy.domain.sig import frequency
-from pharmacy.domain.units import format_number
+from pharmacy.domain.units import format_qty
 
 # The --phase-1..5 colours of static/css/app.css, as explicit values (no CSS in SVG attrs).
 PHASE_COLOURS = ("#0f766e", "#7c3aed", "#c2410c", "#2563eb", "#be185d")
@@ -74,12 +74,10 @@ def phase_label(number: int, phase: Mapping[str, Any] | None, doses: Sequence[Ma
         except (DomainError, KeyError, TypeError):
             how = ""
         count = phase.get("count")
-        span = f" x{format_number(count)}" if count else " until stopped"
-        return f"Phase {number}: {format_number(phase['dose_mcg'])} mcg {how}{span}".replace(
-            "  ", " "
-        )
+        span = f" x{format_qty(count)}" if count else " until stopped"
+        return f"Phase {number}: {format_qty(phase['dose_mcg'])} mcg {how}{span}".replace("  ", " ")
     mine = [d for d in doses if d["phase"] == number]
-    dose = f"{format_number(mine[0]['dose_mcg'])} mcg" if mine else ""
+    dose = f"{format_qty(mine[0]['dose_mcg'])} mcg" if mine else ""
     return f"Phase {number}: {dose} ({len(mine)} planned)"
 
 
@@ -293,7 +291,7 @@ def timeline_svg(
         out.append(
             f'<rect class="dose-mark" data-phase="{dose["phase"]}" x="{_num(dx)}" y="{DOSE_TOP + 3}" '
             f'width="{_num(mark_w)}" height="{DOSE_HEIGHT - 6}" fill="{phase_colour(dose["phase"])}">'
-            f"<title>{dose['date']}: {format_number(dose['dose_mcg'])} mcg "
+            f"<title>{dose['date']}: {format_qty(dose['dose_mcg'])} mcg "
             f"({_ml(dose['volume_ml'])}), phase {dose['phase']}, vial {dose['vial']}</title></rect>"
         )
     for dose in uncovered:

@@ -7,10 +7,11 @@ from datetime import datetime
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from pharmacy.auth.roles import PHARMACIST, PRESCRIBER, TECHNICIAN, role_required
+from pharmacy.access import role_required
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.plan.forms import PlanForm, apply_errors
 from pharmacy.plan.timeline import timeline_svg
+from pharmacy.roles import PHARMACIST, PRESCRIBER, TECHNICIAN
 from pharmacy.services.labels import label_warnings
 from pharmacy.services.plans import compute_plan
 from pharmacy.services.settings import get_settings, pharmacy_zone

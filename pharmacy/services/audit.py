@@ -1,26 +1,55 @@
-"""The audit trail: append-only events chained by SHA-256.
+"""The audit trail: append-only events chained by HMAC-SHA-256 (SPEC 2.9, 8.5).
 
 Every service that changes state calls :func:`record` inside its own transaction,
 so the event and the change commit together or not at all.
+
+Each event's hash is an HMAC keyed by ``AUDIT_KEY`` (kept outside the database) over the
+event's canonical JSON, which includes the previous event's hash. Whoever can write to the
+database but lacks the key can neither edit an event nor recompute the later hashes to match.
+
+Verification streams the chain in keyset chunks (constant memory) and starts from the last
+*checkpoint*: a row in ``audit_checkpoints`` signed with the same key, written after each
+successful check. Routine checks (``GET /audit/verify``, the admin page, ``audit verify``)
+cover only the events since then, bounded per request; ``audit verify --full`` checks all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import g, has_request_context
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from pharmacy.extensions import db
-from pharmacy.models import AuditEvent, AuditHead, User, now_utc
+from pharmacy.models import AuditCheckpoint, AuditEvent, AuditHead, User, now_utc
 from pharmacy.services.paging import Cursor, Page, read_page
 
 GENESIS_HASH = "0" * 64
+
+logger = logging.getLogger(__name__)
+
+# The id of the HTTP request being served, set by the web layer for each request (the CLI and
+# the demo loader leave it unset): events record it without the services reading flask.g.
+_request_id: ContextVar[str | None] = ContextVar("audit_request_id", default=None)
+
+
+def bind_request_id(request_id: str | None) -> Token[str | None]:
+    """Stamp the events this context records with ``request_id``; return a reset token."""
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token: Token[str | None]) -> None:
+    """Undo :func:`bind_request_id`."""
+    _request_id.reset(token)
 
 
 def jsonable(value: Any) -> Any:
@@ -36,8 +65,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _digest(event: AuditEvent) -> str:
-    """Return the SHA-256 of the event's canonical JSON form (its hash excluded)."""
+# Where the key comes from: ``create_app`` registers a reader of the current app's
+# ``AUDIT_KEY``, so this module needs no web framework to find it.
+_key_source: Callable[[], str] | None = None
+
+
+def set_key_source(source: Callable[[], str]) -> None:
+    """Register the function that returns the current ``AUDIT_KEY`` (called by ``create_app``)."""
+    global _key_source
+    _key_source = source
+
+
+def audit_key() -> bytes:
+    """Return the chain's HMAC key.
+
+    :raise RuntimeError: no app registered a key source yet.
+    """
+    if _key_source is None:
+        raise RuntimeError("the audit key is not configured: create the app first")
+    return _key_source().encode("utf-8")
+
+
+def canonical(event: Any) -> bytes:
+    """Return the event's canonical JSON form (its hash excluded), as bytes.
+
+    ``event`` is an :class:`AuditEvent` or anything with the same attributes (the history
+    generator hashes plain namespaces).
+    """
     payload = {
         "seq": event.seq,
         "occurred_dt": event.occurred_dt.isoformat(),
@@ -51,8 +105,18 @@ def _digest(event: AuditEvent) -> str:
         "request_id": event.request_id,
         "prev_hash": event.prev_hash,
     }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def event_hash(event: Any, key: bytes) -> str:
+    """Return the event's HMAC-SHA-256 under ``key``, in hex."""
+    return hmac.new(key, canonical(event), hashlib.sha256).hexdigest()
+
+
+def _checkpoint_signature(seq: int, hash_: str, key: bytes) -> str:
+    message = f"audit-checkpoint:{seq}:{hash_}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _lock_head() -> AuditHead:
@@ -96,10 +160,10 @@ def record(
         entity_id=str(entity_id),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
-        request_id=g.get("request_id") if has_request_context() else None,
+        request_id=_request_id.get(),
         prev_hash=head.hash,
     )
-    event.hash = _digest(event)
+    event.hash = event_hash(event, audit_key())
     head.seq = event.seq
     head.hash = event.hash
     db.session.add(event)
@@ -128,67 +192,208 @@ def list_events(filters: dict[str, str], cursor: Cursor | None = None) -> Page[A
 
 @dataclass(frozen=True)
 class ChainReport:
-    """Result of verifying the chain."""
+    """Result of verifying the chain (or the part of it since the last checkpoint)."""
 
     ok: bool
     checked: int
     broken_seq: int | None = None
     broken_id: int | None = None
     reason: str = ""
+    from_seq: int = 0  # the checkpoint the check started from (0: the start of the chain)
+    through_seq: int = 0  # the last event found intact
+    pending: int = 0  # events left for the next check when a bounded check stopped early
+    full: bool = False
 
     def to_dict(self) -> dict:
-        """Return the API form ``{"ok", "checked", "broken"?}``."""
-        data: dict[str, Any] = {"ok": self.ok, "checked": self.checked}
+        """Return the API form ``{"ok", "checked", "from_seq", "through_seq", "pending"}``."""
+        data: dict[str, Any] = {
+            "ok": self.ok,
+            "checked": self.checked,
+            "from_seq": self.from_seq,
+            "through_seq": self.through_seq,
+            "pending": self.pending,
+            "full": self.full,
+        }
         if not self.ok:
             data["broken"] = {"id": self.broken_id, "seq": self.broken_seq, "reason": self.reason}
         return data
 
 
-def verify_chain() -> ChainReport:
-    """Recompute every event's hash in order and report the first broken link.
+CHUNK = 5000  # events per keyset query: memory stays flat however long the chain
+ROUTINE_LIMIT = 20_000  # events one request verifies at most (well under a second)
 
-    Detects edited rows (hash mismatch), deleted rows (a gap in ``seq`` or a
-    ``prev_hash`` that does not match), and a tip that does not match the last event.
+_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.seq,
+    AuditEvent.occurred_dt,
+    AuditEvent.actor_id,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.entity,
+    AuditEvent.entity_id,
+    AuditEvent.before,
+    AuditEvent.after,
+    AuditEvent.request_id,
+    AuditEvent.prev_hash,
+    AuditEvent.hash,
+)
+
+
+def _stream(after_seq: int, through_seq: int) -> Iterator[Any]:
+    """Yield events ``after_seq < seq <= through_seq`` in order, ``CHUNK`` rows per query."""
+    last = after_seq
+    while last < through_seq:
+        rows = db.session.execute(
+            select(*_COLUMNS)
+            .where(AuditEvent.seq > last, AuditEvent.seq <= through_seq)
+            .order_by(AuditEvent.seq)
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def _start(key: bytes, full: bool) -> tuple[int, str, ChainReport | None]:
+    """Return where to start (seq, hash), or a broken report when the checkpoint is bad."""
+    if full:
+        return 0, GENESIS_HASH, None
+    checkpoint = db.session.execute(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    if checkpoint is None:
+        return 0, GENESIS_HASH, None
+    expected = _checkpoint_signature(checkpoint.seq, checkpoint.hash, key)
+    if not hmac.compare_digest(expected, checkpoint.signature):
+        return (
+            0,
+            GENESIS_HASH,
+            ChainReport(
+                False,
+                0,
+                checkpoint.seq,
+                None,
+                "the latest checkpoint is not signed with AUDIT_KEY (forged?): run a full check",
+                from_seq=checkpoint.seq,
+            ),
+        )
+    stored = db.session.execute(
+        select(AuditEvent.id, AuditEvent.hash).where(AuditEvent.seq == checkpoint.seq)
+    ).one_or_none()
+    if stored is None or stored.hash != checkpoint.hash:
+        return (
+            0,
+            GENESIS_HASH,
+            ChainReport(
+                False,
+                0,
+                checkpoint.seq,
+                stored.id if stored else None,
+                "the event at the last checkpoint was changed or deleted since it was verified",
+                from_seq=checkpoint.seq,
+            ),
+        )
+    return checkpoint.seq, checkpoint.hash, None
+
+
+def _save_checkpoint(seq: int, hash_: str, key: bytes, *, full: bool) -> None:
+    """Record a signed checkpoint and commit (the check owns its transaction).
+
+    Best effort: a checkpoint only saves work. If SQLite refuses to turn this reader into a
+    writer because another request wrote meanwhile, the next check simply starts earlier.
     """
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
+    db.session.add(
+        AuditCheckpoint(
+            seq=seq,
+            hash=hash_,
+            full=full,
+            created_dt=now_utc(),
+            signature=_checkpoint_signature(seq, hash_, key),
+        )
+    )
+    try:
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        logger.warning("audit checkpoint at event %s not saved (database busy)", seq)
+
+
+def verify_chain(
+    *,
+    full: bool = False,
+    limit: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ChainReport:
+    """Recompute each event's HMAC in order and report the first broken link.
+
+    Starts from the last signed checkpoint (or the start of the chain when ``full``) and
+    checks at most ``limit`` events; a successful check records a new checkpoint. Detects
+    edited rows (hash mismatch, even when later hashes were recomputed without the key),
+    deleted rows (a gap in ``seq`` or a ``prev_hash`` that does not match), a tip that does
+    not match the last event, and a forged or outdated checkpoint.
+
+    :param progress: called as ``progress(done, total)`` after each chunk (the CLI's bar).
+    """
+    key = audit_key()
+    # Read the tip first: every event up to it was committed with it, so events appended
+    # while we check are left for the next check instead of looking like a broken end.
+    head = db.session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+    ).one_or_none()
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
+    if head is None and db.session.execute(select(AuditEvent.id).limit(1)).first() is not None:
+        return ChainReport(False, 0, 1, None, "the chain's tip record is missing (deleted?)")
+    if head is None and db.session.execute(select(AuditEvent.id).limit(1)).first() is not None:
+        return ChainReport(False, 0, 1, None, "the chain's tip record is missing (deleted?)")
+    from_seq, prev_hash, bad = _start(key, full)
+    if bad is not None:
+        return bad
+    through = head_seq if limit is None else min(head_seq, from_seq + limit)
+    total = max(0, through - from_seq)
+    expected_seq = from_seq + 1
     checked = 0
-    events = db.session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
-    for event in events:
-        if event.seq != expected_seq:
-            return ChainReport(
-                False,
-                checked,
-                expected_seq,
-                event.id,
-                f"event {expected_seq} is missing (deleted?)",
-            )
-        if event.prev_hash != prev_hash:
-            return ChainReport(
-                False,
-                checked,
-                event.seq,
-                event.id,
-                "previous-hash link does not match the event before it",
-            )
-        if _digest(event) != event.hash:
-            return ChainReport(
-                False,
-                checked,
-                event.seq,
-                event.id,
-                "contents do not match the stored hash (edited?)",
-            )
-        prev_hash = event.hash
-        expected_seq += 1
-        checked += 1
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != checked or head.hash != prev_hash):
+
+    def broken(event: Any, seq: int, reason: str) -> ChainReport:
         return ChainReport(
             False,
             checked,
-            checked + 1,
+            seq,
+            event.id if event is not None else None,
+            reason,
+            from_seq=from_seq,
+            through_seq=expected_seq - 1,
+            full=full,
+        )
+
+    for event in _stream(from_seq, through):
+        if event.seq != expected_seq:
+            return broken(event, expected_seq, f"event {expected_seq} is missing (deleted?)")
+        if event.prev_hash != prev_hash:
+            return broken(event, event.seq, "previous-hash link does not match the event before it")
+        if not hmac.compare_digest(event_hash(event, key), event.hash):
+            return broken(event, event.seq, "contents do not match the stored hash (edited?)")
+        prev_hash = event.hash
+        expected_seq += 1
+        checked += 1
+        if progress is not None and checked % CHUNK == 0:
+            progress(checked, total)
+    last_seq = expected_seq - 1
+    if last_seq < through or (through == head_seq and prev_hash != head_hash):
+        return broken(
             None,
+            last_seq + 1,
             "the chain ends early: the latest events are missing (deleted?)",
         )
-    return ChainReport(True, checked)
+    if progress is not None:
+        progress(checked, total)
+    if checked:
+        _save_checkpoint(last_seq, prev_hash, key, full=full)
+    return ChainReport(
+        True,
+        checked,
+        from_seq=from_seq,
+        through_seq=last_seq,
+        pending=head_seq - last_seq,
+        full=full,
+    )

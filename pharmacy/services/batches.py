@@ -22,12 +22,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from labels.worksheet import CHECKS, WorksheetDocument, WorksheetRow, render_worksheet
 from pharmacy.database import rows_updated
 from pharmacy.domain.bud import Bud, Expiry, beyond_use
+from pharmacy.domain.dates import check_compounded_at, check_sterility_completed
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.formulation import FormulationSpec
 from pharmacy.domain.lots import DEFAULT_BATCH_PREFIX, batch_lot_number, next_batch_sequence
-from pharmacy.domain.units import json_decimal
+from pharmacy.domain.units import json_decimal, plain_decimal
 from pharmacy.domain.worksheet import Coa, WorksheetLine, convert_amount, worksheet
 from pharmacy.extensions import db
 from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, User, now_utc
@@ -35,7 +37,7 @@ from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
 from pharmacy.services.paging import Cursor, Page, read_page
-from pharmacy.services.settings import pharmacy_zone
+from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
 
 QUARANTINE = "quarantine"
@@ -48,8 +50,6 @@ FAILED = "failed"
 
 MAX_VIALS = 10000
 DRAW_QUANTUM = Decimal("0.0001")  # the ingredient_lots.quantity_on_hand scale
-# A compounding time a little ahead of the server clock is a clock difference, not the future.
-CLOCK_SKEW = timedelta(minutes=5)
 LOT_NUMBER_ATTEMPTS = 5
 
 
@@ -74,14 +74,15 @@ class BatchPlan:
     bud: Bud
 
 
-def parse_compounded_at(value: Any, now: datetime | None = None) -> datetime:
-    """Read ``compounded_at`` (ISO 8601; without an offset it is pharmacy local time).
+def parse_moment(value: Any, field: str, what: str) -> datetime | None:
+    """Read an ISO 8601 date-time; without an offset it is pharmacy local time (aware UTC out).
 
-    :raise DomainError: field ``compounded_at``, not a date-time or in the future.
+    :param what: what the time is, for the message (``the compounding time``).
+    :return: None for a missing or empty value.
+    :raise DomainError: ``field``, not a date-time.
     """
-    now = now or now_utc()
     if value is None or value == "":
-        return now
+        return None
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -89,16 +90,28 @@ def parse_compounded_at(value: Any, now: datetime | None = None) -> datetime:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise DomainError(
-                "compounded_at",
-                "Enter the compounding time as an ISO date-time, e.g. 2026-12-01T09:30.",
+                field, f"Enter {what} as an ISO date-time, e.g. 2026-12-01T09:30."
             ) from None
     else:
-        raise DomainError("compounded_at", "Enter the compounding time as an ISO date-time.")
+        raise DomainError(field, f"Enter {what} as an ISO date-time.")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=pharmacy_zone())
-    moment = moment.astimezone(UTC)
-    if moment > now + CLOCK_SKEW:
-        raise DomainError("compounded_at", "The compounding time cannot be in the future.")
+    return moment.astimezone(UTC)
+
+
+def parse_compounded_at(value: Any, now: datetime | None = None) -> datetime:
+    """Read ``compounded_at`` (ISO 8601; without an offset it is pharmacy local time).
+
+    :raise DomainError: field ``compounded_at``, not a date-time, in the future or longer
+        ago than the settings allow (SPEC 5.3).
+    """
+    now = now or now_utc()
+    moment = parse_moment(value, "compounded_at", "the compounding time")
+    if moment is None:
+        return now
+    problem = check_compounded_at(moment, now, max_age_days=get_settings().max_compounded_age_days)
+    if problem is not None:
+        raise problem
     return moment
 
 
@@ -200,8 +213,8 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
         if amount > lot.quantity_on_hand:
             raise ConflictError(
                 "ingredient_lots",
-                f"Lot {lot.lot} ({lot.component}) has {_plain(lot.quantity_on_hand)} {lot.unit} "
-                f"on hand; this batch needs {_plain(amount)} {lot.unit}.",
+                f"Lot {lot.lot} ({lot.component}) has {plain_decimal(lot.quantity_on_hand)} {lot.unit} "
+                f"on hand; this batch needs {plain_decimal(amount)} {lot.unit}.",
             )
         draws.append(Draw(line, lot, amount))
 
@@ -217,66 +230,62 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
     :raise ValidationFailed, DomainError, ConflictError: see :func:`plan_batch`; also a
         ConflictError when another batch took the stock first.
     """
-    try:
-        plan = plan_batch(data, now)
-        for draw in plan.draws:
-            result = db.session.execute(
-                update(IngredientLot)
-                .where(
-                    IngredientLot.id == draw.lot.id,
-                    IngredientLot.status == lot_service.RELEASED,
-                    IngredientLot.quantity_on_hand >= draw.amount,
-                )
-                .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
-                .execution_options(synchronize_session=False)
+    plan = plan_batch(data, now)
+    for draw in plan.draws:
+        result = db.session.execute(
+            update(IngredientLot)
+            .where(
+                IngredientLot.id == draw.lot.id,
+                IngredientLot.status == lot_service.RELEASED,
+                IngredientLot.quantity_on_hand >= draw.amount,
             )
-            if rows_updated(result) != 1:
-                raise ConflictError(
-                    "ingredient_lots",
-                    f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
-                    f"{_plain(draw.amount)} {draw.lot.unit}; another batch drew it first.",
-                )
-        batch = _insert_batch(plan, actor)
-        for position, draw in enumerate(plan.draws):
-            batch.components.append(
-                BatchComponent(
-                    position=position,
-                    ingredient_lot_id=draw.lot.id,
-                    component=draw.line.component,
-                    required=draw.line.required,
-                    weigh=draw.line.weigh,
-                    unit=draw.line.unit,
-                    drawn=draw.amount,
-                )
-            )
-        db.session.flush()
-        audit.record(
-            "batch.compounded",
-            "batch",
-            batch.lot_number,
-            actor=actor,
-            after={
-                "formulation": plan.formulation.code,
-                "version": plan.formulation.version,
-                "vials": batch.vials,
-                "compounded_at": batch.compounded_dt,
-                "bud": batch.bud_dt,
-                "bud_limited_by": batch.bud_limited_by,
-                "draws": [
-                    {
-                        "ingredient_lot_id": d.lot.id,
-                        "lot": d.lot.lot,
-                        "amount": d.amount,
-                        "unit": d.lot.unit,
-                    }
-                    for d in plan.draws
-                ],
-            },
+            .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
+            .execution_options(synchronize_session=False)
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        if rows_updated(result) != 1:
+            raise ConflictError(
+                "ingredient_lots",
+                f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
+                f"{plain_decimal(draw.amount)} {draw.lot.unit}; another batch drew it first.",
+            )
+    batch = _insert_batch(plan, actor)
+    for position, draw in enumerate(plan.draws):
+        batch.components.append(
+            BatchComponent(
+                position=position,
+                ingredient_lot_id=draw.lot.id,
+                component=draw.line.component,
+                required=draw.line.required,
+                weigh=draw.line.weigh,
+                unit=draw.line.unit,
+                drawn=draw.amount,
+            )
+        )
+    db.session.flush()
+    audit.record(
+        "batch.compounded",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        after={
+            "formulation": plan.formulation.code,
+            "version": plan.formulation.version,
+            "vials": batch.vials,
+            "compounded_at": batch.compounded_dt,
+            "bud": batch.bud_dt,
+            "bud_limited_by": batch.bud_limited_by,
+            "draws": [
+                {
+                    "ingredient_lot_id": d.lot.id,
+                    "lot": d.lot.lot,
+                    "amount": d.amount,
+                    "unit": d.lot.unit,
+                }
+                for d in plan.draws
+            ],
+        },
+    )
+    db.session.commit()
     return batch
 
 
@@ -375,17 +384,62 @@ def is_expired(batch: Batch, now: datetime | None = None) -> bool:
     return batch.bud_dt <= (now or now_utc())
 
 
-@atomic
-def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
-    """Record a sterility test result; a failed test rejects the batch.
+MAX_STERILITY_REFERENCE = 200
 
-    :raise DomainError: unknown batch, or field ``result`` not passed/failed.
+
+@atomic
+def record_sterility(
+    lot_number: str,
+    result: Any,
+    actor: User | None,
+    *,
+    completed_at: Any = None,
+    reference: Any = None,
+    now: datetime | None = None,
+) -> Batch:
+    """Record a sterility test result (SPEC 5.6); a failed test rejects the batch.
+
+    :param completed_at: when the laboratory completed the test (ISO date-time; default
+        ``now``). A ``passed`` result needs ``sterility_incubation_days`` (USP <71>: 14)
+        after compounding.
+    :param reference: the laboratory report (optional text).
+    :param now: the pharmacy's clock.
+    :raise ValidationFailed: fields ``result``, ``completed_at``, ``reference``; nothing
+        changes.
+    :raise DomainError: unknown batch.
     :raise ConflictError: the formulation is not sterility tested, the result is already
         recorded, or the batch is no longer in quarantine.
     """
+    now = now or now_utc()
     batch = _require(lot_number)
+    errors: dict[str, str] = {}
     if result not in (PASSED, FAILED):
-        raise DomainError("result", "The result is 'passed' or 'failed'.")
+        errors["result"] = "Choose the result: 'passed' or 'failed'."
+    completed = now
+    try:
+        completed = parse_moment(completed_at, "completed_at", "the completion time") or now
+    except DomainError as exc:
+        errors[exc.field] = exc.message
+    if reference is None:
+        reference = ""
+    if not isinstance(reference, str):
+        errors["reference"] = "The laboratory report reference is text."
+    elif len(reference.strip()) > MAX_STERILITY_REFERENCE:
+        errors["reference"] = (
+            f"The laboratory report reference has at most {MAX_STERILITY_REFERENCE} characters."
+        )
+    if "completed_at" not in errors:
+        problem = check_sterility_completed(
+            result if isinstance(result, str) else "",
+            completed,
+            batch.compounded_dt,
+            now,
+            incubation_days=get_settings().sterility_incubation_days,
+        )
+        if problem is not None:
+            errors[problem.field] = problem.message
+    if errors:
+        raise ValidationFailed(errors)
     if batch.sterility_test is None:
         raise ConflictError(
             "result", f"Batch {batch.lot_number}'s formulation is not sterility tested."
@@ -400,7 +454,10 @@ def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
         raise ConflictError("status", f"Batch {batch.lot_number} is {batch.status}.")
     before = {"sterility_test": batch.sterility_test, "status": batch.status}
     batch.sterility_test = result
-    batch.sterility_recorded_dt = now_utc()
+    batch.sterility_recorded_dt = now
+    batch.sterility_completed_dt = completed
+    batch.sterility_reference = reference.strip()
+    batch.sterility_recorded_by_id = actor.id if actor else None
     if result == FAILED:
         batch.status = REJECTED
         batch.status_reason = "Sterility test failed."
@@ -410,7 +467,12 @@ def record_sterility(lot_number: str, result: Any, actor: User | None) -> Batch:
         batch.lot_number,
         actor=actor,
         before=before,
-        after={"sterility_test": result, "status": batch.status},
+        after={
+            "sterility_test": result,
+            "status": batch.status,
+            "completed_at": completed,
+            "reference": batch.sterility_reference,
+        },
     )
     db.session.commit()
     return batch
@@ -522,6 +584,8 @@ def to_dict(batch: Batch, now: datetime | None = None) -> dict[str, Any]:
         "status_reason": batch.status_reason or None,
         "expired": is_expired(batch, now),
         "sterility_test": batch.sterility_test,
+        "sterility_completed_at": _iso(batch.sterility_completed_dt),
+        "sterility_reference": batch.sterility_reference or None,
         "released_at": batch.released_dt.isoformat() if batch.released_dt else None,
         "worksheet": [
             {
@@ -544,6 +608,10 @@ def to_dict(batch: Batch, now: datetime | None = None) -> dict[str, Any]:
             for row in rows
         ],
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _is_qs(batch: Batch, component: BatchComponent) -> bool:
@@ -587,11 +655,6 @@ def _require(lot_number: str) -> Batch:
     if batch is None:
         raise DomainError("lot_number", f"No batch {lot_number!r}.")
     return batch
-
-
-def _plain(value: Decimal) -> str:
-    value = Decimal(value)
-    return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
 
 
 # --- Read models for the compounding pages ---------------------------------------------------
@@ -676,11 +739,8 @@ def batches_using_lot(lot: IngredientLot) -> list[Batch]:
     )
 
 
-def worksheet_document(batch: Batch):
+def worksheet_document(batch: Batch) -> WorksheetDocument:
     """Return the plain data the worksheet PDF and page print for ``batch``."""
-    from labels.worksheet import WorksheetDocument, WorksheetRow
-    from pharmacy.services.settings import get_settings
-
     zone = pharmacy_zone()
     formulation = batch.formulation
     per_vial = formulation.vial_volume_ml + formulation.overfill_ml
@@ -712,9 +772,9 @@ def worksheet_document(batch: Batch):
         lot_number=batch.lot_number,
         formulation=f"{formulation.code} v{formulation.version} - {formulation.name}",
         vials=(
-            f"{batch.vials} x {_plain(formulation.vial_volume_ml)} mL "
-            f"(+{_plain(formulation.overfill_ml)} mL overfill) = "
-            f"{_plain(batch.vials * per_vial)} mL"
+            f"{batch.vials} x {plain_decimal(formulation.vial_volume_ml)} mL "
+            f"(+{plain_decimal(formulation.overfill_ml)} mL overfill) = "
+            f"{plain_decimal(batch.vials * per_vial)} mL"
         ),
         compounded_at=batch.compounded_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
         bud=batch.bud_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
@@ -728,6 +788,16 @@ def worksheet_document(batch: Batch):
         equipment=tuple(formulation.equipment or ()),
         expected_yield=(
             f"{batch.vials} vial{'s' if batch.vials != 1 else ''} of "
-            f"{_plain(formulation.vial_volume_ml)} mL"
+            f"{plain_decimal(formulation.vial_volume_ml)} mL"
         ),
     )
+
+
+def worksheet_checks() -> tuple[tuple[str, str], ...]:
+    """Return the checks a worksheet asks to sign, (name, what) in order, for the page."""
+    return CHECKS
+
+
+def worksheet_pdf(batch: Batch) -> bytes:
+    """Return the batch's compounding worksheet as PDF bytes."""
+    return render_worksheet(worksheet_document(batch))

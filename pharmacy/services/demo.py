@@ -162,7 +162,11 @@ DEMO_LOTS = (
 )
 
 DEMO_BATCH_VIALS = {"CYB-1ML-SDV": 60, "CYB-10ML-MDV": 40, "CYB-30ML-MDV": 40}
-DEMO_BATCH_AGE = timedelta(days=2)  # compounded two days before the demo is loaded
+# Compounded 14 days and 6 hours before the demo is loaded, so that its sterility test could
+# pass (USP <71> incubates for not less than 14 days, SPEC 5.6) an hour after incubation
+# ended, and the 45-day 1 mL batch still has a month of BUD left.
+DEMO_BATCH_AGE = timedelta(days=14, hours=6)
+DEMO_STERILITY_AFTER = timedelta(days=14, hours=1)
 
 
 def _formulations() -> int:
@@ -251,7 +255,13 @@ def _batches() -> int:
             technician,
         )
         if batch.sterility_test is not None:
-            batches.record_sterility(batch.lot_number, "passed", pharmacist)
+            batches.record_sterility(
+                batch.lot_number,
+                "passed",
+                pharmacist,
+                completed_at=(batch.compounded_dt + DEMO_STERILITY_AFTER).isoformat(),
+                reference=f"LAB-{batch.lot_number}",
+            )
         batches.release_batch(batch.lot_number, pharmacist)
         added += 1
     return added

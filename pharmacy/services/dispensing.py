@@ -8,18 +8,36 @@ afterwards, and audits each change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from pharmacy.domain.errors import ConflictError, DomainError
-from pharmacy.domain.final_check import AllocatedLot, CheckResult, final_check
+from pharmacy.domain.final_check import (
+    AllocatedLot,
+    CheckResult,
+    RecheckFailed,
+    final_check,
+    recheck,
+)
 from pharmacy.domain.scan import rx_payload
 from pharmacy.extensions import db
-from pharmacy.models import Fill, FillAllocation, FinalCheck, Formulation, Order, User, now_utc
+from pharmacy.models import (
+    AuditEvent,
+    Batch,
+    Fill,
+    FillAllocation,
+    FinalCheck,
+    Formulation,
+    Order,
+    User,
+    now_utc,
+)
 from pharmacy.services import audit, continuity
 from pharmacy.services.labels import initials, local_date, previous_renders
 from pharmacy.services.locks import lock_fill, lock_order
+from pharmacy.services.tx import atomic
 
 MAX_SCANS = 200
 MAX_SCAN_LENGTH = 200
@@ -90,6 +108,7 @@ def latest_check(fill: Fill) -> FinalCheck | None:
     ).scalar_one_or_none()
 
 
+@atomic
 def check_fill(fill_id: int, scans: Sequence[str] | None, actor: User) -> CheckResult:
     """Run the final check of a fill on ``scans``; store it, and mark the fill checked on a pass.
 
@@ -161,12 +180,104 @@ def check_fill(fill_id: int, scans: Sequence[str] | None, actor: User) -> CheckR
     return result
 
 
-def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) -> Fill:
-    """Dispense a fill that passed its final check.
+# What an audit event on a fill after its passing check means, for the pharmacist.
+_SINCE_CHECK = {
+    "label.reprinted": "the labels were reprinted after the final check",
+    "label.printed": "labels were printed after the final check",
+}
 
+
+# The labels the final check scans; reprinting one after the check means relabelled vials.
+_CHECKED_LABELS = ("prescription", "vial")
+
+
+def events_since_check(fill: Fill) -> list[str]:
+    """Return, in words, what happened to ``fill`` after its latest passing check (audit)."""
+    checked_seq = (
+        select(func.max(AuditEvent.seq))
+        .where(
+            AuditEvent.entity == "fill",
+            AuditEvent.entity_id == str(fill.id),
+            AuditEvent.action == "fill.checked",
+        )
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.after)
+        .where(
+            AuditEvent.entity == "fill",
+            AuditEvent.entity_id == str(fill.id),
+            AuditEvent.seq > checked_seq,
+        )
+        .order_by(AuditEvent.seq)
+    ).all()
+    said: list[str] = []
+    for action, after in rows:
+        after = after if isinstance(after, dict) else {}
+        if action in _SINCE_CHECK and after.get("kind") not in _CHECKED_LABELS:
+            continue  # the patient's dosing calendar is not a label the check scanned
+        text = _SINCE_CHECK.get(action, f"{action} after the final check")
+        reason = after.get("reason")
+        if reason:
+            text += f" ({reason})"
+        if text not in said:
+            said.append(text)
+    return said
+
+
+def dispense_problems(fill: Fill, now: datetime) -> tuple[str, ...]:
+    """Return why a checked ``fill`` cannot be dispensed at ``now`` (SPEC 5.5); empty if it can.
+
+    Re-runs the stock rules of the final check on the fill's current allocation (recalled,
+    rejected, past BUD, the vials changed) and adds what happened after the passing check.
+    Fills that are not ``checked`` answer empty: other rules speak for them.
+    """
+    last = latest_check(fill)
+    if fill.status != "checked" or last is None or not last.ok:
+        return ()
+    return recheck(
+        expected_rx=expected_rx(fill),
+        lots=allocated_lots(fill),
+        expected_vials=fill.vials,
+        now=now,
+        checked_scans=list(last.scans or []),
+        pharmacy_gtins=pharmacy_gtins(),
+        since_check=events_since_check(fill),
+    )
+
+
+def _lock_batches(fill: Fill) -> None:
+    """Re-read the fill's batches under a shared row lock (PostgreSQL), so a recall or
+    rejection either commits before the re-check sees it or waits for the dispense."""
+    ids = sorted({a.batch_id for a in fill.allocations})
+    if ids:
+        db.session.execute(
+            select(Batch)
+            .where(Batch.id.in_(ids))
+            .order_by(Batch.id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        ).all()
+
+
+@atomic
+def dispense(
+    fill_id: int,
+    actor: User,
+    pharmacist_initials: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Fill:
+    """Dispense a fill that passed its final check, checking its stock again (SPEC 5.5).
+
+    :param now: the pharmacy's clock (default: now).
+    :raise RecheckFailed: a batch was recalled or rejected or passed its BUD, the vials
+        changed, or the labels were reprinted after the check (409 with the reasons); the
+        fill must be voided and filled again. Nothing changes.
     :raise ConflictError: no passed check, or the fill is not ``checked`` (409).
     :raise DomainError: initials that are not 1-8 letters (422).
     """
+    now = now or now_utc()
     fill = lock_fill(fill_id)
     last = latest_check(fill)
     if fill.status != "checked" or last is None or not last.ok:
@@ -175,13 +286,17 @@ def dispense(fill_id: int, actor: User, pharmacist_initials: str | None = None) 
             f"Fill {fill.id} is {fill.status}: it can be dispensed only "
             "after a passed final check.",
         )
+    _lock_batches(fill)
+    problems = dispense_problems(fill, now)
+    if problems:
+        raise RecheckFailed(fill.id, problems)
     given = (pharmacist_initials or "").strip().upper()
     if given and not (given.isalpha() and len(given) <= 8):
         raise DomainError("pharmacist_initials", "Initials are 1-8 letters.")
     before = {"status": fill.status}
     fill.status = "dispensed"
     fill.dispensed_by_id = actor.id
-    fill.dispensed_dt = now_utc()
+    fill.dispensed_dt = now
     fill.pharmacist_initials = given or initials(actor)
     audit.record(
         "fill.dispensed",

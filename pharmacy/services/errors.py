@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from werkzeug.exceptions import NotFound as HttpNotFound
 
+class NotFound(LookupError):
+    """A record that does not exist, or that the caller may not see (the same answer).
 
-class NotFound(HttpNotFound):
-    """A record that does not exist: any caller that does not catch it answers 404."""
+    The web layer maps it to 404 once (``pharmacy.errors``): JSON under ``/api``, a page elsewhere.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
     def __str__(self) -> str:
-        return str(self.description)
+        return self.message

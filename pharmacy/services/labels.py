@@ -24,13 +24,15 @@ from pharmacy.domain.monitoring import monitoring_checkpoints
 from pharmacy.domain.regimen import Regimen
 from pharmacy.domain.scan import gs1_element_string, gs1_human_readable, rx_payload
 from pharmacy.domain.sig import sig
-from pharmacy.domain.units import format_ml, format_number
+from pharmacy.domain.units import format_ml, format_qty
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
 from pharmacy.services import audit, continuity
+from pharmacy.services.errors import NotFound
 from pharmacy.services.fills import get_fill
 from pharmacy.services.followup import order_frame
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.tx import atomic
 
 DPIS = (203, 300)
 OUTPUTS = ("pdf", "zpl203", "zpl300")
@@ -62,10 +64,16 @@ class Rendered:
 
 
 def get_batch(lot_number: str) -> Batch:
-    """Return the batch with ``lot_number`` or answer 404."""
-    return db.first_or_404(
-        select(Batch).where(Batch.lot_number == lot_number), description="No such batch lot."
-    )
+    """Return the batch with ``lot_number``.
+
+    :raise NotFound: no such batch lot.
+    """
+    batch = db.session.execute(
+        select(Batch).where(Batch.lot_number == lot_number)
+    ).scalar_one_or_none()
+    if batch is None:
+        raise NotFound(f"No batch {lot_number!r}.")
+    return batch
 
 
 def _printable_fill(fill: Fill) -> None:
@@ -98,7 +106,7 @@ def _local_dt(value: datetime) -> str:
 
 def drug_strength(drug: str, concentration_mcg_per_ml: Decimal) -> str:
     """Return ``Cyanocobalamin 1,000 mcg/mL``."""
-    return f"{drug.capitalize()} {format_number(Decimal(concentration_mcg_per_ml))} mcg/mL"
+    return f"{drug.capitalize()} {format_qty(Decimal(concentration_mcg_per_ml))} mcg/mL"
 
 
 def storage_lines(formulation: Formulation) -> tuple[str, ...]:
@@ -433,6 +441,7 @@ def _require_reason(kind: str, entity: str, entity_id: object, reason: str | Non
     return reprint
 
 
+@atomic
 def _log(
     kind: str,
     entity: str,
@@ -450,7 +459,6 @@ def _log(
     with write_intent():
         reprint = previous_renders(kind, entity, entity_id) > 0
         if reprint and reason_required and not (reason or "").strip():
-            db.session.rollback()
             _require_reason(kind, entity, entity_id, reason)
         row = LabelRender(
             kind=kind,
@@ -622,7 +630,7 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
         labelkit.CalendarDose(
             date=s.date,
             phase=s.dose.phase,
-            dose_text=f"{format_ml(s.volume_ml)} ({format_number(s.dose.dose_mcg)} mcg)",
+            dose_text=f"{format_ml(s.volume_ml)} ({format_qty(s.dose.dose_mcg)} mcg)",
             vial=local.get(s.vial),
             vial_discard_by=discard.get(s.vial),
         )
@@ -640,7 +648,7 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
         try:
             phases.append((number, sig(Regimen((phase,)), concentration, order.route)))
         except DomainError:
-            phases.append((number, f"{format_number(phase.dose_mcg)} mcg"))
+            phases.append((number, f"{format_qty(phase.dose_mcg)} mcg"))
     # SPEC 7.1: the order's monitoring tests and interval (version-1 orders: the defaults).
     frame = order_frame(order)
     test_names = [MONITOR_LABELS.get(t, t) for t in frame.tests]

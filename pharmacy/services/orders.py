@@ -7,7 +7,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -49,6 +49,7 @@ from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import hidden_from, patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.tx import atomic
 
 ACTIVE_STATUSES = ("submitted", "verified")
 DECISIONS = ("approve", "reject")
@@ -97,13 +98,22 @@ def list_orders(
     status: str | None = None,
     patient_id: int | None = None,
     query: str = "",
+    submitted_from: date | None = None,
+    submitted_to: date | None = None,
     cursor: Cursor | None = None,
 ) -> Page[Order]:
-    """Return one page of the orders ``viewer`` may see, newest first, filtered.
+    """Return one page of the orders ``viewer`` may see, newest first, filtered (the
+    submission dates are local to the pharmacy, both ends included).
 
     :raise DomainError: an unknown ``status``.
     """
     stmt = select(Order)
+    zone = pharmacy_zone()
+    if submitted_from is not None:
+        stmt = stmt.where(Order.submitted_dt >= datetime.combine(submitted_from, time.min, zone))
+    if submitted_to is not None:
+        end = datetime.combine(submitted_to + timedelta(days=1), time.min, zone)
+        stmt = stmt.where(Order.submitted_dt < end)
     if viewer.role == "prescriber":
         stmt = stmt.where(Order.prescriber_id == viewer.id)
     if status:
@@ -414,12 +424,24 @@ def next_rx_number() -> str:
     return str(value)
 
 
-def parse_order_body(data: object) -> OrderInput:
-    """Return the validated order body (the pharmacy's today and in-use default applied).
+def parse_order_body(
+    data: object, today: date | None = None, *, renewal: bool = False
+) -> OrderInput:
+    """Return the validated order body (the pharmacy's today and settings applied).
 
+    :param today: the pharmacy's local date (default: its clock now); ``start_date`` must
+        lie within the settings' window around it (SPEC 5.3).
+    :param renewal: the body is a renewal the system wrote (SPEC 7.6): it starts at the old
+        order's first uncovered dose, which may lie further back than a new order may.
     :raise ValidationFailed: field errors keyed by JSON path.
     """
-    order_input = parse_order(data, local_today(), in_use_days=get_settings().default_in_use_days)
+    settings = get_settings()
+    order_input = parse_order(
+        data,
+        today or local_today(),
+        in_use_days=settings.default_in_use_days,
+        max_backdate_days=None if renewal else settings.max_backdate_days,
+    )
     try:
         plan_vials(order_input.plan_request)
     except ValidationFailed:
@@ -429,33 +451,36 @@ def parse_order_body(data: object) -> OrderInput:
     return order_input
 
 
+@atomic
 def submit_order(
-    data: object, prescriber: User, *, source: str = "api", renews: Order | None = None
+    data: object,
+    prescriber: User,
+    *,
+    source: str = "api",
+    renews: Order | None = None,
+    today: date | None = None,
 ) -> Order:
     """Validate, number and store an order from ``prescriber``; return it (committed).
 
     :param data: the SPEC 3 order body.
     :param source: ``web``, ``api`` or ``fhir``.
+    :param today: the pharmacy's local date (default: its clock now).
     :raise ValidationFailed: nothing is saved.
     """
-    try:
-        order_input = parse_order_body(data)
-        _check_prescriber(prescriber)
-        for attempt in range(2):
-            try:
-                return _store(order_input, prescriber, source, renews)
-            except IntegrityError:
-                # Two first orders for one new patient at once: the loser retries and
-                # finds the patient the winner created.
-                db.session.rollback()
-                if attempt:
-                    raise ConflictError(
-                        "patient", "The patient record changed meanwhile; submit again."
-                    )
-        raise AssertionError("unreachable")
-    except Exception:
-        db.session.rollback()
-        raise
+    order_input = parse_order_body(data, today, renewal=renews is not None)
+    _check_prescriber(prescriber)
+    for attempt in range(2):
+        try:
+            return _store(order_input, prescriber, source, renews)
+        except IntegrityError:
+            # Two first orders for one new patient at once: the loser retries and
+            # finds the patient the winner created.
+            db.session.rollback()
+            if attempt:
+                raise ConflictError(
+                    "patient", "The patient record changed meanwhile; submit again."
+                )
+    raise AssertionError("unreachable")
 
 
 def _store(
@@ -531,7 +556,7 @@ def _store(
     return order
 
 
-def submit_fhir(resource: object, prescriber: User) -> Order:
+def submit_fhir(resource: object, prescriber: User, *, today: date | None = None) -> Order:
     """Create an order from a FHIR R4 MedicationRequest (see :mod:`pharmacy.domain.fhir`).
 
     :raise fhir.FhirError: the resource cannot be mapped or the order is not valid; each
@@ -564,7 +589,7 @@ def submit_fhir(resource: object, prescriber: User) -> Order:
             "mrn": found.mrn,
         }
     try:
-        return submit_order(body, prescriber, source="fhir")
+        return submit_order(body, prescriber, source="fhir", today=today)
     except ValidationFailed as exc:
         raise fhir.FhirError(
             [fhir.Issue(mapped.expression(path), message) for path, message in exc.errors.items()]
@@ -605,6 +630,7 @@ def _snapshot(order: Order) -> dict:
     return {"status": order.status, "status_reason": order.status_reason or ""}
 
 
+@atomic
 def verify_order(
     order: Order,
     pharmacist: User,
@@ -627,73 +653,70 @@ def verify_order(
     :raise ConflictError: the order is not waiting for verification, a stop alert, or
         a stop alert acknowledged (409).
     """
-    try:
-        order = lock_order(order)
-        if decision not in DECISIONS:
-            raise DomainError("decision", 'The decision must be "approve" or "reject".')
-        text = _reason(reason, required=decision == "reject", what="rejecting the order")
-        if order.status != "submitted":
-            raise ConflictError(
-                "status",
-                f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
-            )
-        before = _snapshot(order)
-        alerts = compute_alerts(order)
-        if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
-            raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
-        reasons: dict[str, str] = {}
-        if decision == "approve":
-            if has_stop(alerts):
-                stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
-                raise ConflictError(
-                    "decision",
-                    f"Approval is blocked by a stop alert: {stops}"
-                    " Reject the order with a reason instead.",
-                )
-            reasons = check_acknowledgements(alerts, acknowledgements)
-            alerts = [
-                {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
-                for a in alerts
-            ]
-        order.alerts = alerts
-        order.status_reason = text
-        if decision == "approve":
-            order.status = "verified"
-            order.verified_dt = now_utc()
-            order.verified_by = pharmacist
-            action = "order.verified"
-            continuity.refresh_next_fill(
-                order, today=continuity.local_date(order.verified_dt), actor=pharmacist
-            )
-            if order.renews is not None:
-                # The renewal takes over: the old order is filled no more.
-                order.renews.renewal_state = "replaced"
-                continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
-        else:
-            order.status = "rejected"
-            order.closed_dt = now_utc()
-            order.closed_by = pharmacist
-            action = "order.rejected"
-            _renewal_dropped(order)
-        audit.record(
-            action,
-            "order",
-            order.rx_number,
-            actor=pharmacist,
-            before=before,
-            after={
-                **_snapshot(order),
-                "alerts": [a["code"] for a in alerts],
-                **({"acknowledgements": reasons} if reasons else {}),
-            },
+    order = lock_order(order)
+    if decision not in DECISIONS:
+        raise DomainError("decision", 'The decision must be "approve" or "reject".')
+    text = _reason(reason, required=decision == "reject", what="rejecting the order")
+    if order.status != "submitted":
+        raise ConflictError(
+            "status",
+            f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
         )
-        db.session.commit()
-        return order
-    except Exception:
-        db.session.rollback()
-        raise
+    before = _snapshot(order)
+    alerts = compute_alerts(order)
+    if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
+        raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
+    reasons: dict[str, str] = {}
+    if decision == "approve":
+        if has_stop(alerts):
+            stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
+            raise ConflictError(
+                "decision",
+                f"Approval is blocked by a stop alert: {stops}"
+                " Reject the order with a reason instead.",
+            )
+        reasons = check_acknowledgements(alerts, acknowledgements)
+        alerts = [
+            {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
+            for a in alerts
+        ]
+    order.alerts = alerts
+    order.status_reason = text
+    if decision == "approve":
+        order.status = "verified"
+        order.verified_dt = now_utc()
+        order.verified_by = pharmacist
+        action = "order.verified"
+        continuity.refresh_next_fill(
+            order, today=continuity.local_date(order.verified_dt), actor=pharmacist
+        )
+        if order.renews is not None:
+            # The renewal takes over: the old order is filled no more.
+            order.renews.renewal_state = "replaced"
+            continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
+    else:
+        order.status = "rejected"
+        order.closed_dt = now_utc()
+        order.closed_by = pharmacist
+        action = "order.rejected"
+        _renewal_dropped(order)
+    audit.record(
+        action,
+        "order",
+        order.rx_number,
+        actor=pharmacist,
+        before=before,
+        after={
+            **_snapshot(order),
+            "alerts": [a["code"] for a in alerts],
+            **({"acknowledgements": reasons} if reasons else {}),
+        },
+    )
+    db.session.commit()
+    return order
 
 
+@atomic
 def cancel_order(order: Order, actor: User, reason: object) -> Order:
     """Cancel ``order`` with a reason; return it (committed).
 
@@ -704,52 +727,47 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
     :raise DomainError: no reason, or a role that may not cancel (422/403 at the edge).
     :raise ConflictError: the order's state does not allow it (409).
     """
-    try:
-        order = lock_order(order)
-        text = _reason(reason, required=True, what="cancelling the order")
-        if order.status not in ACTIVE_STATUSES:
-            raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
-        if actor.role == "prescriber":
-            if order.prescriber_id != actor.id:
-                raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
-            if order.status != "submitted":
-                raise ConflictError(
-                    "status",
-                    f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
-                )
-        elif actor.role != "pharmacist":
-            raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
-        if any(f.status == "dispensed" for f in order.fills):
-            raise ConflictError(
-                "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
-            )
-        open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
-        if open_fills:
+    order = lock_order(order)
+    text = _reason(reason, required=True, what="cancelling the order")
+    if order.status not in ACTIVE_STATUSES:
+        raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
+    if actor.role == "prescriber":
+        if order.prescriber_id != actor.id:
+            raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
+        if order.status != "submitted":
             raise ConflictError(
                 "status",
-                f"Void fill {open_fills[0]} first: its vials go back"
-                " to stock, then cancel the order.",
+                f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
             )
-        before = _snapshot(order)
-        order.status = "cancelled"
-        order.status_reason = text
-        order.closed_dt = now_utc()
-        order.closed_by = actor
-        _renewal_dropped(order)
-        continuity.refresh_next_fill(order, today=local_today(), actor=actor)
-        audit.record(
-            "order.cancelled",
-            "order",
-            order.rx_number,
-            actor=actor,
-            before=before,
-            after=_snapshot(order),
+    elif actor.role != "pharmacist":
+        raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
+    if any(f.status == "dispensed" for f in order.fills):
+        raise ConflictError(
+            "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
         )
-        db.session.commit()
-        return order
-    except Exception:
-        db.session.rollback()
-        raise
+    open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
+    if open_fills:
+        raise ConflictError(
+            "status",
+            f"Void fill {open_fills[0]} first: its vials go back to stock, then cancel the order.",
+        )
+    before = _snapshot(order)
+    order.status = "cancelled"
+    order.status_reason = text
+    order.closed_dt = now_utc()
+    order.closed_by = actor
+    _renewal_dropped(order)
+    continuity.refresh_next_fill(order, today=local_today(), actor=actor)
+    audit.record(
+        "order.cancelled",
+        "order",
+        order.rx_number,
+        actor=actor,
+        before=before,
+        after=_snapshot(order),
+    )
+    db.session.commit()
+    return order
 
 
 __all__ = [

@@ -24,6 +24,7 @@ from pharmacy.extensions import db
 from pharmacy.models import Order, Patient, PatientEntry, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.errors import NotFound
+from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.tx import atomic
 
 
@@ -320,8 +321,11 @@ def update_patient(
     return patient
 
 
-def search_patients(query: str = "", dob: date | None = None, limit: int = 50) -> list[Patient]:
-    """Return patients whose name or MRN contains ``query`` (and born on ``dob``), A-Z."""
+def search_patients(
+    query: str = "", dob: date | None = None, cursor: Cursor | None = None
+) -> Page[Patient]:
+    """Return one page of patients, newest first, whose name or MRN contains every word of
+    ``query`` (and born on ``dob``): keyset-paged like every list (SPEC 9)."""
     stmt = select(Patient)
     for word in query.split():
         like = f"%{word.lower()}%"
@@ -334,8 +338,7 @@ def search_patients(query: str = "", dob: date | None = None, limit: int = 50) -
         )
     if dob is not None:
         stmt = stmt.where(Patient.dob == dob)
-    stmt = stmt.order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit)
-    return list(db.session.execute(stmt).scalars())
+    return read_page(stmt, Patient.id, cursor or Cursor())
 
 
 def order_counts(patient_ids: list[int]) -> dict[int, int]:

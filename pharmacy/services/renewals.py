@@ -16,6 +16,7 @@ from pharmacy.domain.regimen import continue_regimen, phase_to_dict
 from pharmacy.domain.units import json_decimal
 from pharmacy.models import Order, User
 from pharmacy.services import audit, continuity
+from pharmacy.services.errors import NotFound
 from pharmacy.services.patients import patient_to_dict
 from pharmacy.services.tx import atomic
 
@@ -156,11 +157,10 @@ def renew(
         (``rx_number``). Nothing is saved then.
     """
     from pharmacy.services import orders
-    from pharmacy.services.errors import NotFound
 
     if order.prescriber_id != prescriber.id:
         raise NotFound(f"There is no order Rx {order.rx_number}.")
     count = _whole(refills, "refills", 0, 12)
     supply = None if days_supply is None else _whole(days_supply, "days_supply", 1, 365)
     body = renewal_body(order, refills=count, days_supply=supply, note=_note(note), today=today)
-    return orders.submit_order(body, prescriber, source=source, renews=order)
+    return orders.submit_order(body, prescriber, source=source, renews=order, today=today)

@@ -31,6 +31,10 @@ EDITABLE = (
     "monitoring_interval_months",
     "rx_valid_days",
     "lapse_grace_days",
+    # SPEC 5.3 date windows and SPEC 5.6 sterility incubation.
+    "max_backdate_days",
+    "max_compounded_age_days",
+    "sterility_incubation_days",
     # SPEC 7.2 default lab reference ranges (canonical units).
     "ref_b12_low_pg_ml",
     "ref_b12_high_pg_ml",

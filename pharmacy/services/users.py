@@ -6,21 +6,17 @@ import math
 from datetime import datetime
 
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from pharmacy.auth.roles import ALL_ROLES, PRESCRIBER
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.domain.npi import validate_npi
 from pharmacy.domain.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 from pharmacy.domain.passwords import password_problem
 from pharmacy.extensions import db
 from pharmacy.models import User, now_utc
+from pharmacy.roles import ALL_ROLES, PRESCRIBER
 from pharmacy.services import audit, throttle
 from pharmacy.services.sessions import end_all_sessions
 from pharmacy.services.tx import atomic
-
-# Checked when the username is unknown, so a miss costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
 
 WRONG_CREDENTIALS = "Wrong username or password."
 
@@ -77,8 +73,7 @@ def authenticate(
         raise AuthError(throttle_message(wait))
     user = find_user(username)
     if user is None:
-        # Checked anyway, so a miss costs as long as a wrong password.
-        check_password_hash(_DUMMY_HASH, password or "")
+        User.check_unknown_password(password or "")
     if user is None or not user.check_password(password or ""):
         throttle.attempt_failed(username, address, now=now)
         raise AuthError(WRONG_CREDENTIALS)

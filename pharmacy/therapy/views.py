@@ -10,12 +10,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, url_for
 from flask_login import current_user
 
+from pharmacy.access import role_required
 from pharmacy.api.schemas.base import validate
 from pharmacy.api.schemas.followup import ObservationIn, ReviewIn, SymptomReportIn
-from pharmacy.auth.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER, role_required
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.followup import check_symptoms
 from pharmacy.plan.forms import apply_errors
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as service
 from pharmacy.services import orders as order_service
 from pharmacy.services.errors import NotFound

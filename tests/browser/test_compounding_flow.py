@@ -54,6 +54,11 @@ def test_receive_release_compound_print_and_release(browser, live_server):
     value = active.locator("option", has_text="MD-BROWSER-1").get_attribute("value")
     active.select_option(value)
     tech.fill("#vials", "5")
+    # Compounded 15 days ago: a sterility test passes only after 14 days (SPEC 5.6, USP <71>).
+    compounded = clock.now() - timedelta(days=15)
+    tech.fill(
+        "#compounded_at", compounded.astimezone(clock.PHARMACY_ZONE).strftime("%Y-%m-%dT%H:%M")
+    )
     tech.click("#preview-batch")
     assert "MD-BROWSER-1" in tech.locator("#worksheet-preview").inner_text()
     tech.screenshot(path="/tmp/cmp/compound-preview.png", full_page=True)
@@ -74,7 +79,9 @@ def test_receive_release_compound_print_and_release(browser, live_server):
     # The pharmacist records the sterility result and releases the batch.
     rph.goto(f"/compounding/batches/{lot_number}")
     assert rph.locator("#release-batch").is_disabled()
+    assert rph.locator("#result").input_value() == ""  # no result is preselected (SPEC 5.6)
     rph.select_option("#result", "passed")
+    rph.fill("#lab_reference", "LAB-2211")
     rph.click("text=Record result")
     rph.click("#release-batch")
     assert rph.locator("#batch-status").inner_text() == "released"

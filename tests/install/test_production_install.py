@@ -117,6 +117,7 @@ def test_pip_install_without_extras_serves_pages_and_renders_fill_labels(tmp_pat
     env.update(
         PHARMACY_ENV="production",
         SECRET_KEY="install-test-secret",
+        AUDIT_KEY="install-test-audit-key",
         PHARMACY_INSTANCE=str(tmp_path / "instance"),
         DATABASE_URL=f"sqlite:///{tmp_path / 'pharmacy.sqlite3'}",
     )

@@ -16,7 +16,7 @@ from pharmacy.domain.units import (
     DoseTooSmall,
     dose_volume_ml,
     format_ml,
-    format_number,
+    format_qty,
     to_json_number,
 )
 from pharmacy.domain.vials import PlanRequest, VialSpec, plan_options, plan_vials
@@ -373,8 +373,8 @@ def test_plan_rejects_a_dose_larger_than_the_vial():
         (D("1E+3"), "1,000"),
     ],
 )
-def test_format_number(value, text):
-    assert format_number(value) == text
+def test_format_qty(value, text):
+    assert format_qty(value) == text
 
 
 @pytest.mark.parametrize(

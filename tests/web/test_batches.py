@@ -16,6 +16,8 @@ from tests.factories_stock import make_formulation, make_lot, make_single_dose_f
 pytestmark = pytest.mark.date_sensitive
 
 NOW = clock.now()
+# Long enough ago for a sterility test to pass (14 days of incubation, USP <71>, SPEC 5.6).
+INCUBATED = NOW - timedelta(days=15)
 
 
 def stock(app, **formulation_overrides):
@@ -203,7 +205,7 @@ def test_not_sterility_tested_has_null_and_releases(app, client, api):
 
 def test_sterility_pending_blocks_release_then_passes(app, client, api):
     code, lots = stock(app)
-    lot = compound(client, api, code, lots).json["lot_number"]
+    lot = compound(client, api, code, lots, compounded_at=INCUBATED.isoformat()).json["lot_number"]
     blocked = client.post(f"/api/v1/batches/{lot}/release", headers=api("pharmacist"))
     assert blocked.status_code == 409
     assert "sterility" in blocked.json["error"]["message"]

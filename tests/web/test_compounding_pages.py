@@ -177,9 +177,17 @@ def test_compound_form_shows_errors(app, demo, as_user):
 def test_batch_detail_sterility_and_release(app, demo, as_user):
     client = as_user("technician")
     lots = _form_lots(client, "CYB-30ML-MDV")
+    # Compounded 15 days ago, so the sterility test can pass (14 days, USP <71>, SPEC 5.6).
+    compounded = (clock.now() - timedelta(days=15)).astimezone(clock.PHARMACY_ZONE)
     client.post(
         "/compounding/batches/new",
-        data={"formulation": "CYB-30ML-MDV", "vials": "2", "action": "compound", **lots},
+        data={
+            "formulation": "CYB-30ML-MDV",
+            "vials": "2",
+            "action": "compound",
+            "compounded_at": compounded.strftime("%Y-%m-%dT%H:%M"),
+            **lots,
+        },
     )
     with app.app_context():
         lot = db.session.execute(

@@ -20,9 +20,13 @@ WRITTEN = datetime(2026, 11, 28, 15, tzinfo=UTC)
 JAN_10 = datetime(2027, 1, 10, 15, tzinfo=UTC)
 
 
+# The order written on WRITTEN starts on the SPEC 2.1 example date.
+START = "2026-12-01"
+
+
 def _order(app, **overrides) -> tuple[str, int]:
     with time_machine.travel(WRITTEN, tick=False), app.app_context():
-        order = make_order(**overrides)
+        order = make_order(**{"start_date": START, **overrides})
         return order.rx_number, order.patient_id
 
 
@@ -106,7 +110,9 @@ def test_order_frame_bad_input(app, client, api, override, field):
 
     with time_machine.travel(WRITTEN, tick=False):
         response = client.post(
-            "/api/v1/orders", json=order_body(**override), headers=api("prescriber")
+            "/api/v1/orders",
+            json=order_body(**{"start_date": START, **override}),
+            headers=api("prescriber"),
         )
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["error"]["fields"]

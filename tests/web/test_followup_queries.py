@@ -43,6 +43,7 @@ def _orders(n: int, *, first: int = 0) -> list:
         for i in range(first, first + n):
             order = make_order(
                 "prescriber" if i % 2 == 0 else "prescriber2",
+                start_date="2026-12-01",
                 patient__mrn=f"MRN-Q{i}",
                 patient__first_name=f"Pat{i}",
             )

@@ -10,8 +10,16 @@ from sqlalchemy import func, select
 
 from pharmacy.extensions import db
 from pharmacy.models import Order
+from tests import clock
 from tests.factories_orders import order_body
-from tests.unit.test_fhir_mapping import three_phase_request
+from tests.unit.test_fhir_mapping import three_phase_request as _three_phase_request
+
+
+def three_phase_request() -> dict:
+    """Return the three-phase MedicationRequest starting today (SPEC 5.3 start window)."""
+    return _three_phase_request(start=clock.today().isoformat())
+
+
 from tests.unit.test_labels_datamatrix import NAMES
 
 TWENTY_PHASES = [

@@ -226,6 +226,47 @@ def test_list_filters_and_pages(client, api):
         assert bad.split("=")[0] in response.json["error"]["fields"]
 
 
+def test_list_filters_by_local_submission_date(app, client, api, as_user):
+    """``submitted_from``/``submitted_to`` are the pharmacy's local dates, both included."""
+    from datetime import UTC, datetime
+
+    from pharmacy.extensions import db
+    from pharmacy.models import Order
+
+    rxs = [post(client, api, order_body(patient__mrn=f"D-{i}")).json["rx_number"] for i in range(3)]
+    # New York: 2027-03-01 04:30 UTC is still Feb 28 there; 2027-03-02 05:30 UTC is Mar 2.
+    moments = [
+        datetime(2027, 2, 27, 15, tzinfo=UTC),
+        datetime(2027, 3, 1, 4, 30, tzinfo=UTC),
+        datetime(2027, 3, 2, 5, 30, tzinfo=UTC),
+    ]
+    with app.app_context():
+        for rx, moment in zip(rxs, moments, strict=True):
+            db.session.execute(
+                db.select(Order).filter_by(rx_number=rx)
+            ).scalar_one().submitted_dt = moment
+        db.session.commit()
+    h = api("pharmacist")
+
+    def listed(query: str) -> list[str]:
+        return [
+            o["rx_number"] for o in client.get(f"/api/v1/orders?{query}", headers=h).json["orders"]
+        ]
+
+    assert listed("submitted_from=2027-02-28&submitted_to=2027-02-28") == [rxs[1]]
+    assert listed("submitted_from=2027-02-28") == [rxs[2], rxs[1]]
+    assert listed("submitted_to=2027-03-01") == [rxs[1], rxs[0]]
+    response = client.get("/api/v1/orders?submitted_from=2027-02-30", headers=h)
+    assert response.status_code == 422
+    assert "submitted_from" in response.json["error"]["fields"]
+    as_user("pharmacist")
+    page = client.get("/orders/?submitted_from=2027-03-02")
+    assert page.status_code == 200
+    assert rxs[2] in page.get_data(as_text=True) and rxs[0] not in page.get_data(as_text=True)
+    refused = client.get("/orders/?submitted_to=soon", follow_redirects=True)
+    assert "YYYY-MM-DD" in refused.get_data(as_text=True)
+
+
 def run_parallel_submissions(app, api_headers, n: int = 20) -> list[str]:
     """Submit ``n`` orders from ``n`` threads (each its own client); return the Rx numbers."""
     results: list = []

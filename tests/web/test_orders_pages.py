@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Order, Patient
+from tests import clock
 from tests.factories_orders import make_formulation, make_order
 
 
@@ -22,7 +23,7 @@ def form_data(**overrides) -> dict:
         "vial_volume_ml": "10",
         "container": "multiple-dose",
         "route": "IM",
-        "start_date": "2026-12-01",
+        "start_date": clock.today().isoformat(),
         "phases-0-dose_mcg": "1000",
         "phases-0-every": "1",
         "phases-0-unit": "day",
@@ -224,3 +225,18 @@ def test_patient_search_and_detail(app, as_user):
     assert rx in html and "penicillin" in html
     assert client.get("/patients/9999").status_code == 404
     assert as_user("prescriber").get("/patients/").status_code == 403
+
+
+def test_patient_list_pages_by_key(app, as_user):
+    """The patients list is keyset-paged, newest first, and the filters ride on the links."""
+    with app.app_context():
+        for i in range(3):
+            make_order(patient__first_name=f"Page{i}", patient__mrn=f"PG-{i}")
+    client = as_user("pharmacist")
+    first = client.get("/patients/?q=page&limit=2").get_data(as_text=True)
+    assert "Page2" in first and "Page1" in first and "Page0" not in first
+    older = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "q=page" in older and "before=" in older
+    second = client.get(older).get_data(as_text=True)
+    assert "Page0" in second and "Page2" not in second and 'rel="prev"' in second
+    assert client.get("/patients/?before=99999999999").status_code == 422

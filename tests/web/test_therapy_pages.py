@@ -158,7 +158,7 @@ def test_order_form_clinical_frame(app, client, as_user):
         "vial_volume_ml": "10",
         "container": "multiple-dose",
         "route": "IM",
-        "start_date": "2026-12-01",
+        "start_date": body["start_date"],
         "days_supply": "90",
         "refills": "1",
         "indication": "Pernicious anaemia",

@@ -30,8 +30,21 @@ class AuditListOut(PageOut):
     events: list[AuditEventOut]
 
 
+class BrokenOut(Out):
+    """Where the chain broke."""
+
+    id: int | None
+    seq: int | None
+    reason: str
+
+
 class VerifyOut(Out):
-    """The chain check."""
+    """The chain check from the last verified checkpoint (SPEC 8.5)."""
 
     ok: bool
     checked: int
+    from_seq: int
+    through_seq: int
+    pending: int
+    full: bool
+    broken: BrokenOut | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -20,9 +20,14 @@ class BatchIn(Strict):
 
 
 class SterilityIn(Strict):
-    """``POST /batches/<lot>/sterility-test``."""
+    """``POST /batches/<lot>/sterility-test`` (SPEC 5.6).
 
-    result: Text(20) | None = None
+    ``completed_at``: when the laboratory completed the test (ISO 8601 date-time; without an
+    offset, pharmacy local time; default now). A ``passed`` result needs the incubation days
+    of the settings (USP <71>: 14) after compounding; ``reference``: the laboratory report.
+    """
+
+    result: Literal["passed", "failed"]
     completed_at: Text(40) | None = None
     reference: Text(200) | None = None
 
@@ -38,6 +43,8 @@ class BatchOut(Out):
     bud_limited_by: str
     status: str
     sterility_test: str | None
+    sterility_completed_at: str | None = None
+    sterility_reference: str | None = None
     worksheet: list[dict[str, Any]]
 
 

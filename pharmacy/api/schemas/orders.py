@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from pharmacy.api.schemas.base import Int, Out, Strict, Text, TextOrList
+from pharmacy.api.schemas.base import Day, Int, Out, Strict, Text, TextOrList
 from pharmacy.api.schemas.common import PageOut, PageQuery
 from pharmacy.api.schemas.plan import DosingIn
 
@@ -80,3 +80,5 @@ class OrderListQuery(PageQuery):
 
     status: Text(20) | None = None
     patient: Int(ge=1, le=2**31 - 1) | None = None
+    submitted_from: Day | None = None
+    submitted_to: Day | None = None

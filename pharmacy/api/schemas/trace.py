@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from pharmacy.api.schemas.base import Id, Out, Query, Strict, Text
 
 
@@ -25,3 +27,4 @@ class TraceOut(Out):
     """What a lot reached: batches, fills, patients, prescribers."""
 
     query: dict
+    fills_to_pull: list[dict] = Field(default_factory=list)

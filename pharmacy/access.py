@@ -1,4 +1,4 @@
-"""Roles and the decorators that guard every view.
+"""The decorators that guard every view.
 
 Each guarded view carries ``view.access``: the set of roles allowed in (after the
 pharmacist-is-also-a-technician rule), or ``"public"``. A test walks every route
@@ -14,27 +14,7 @@ from flask import abort
 from flask_login import current_user
 
 from pharmacy.extensions import login_manager
-
-PRESCRIBER = "prescriber"
-TECHNICIAN = "technician"
-PHARMACIST = "pharmacist"
-ADMIN = "admin"
-ALL_ROLES = (PRESCRIBER, TECHNICIAN, PHARMACIST, ADMIN)
-PHARMACY_STAFF = (TECHNICIAN, PHARMACIST)
-CLINICAL = (PRESCRIBER, TECHNICIAN, PHARMACIST)
-
-# SPEC section 1: a pharmacist can do everything a technician can.
-IMPLIED = {PHARMACIST: {TECHNICIAN}}
-
-
-def expand(roles: tuple[str, ...] | list[str]) -> frozenset[str]:
-    """Return every role that passes a check for ``roles``."""
-    return frozenset(r for r in ALL_ROLES if r in roles or IMPLIED.get(r, set()) & set(roles))
-
-
-def role_allows(role: str, roles: tuple[str, ...] | list[str]) -> bool:
-    """Return whether a user with ``role`` passes a check for ``roles``."""
-    return role in expand(roles)
+from pharmacy.roles import expand
 
 
 def role_required(*roles: str) -> Callable:
