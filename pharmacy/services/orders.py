@@ -40,6 +40,7 @@ from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.tx import atomic
 
 ACTIVE_STATUSES = ("submitted", "verified")
 DECISIONS = ("approve", "reject")
@@ -428,6 +429,7 @@ def parse_order_body(
     return order_input
 
 
+@atomic
 def submit_order(
     data: object,
     prescriber: User,
@@ -443,24 +445,20 @@ def submit_order(
     :param today: the pharmacy's local date (default: its clock now).
     :raise ValidationFailed: nothing is saved.
     """
-    try:
-        order_input = parse_order_body(data, today, renewal=renews is not None)
-        _check_prescriber(prescriber)
-        for attempt in range(2):
-            try:
-                return _store(order_input, prescriber, source, renews)
-            except IntegrityError:
-                # Two first orders for one new patient at once: the loser retries and
-                # finds the patient the winner created.
-                db.session.rollback()
-                if attempt:
-                    raise ConflictError(
-                        "patient", "The patient record changed meanwhile; submit again."
-                    )
-        raise AssertionError("unreachable")
-    except Exception:
-        db.session.rollback()
-        raise
+    order_input = parse_order_body(data, today, renewal=renews is not None)
+    _check_prescriber(prescriber)
+    for attempt in range(2):
+        try:
+            return _store(order_input, prescriber, source, renews)
+        except IntegrityError:
+            # Two first orders for one new patient at once: the loser retries and
+            # finds the patient the winner created.
+            db.session.rollback()
+            if attempt:
+                raise ConflictError(
+                    "patient", "The patient record changed meanwhile; submit again."
+                )
+    raise AssertionError("unreachable")
 
 
 def _store(
@@ -607,6 +605,7 @@ def _snapshot(order: Order) -> dict:
     return {"status": order.status, "status_reason": order.status_reason or ""}
 
 
+@atomic
 def verify_order(
     order: Order,
     pharmacist: User,
@@ -629,73 +628,70 @@ def verify_order(
     :raise ConflictError: the order is not waiting for verification, a stop alert, or
         a stop alert acknowledged (409).
     """
-    try:
-        order = lock_order(order)
-        if decision not in DECISIONS:
-            raise DomainError("decision", 'The decision must be "approve" or "reject".')
-        text = _reason(reason, required=decision == "reject", what="rejecting the order")
-        if order.status != "submitted":
-            raise ConflictError(
-                "status",
-                f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
-            )
-        before = _snapshot(order)
-        alerts = compute_alerts(order)
-        if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
-            raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
-        reasons: dict[str, str] = {}
-        if decision == "approve":
-            if has_stop(alerts):
-                stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
-                raise ConflictError(
-                    "decision",
-                    f"Approval is blocked by a stop alert: {stops}"
-                    " Reject the order with a reason instead.",
-                )
-            reasons = check_acknowledgements(alerts, acknowledgements)
-            alerts = [
-                {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
-                for a in alerts
-            ]
-        order.alerts = alerts
-        order.status_reason = text
-        if decision == "approve":
-            order.status = "verified"
-            order.verified_dt = now_utc()
-            order.verified_by = pharmacist
-            action = "order.verified"
-            continuity.refresh_next_fill(
-                order, today=continuity.local_date(order.verified_dt), actor=pharmacist
-            )
-            if order.renews is not None:
-                # The renewal takes over: the old order is filled no more.
-                order.renews.renewal_state = "replaced"
-                continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
-        else:
-            order.status = "rejected"
-            order.closed_dt = now_utc()
-            order.closed_by = pharmacist
-            action = "order.rejected"
-            _renewal_dropped(order)
-        audit.record(
-            action,
-            "order",
-            order.rx_number,
-            actor=pharmacist,
-            before=before,
-            after={
-                **_snapshot(order),
-                "alerts": [a["code"] for a in alerts],
-                **({"acknowledgements": reasons} if reasons else {}),
-            },
+    order = lock_order(order)
+    if decision not in DECISIONS:
+        raise DomainError("decision", 'The decision must be "approve" or "reject".')
+    text = _reason(reason, required=decision == "reject", what="rejecting the order")
+    if order.status != "submitted":
+        raise ConflictError(
+            "status",
+            f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
         )
-        db.session.commit()
-        return order
-    except Exception:
-        db.session.rollback()
-        raise
+    before = _snapshot(order)
+    alerts = compute_alerts(order)
+    if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
+        raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
+    reasons: dict[str, str] = {}
+    if decision == "approve":
+        if has_stop(alerts):
+            stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
+            raise ConflictError(
+                "decision",
+                f"Approval is blocked by a stop alert: {stops}"
+                " Reject the order with a reason instead.",
+            )
+        reasons = check_acknowledgements(alerts, acknowledgements)
+        alerts = [
+            {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
+            for a in alerts
+        ]
+    order.alerts = alerts
+    order.status_reason = text
+    if decision == "approve":
+        order.status = "verified"
+        order.verified_dt = now_utc()
+        order.verified_by = pharmacist
+        action = "order.verified"
+        continuity.refresh_next_fill(
+            order, today=continuity.local_date(order.verified_dt), actor=pharmacist
+        )
+        if order.renews is not None:
+            # The renewal takes over: the old order is filled no more.
+            order.renews.renewal_state = "replaced"
+            continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
+    else:
+        order.status = "rejected"
+        order.closed_dt = now_utc()
+        order.closed_by = pharmacist
+        action = "order.rejected"
+        _renewal_dropped(order)
+    audit.record(
+        action,
+        "order",
+        order.rx_number,
+        actor=pharmacist,
+        before=before,
+        after={
+            **_snapshot(order),
+            "alerts": [a["code"] for a in alerts],
+            **({"acknowledgements": reasons} if reasons else {}),
+        },
+    )
+    db.session.commit()
+    return order
 
 
+@atomic
 def cancel_order(order: Order, actor: User, reason: object) -> Order:
     """Cancel ``order`` with a reason; return it (committed).
 
@@ -706,52 +702,47 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
     :raise DomainError: no reason, or a role that may not cancel (422/403 at the edge).
     :raise ConflictError: the order's state does not allow it (409).
     """
-    try:
-        order = lock_order(order)
-        text = _reason(reason, required=True, what="cancelling the order")
-        if order.status not in ACTIVE_STATUSES:
-            raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
-        if actor.role == "prescriber":
-            if order.prescriber_id != actor.id:
-                raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
-            if order.status != "submitted":
-                raise ConflictError(
-                    "status",
-                    f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
-                )
-        elif actor.role != "pharmacist":
-            raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
-        if any(f.status == "dispensed" for f in order.fills):
-            raise ConflictError(
-                "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
-            )
-        open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
-        if open_fills:
+    order = lock_order(order)
+    text = _reason(reason, required=True, what="cancelling the order")
+    if order.status not in ACTIVE_STATUSES:
+        raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
+    if actor.role == "prescriber":
+        if order.prescriber_id != actor.id:
+            raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
+        if order.status != "submitted":
             raise ConflictError(
                 "status",
-                f"Void fill {open_fills[0]} first: its vials go back"
-                " to stock, then cancel the order.",
+                f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
             )
-        before = _snapshot(order)
-        order.status = "cancelled"
-        order.status_reason = text
-        order.closed_dt = now_utc()
-        order.closed_by = actor
-        _renewal_dropped(order)
-        continuity.refresh_next_fill(order, today=local_today(), actor=actor)
-        audit.record(
-            "order.cancelled",
-            "order",
-            order.rx_number,
-            actor=actor,
-            before=before,
-            after=_snapshot(order),
+    elif actor.role != "pharmacist":
+        raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
+    if any(f.status == "dispensed" for f in order.fills):
+        raise ConflictError(
+            "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
         )
-        db.session.commit()
-        return order
-    except Exception:
-        db.session.rollback()
-        raise
+    open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
+    if open_fills:
+        raise ConflictError(
+            "status",
+            f"Void fill {open_fills[0]} first: its vials go back to stock, then cancel the order.",
+        )
+    before = _snapshot(order)
+    order.status = "cancelled"
+    order.status_reason = text
+    order.closed_dt = now_utc()
+    order.closed_by = actor
+    _renewal_dropped(order)
+    continuity.refresh_next_fill(order, today=local_today(), actor=actor)
+    audit.record(
+        "order.cancelled",
+        "order",
+        order.rx_number,
+        actor=actor,
+        before=before,
+        after=_snapshot(order),
+    )
+    db.session.commit()
+    return order
 
 
 __all__ = [

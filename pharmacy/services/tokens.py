@@ -13,12 +13,14 @@ from pharmacy.extensions import db
 from pharmacy.models import ApiToken, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.settings import get_settings
+from pharmacy.services.tx import atomic
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@atomic
 def issue_token(user: User, label: str = "") -> tuple[str, ApiToken]:
     """Create a token for ``user``; return the secret (shown once) and its record."""
     secret = secrets.token_urlsafe(32)
@@ -62,6 +64,7 @@ def list_tokens(user: User | None = None) -> list[ApiToken]:
     return list(db.session.execute(query).scalars())
 
 
+@atomic
 def revoke_token(token_id: int, actor: User) -> ApiToken:
     """Revoke a token owned by ``actor`` (an admin may revoke anyone's).
 
