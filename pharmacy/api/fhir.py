@@ -58,7 +58,7 @@ def create_medication_request():
         order = service.submit_fhir(resource, api_user(), today=service.local_today())
     except FhirError as exc:
         return _fhir(exc.outcome(), 422)
-    response = _fhir(service.order_as_fhir(order), 201)
+    response = _fhir(service.order_as_fhir(order, api_user()), 201)
     response.headers["Location"] = f"/api/v1/fhir/MedicationRequest/{order.rx_number}"
     return response
 
@@ -69,4 +69,4 @@ def create_medication_request():
 def read_medication_request(rx_number: str):
     """Return our order as a FHIR R4 MedicationRequest (404 when unknown or not yours)."""
     order = service.get_order(rx_number, api_user())
-    return _fhir(service.order_as_fhir(order))
+    return _fhir(service.order_as_fhir(order, api_user()))

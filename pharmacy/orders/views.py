@@ -17,6 +17,7 @@ from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity
 from pharmacy.services import orders as service
+from pharmacy.services.patients import patient_to_dict
 from pharmacy.services.settings import get_settings
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -108,6 +109,7 @@ def detail(rx_number: str):
         "orders/detail.html",
         order=order,
         alerts=service.alerts_for(order, current_user),
+        patient_view=patient_to_dict(order.patient, current_user),
         form=ReasonForm(),
         age=service.patient_age(order.patient.dob),
         history=service.status_history(order),

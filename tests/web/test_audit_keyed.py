@@ -119,6 +119,20 @@ def test_a_bounded_check_leaves_the_rest_for_the_next(app):
         assert (last.checked, last.through_seq, last.pending) == (1, 7, 0)
 
 
+def test_the_api_checks_a_bounded_number_of_events_a_call(app, client, api, monkeypatch):
+    monkeypatch.setattr(audit, "ROUTINE_LIMIT", 4)
+    _record(app, 9)
+    headers = api("admin")  # issuing the token is event 10
+    seen = [client.get("/api/v1/audit/verify", headers=headers).get_json() for _ in range(4)]
+    assert [(b["checked"], b["through_seq"], b["pending"]) for b in seen] == [
+        (4, 4, 6),
+        (4, 8, 2),
+        (2, 10, 0),
+        (0, 10, 0),
+    ]
+    assert all(b["ok"] for b in seen)
+
+
 def test_an_edit_before_the_checkpoint_needs_the_full_check(app, runner):
     _record(app, 5)
     with app.app_context():
