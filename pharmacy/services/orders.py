@@ -32,13 +32,23 @@ from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.units import json_decimal
 from pharmacy.domain.vials import VialPlan, plan_vials
 from pharmacy.extensions import db
-from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
+from pharmacy.models import (
+    AuditEvent,
+    Counter,
+    Formulation,
+    Order,
+    Patient,
+    PatientEntry,
+    User,
+    now_utc,
+)
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit, continuity, followup
+from pharmacy.services.errors import NotFound
 from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
-from pharmacy.services.patients import patient_to_dict, resolve_patient
+from pharmacy.services.patients import hidden_from, patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -66,13 +76,16 @@ def thresholds() -> Thresholds:
 # --- reading -----------------------------------------------------------------------------
 
 
-def get_order(rx_number: str, viewer: User) -> Order | None:
-    """Return the order ``viewer`` may see, or None (unknown, or another prescriber's)."""
+def get_order(rx_number: str, viewer: User) -> Order:
+    """Return the order ``viewer`` may see.
+
+    :raise NotFound: unknown, or another prescriber's (the same answer, so numbers leak nothing).
+    """
     order = db.session.execute(
         select(Order).where(Order.rx_number == str(rx_number))
     ).scalar_one_or_none()
     if order is None or not can_see(order, viewer):
-        return None
+        raise NotFound(f"No order Rx {rx_number} (or it is not yours).")
     return order
 
 
@@ -117,11 +130,22 @@ def list_orders(
         stmt = stmt.where(Order.patient_id == patient_id)
     if query.strip():
         like = f"%{query.strip().lower()}%"
+        # A prescriber searches the MRNs they entered, never another prescriber's (SPEC 5.7).
+        mrn_match = (
+            Order.patient_id.in_(
+                select(PatientEntry.patient_id).where(
+                    PatientEntry.prescriber_id == viewer.id,
+                    func.lower(PatientEntry.mrn).like(like),
+                )
+            )
+            if viewer.role == "prescriber"
+            else func.lower(Patient.mrn).like(like)
+        )
         stmt = stmt.join(Patient).where(
             (Order.rx_number.like(like))
             | func.lower(Patient.last_name).like(like)
             | func.lower(Patient.first_name).like(like)
-            | func.lower(Patient.mrn).like(like)
+            | mrn_match
         )
     # Many-to-one rows ride on the page's own query; fills come in one more statement.
     stmt = stmt.options(
@@ -234,22 +258,22 @@ def _ingredients(formulations: list[Formulation]) -> tuple[list[str], str]:
 
 def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
     """Return the SPEC 2.7 alerts for ``order`` as JSON dicts (gathering the facts here)."""
-    others = (
-        db.session.execute(
-            select(Order.rx_number)
-            .where(
-                Order.patient_id == order.patient_id,
-                Order.drug == order.drug,
-                Order.status.in_(ACTIVE_STATUSES),
-                Order.id != order.id,
-                # The order a renewal continues is not a second active order.
-                *([Order.id != order.renews_id] if order.renews_id is not None else []),
-            )
-            .order_by(Order.id)
+    others_rows = db.session.execute(
+        select(Order.rx_number, Order.prescriber_id)
+        .where(
+            Order.patient_id == order.patient_id,
+            Order.drug == order.drug,
+            Order.status.in_(ACTIVE_STATUSES),
+            Order.id != order.id,
+            # The order a renewal continues is not a second active order.
+            *([Order.id != order.renews_id] if order.renews_id is not None else []),
         )
-        .scalars()
-        .all()
-    )
+        .order_by(Order.id)
+    ).all()
+    others = [rx for rx, _ in others_rows]
+    # SPEC 5.7: the prescriber is told of other prescribers' orders and allergy entries
+    # without their Rx numbers or wording.
+    hidden_orders = [rx for rx, by in others_rows if by != order.prescriber_id]
     matches = _matching_formulations(order)
     ingredients, formulation_name = _ingredients(matches)
     facts = AlertFacts(
@@ -265,7 +289,9 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
         formulation_matches=bool(matches),
         # Benzyl alcohol matters only when every matching product contains it.
         benzyl_alcohol=bool(matches) and all(_has_benzyl_alcohol(f) for f in matches),
+        hidden_orders=tuple(hidden_orders),
         allergies=parse_allergies(order.patient.allergies),
+        hidden_allergies=hidden_from(order.patient, order.prescriber),
         ingredients=ingredients,
         formulation_name=formulation_name,
     )
@@ -323,7 +349,7 @@ def order_to_dict(
         "status": continuity.display_status(order, today),
         "status_reason": order.status_reason or None,
         "source": order.source,
-        "patient": patient_to_dict(order.patient),
+        "patient": patient_to_dict(order.patient, viewer),
         "prescriber": prescriber_to_dict(order.prescriber),
         "drug": order.drug,
         "concentration_mcg_per_ml": json_decimal(order.concentration_mcg_per_ml),
@@ -544,8 +570,11 @@ def submit_fhir(resource: object, prescriber: User, *, today: date | None = None
     body = mapped.order
     patient = body["patient"]
     if set(patient) == {"mrn"}:
+        # Only the prescriber's own entry (SPEC 5.7): another's MRN names nobody here.
         found = db.session.execute(
-            select(Patient).where(Patient.mrn == patient["mrn"])
+            select(PatientEntry).where(
+                PatientEntry.prescriber_id == prescriber.id, PatientEntry.mrn == patient["mrn"]
+            )
         ).scalar_one_or_none()
         if found is None:
             raise fhir.FhirError(
@@ -573,9 +602,9 @@ def submit_fhir(resource: object, prescriber: User, *, today: date | None = None
         raise fhir.FhirError([fhir.Issue(mapped.expression(exc.field), exc.message)]) from None
 
 
-def order_as_fhir(order: Order) -> dict:
-    """Return ``order`` as a FHIR R4 MedicationRequest."""
-    return fhir.to_medication_request(order_to_dict(order, with_plan=False))
+def order_as_fhir(order: Order, viewer: User | None = None) -> dict:
+    """Return ``order`` as a FHIR R4 MedicationRequest, as ``viewer`` may see it."""
+    return fhir.to_medication_request(order_to_dict(order, with_plan=False, viewer=viewer))
 
 
 # --- verification and cancellation --------------------------------------------------------

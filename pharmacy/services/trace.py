@@ -47,6 +47,7 @@ CSV_COLUMNS = (
     "patient_name",
     "patient_dob",
     "patient_phone",
+    "patient_address",
     "prescriber_name",
     "prescriber_npi",
     "prescriber_clinic",
@@ -118,7 +119,8 @@ def _person_patient(patient) -> dict[str, Any]:
         "id": patient.id,
         "name": patient.full_name,
         "dob": patient.dob.isoformat(),
-        "phone": getattr(patient, "phone", None) or None,
+        "phone": patient.phone or None,
+        "address": patient.address or None,
         "mrn": patient.mrn,
     }
 
@@ -292,6 +294,7 @@ def trace_csv(result: dict[str, Any]) -> Iterator[str]:
                 patient["name"],
                 patient["dob"],
                 patient["phone"],
+                patient["address"],
                 prescriber["name"],
                 prescriber["npi"],
                 prescriber["clinic"],
