@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
@@ -23,14 +23,6 @@ from pharmacy.services.settings import get_settings
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 VIEW_ROLES = (PRESCRIBER, *PHARMACY_STAFF)
-
-
-def _order_or_404(rx_number: str):
-    """Return the order the signed-in user may see, or answer 404 (also for other prescribers')."""
-    order = service.get_order(rx_number, current_user)
-    if order is None:
-        abort(404)
-    return order
 
 
 def _picture(order) -> dict:
@@ -112,7 +104,7 @@ def queue():
 @role_required(*VIEW_ROLES)
 def detail(rx_number: str):
     """Show one order: plan picture, alerts, status history, fills and the allowed actions."""
-    order = _order_or_404(rx_number)
+    order = service.get_order(rx_number, current_user)
     return render_template(
         "orders/detail.html",
         order=order,
@@ -135,7 +127,7 @@ def _back(order):
 
 
 def _decide(rx_number: str, decision: str):
-    order = _order_or_404(rx_number)
+    order = service.get_order(rx_number, current_user)
     form = ReasonForm()
     if not form.validate():
         flash("The reason is too long (at most 2,000 characters).", "error")
@@ -184,7 +176,7 @@ def reject(rx_number: str):
 @role_required(PRESCRIBER, PHARMACIST)
 def cancel(rx_number: str):
     """Cancel an order with a reason (prescriber while submitted; pharmacist until dispensed)."""
-    order = _order_or_404(rx_number)
+    order = service.get_order(rx_number, current_user)
     form = ReasonForm()
     if not form.validate():
         flash("The reason is too long (at most 2,000 characters).", "error")

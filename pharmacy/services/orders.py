@@ -44,6 +44,7 @@ from pharmacy.models import (
 )
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit, continuity, followup
+from pharmacy.services.errors import NotFound
 from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
@@ -75,13 +76,16 @@ def thresholds() -> Thresholds:
 # --- reading -----------------------------------------------------------------------------
 
 
-def get_order(rx_number: str, viewer: User) -> Order | None:
-    """Return the order ``viewer`` may see, or None (unknown, or another prescriber's)."""
+def get_order(rx_number: str, viewer: User) -> Order:
+    """Return the order ``viewer`` may see.
+
+    :raise NotFound: unknown, or another prescriber's (the same answer, so numbers leak nothing).
+    """
     order = db.session.execute(
         select(Order).where(Order.rx_number == str(rx_number))
     ).scalar_one_or_none()
     if order is None or not can_see(order, viewer):
-        return None
+        raise NotFound(f"No order Rx {rx_number} (or it is not yours).")
     return order
 
 

@@ -7,7 +7,7 @@ patient (or the order), or show the page again with the errors on the fields (42
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, url_for
+from flask import Blueprint, flash, g, redirect, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
@@ -19,17 +19,13 @@ from pharmacy.plan.forms import apply_errors
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as service
 from pharmacy.services import orders as order_service
-from pharmacy.services.errors import NotFound
 from pharmacy.therapy.forms import SYMPTOM_ALIASES, ObservationForm, ReviewForm, SymptomForm
 
 bp = Blueprint("therapy", __name__)
 
 
 def _patient(patient_id: int):
-    try:
-        return service.get_patient(patient_id, current_user)
-    except NotFound:
-        abort(404)
+    return service.get_patient(patient_id, current_user)
 
 
 def _errors(exc: DomainError) -> dict[str, str]:
@@ -94,8 +90,6 @@ def record_symptoms(patient_id: int):
 def review(rx_number: str):
     """Record the prescriber's review of their order."""
     order = order_service.get_order(rx_number, current_user)
-    if order is None:
-        abort(404)
     form = ReviewForm()
     if form.validate():
         try:
