@@ -143,8 +143,12 @@ def list_orders(
             | mrn_match
         )
     # Many-to-one rows ride on the page's own query; fills come in one more statement.
+    patient_load = joinedload(Order.patient)
+    if viewer.role == "prescriber":
+        # Prescribers read their own entry of each patient (SPEC 5.7): one more statement.
+        patient_load = patient_load.selectinload(Patient.entries)
     stmt = stmt.options(
-        joinedload(Order.patient),
+        patient_load,
         joinedload(Order.prescriber),
         joinedload(Order.verified_by),
         joinedload(Order.closed_by),

@@ -56,12 +56,11 @@ def _entry_dict(entry: PatientEntry) -> dict:
 
 
 def own_entry(patient: Patient, prescriber: User) -> PatientEntry | None:
-    """Return what ``prescriber`` entered for ``patient``, or None."""
-    return db.session.execute(
-        select(PatientEntry).where(
-            PatientEntry.patient_id == patient.id, PatientEntry.prescriber_id == prescriber.id
-        )
-    ).scalar_one_or_none()
+    """Return what ``prescriber`` entered for ``patient``, or None.
+
+    Reads ``patient.entries`` (a list can load them for a whole page in one statement).
+    """
+    return next((e for e in patient.entries if e.prescriber_id == prescriber.id), None)
 
 
 def patient_to_dict(patient: Patient, viewer: User | None = None) -> dict:
@@ -75,10 +74,7 @@ def patient_to_dict(patient: Patient, viewer: User | None = None) -> dict:
     entry = own_entry(patient, viewer)
     if entry is not None:
         return _entry_dict(entry)
-    has_entries = db.session.execute(
-        select(PatientEntry.id).where(PatientEntry.patient_id == patient.id).limit(1)
-    ).first()
-    if has_entries is None:
+    if not patient.entries:
         return _record_dict(patient)
     return {
         **_record_dict(patient),
