@@ -17,6 +17,7 @@ from pharmacy.services import printing as printing_service
 from pharmacy.services import tokens as token_service
 from pharmacy.services import users as user_service
 from pharmacy.services.audit import ROUTINE_LIMIT, list_events, verify_chain
+from pharmacy.services.errors import NotFound
 from pharmacy.services.settings import EDITABLE, get_settings, update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -131,7 +132,7 @@ def tokens():
                     raise ValueError(token_id)
                 token_service.revoke_token(token_id, current_user)
                 flash("Token revoked.", "success")
-            except (DomainError, ValueError):
+            except (NotFound, ValueError):
                 flash("No such token.", "error")
             return redirect(url_for("admin.tokens"))
         label = (request.form.get("label") or "").strip()[:80]

@@ -52,7 +52,7 @@ def list_events():
 @api_roles(PHARMACIST, ADMIN)
 @operation(responses={200: VerifyOut})
 def verify():
-    """Check the chain from the last verified checkpoint, at most 20,000 events a call.
+    """Check the chain from the last verified checkpoint, at most 10,000 events a call.
 
     ``{"ok", "checked", "from_seq", "through_seq", "pending"}``: ``pending`` events remain for
     the next call (each successful call moves the checkpoint), so the answer stays well under a

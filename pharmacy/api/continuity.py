@@ -14,18 +14,10 @@ from pharmacy.api.schemas.continuity import (
     RenewIn,
 )
 from pharmacy.api.schemas.orders import OrderOut
-from pharmacy.errors import ApiError
-from pharmacy.models import Order, now_utc
+from pharmacy.models import now_utc
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
 from pharmacy.services import orders as order_service
-
-
-def _order(rx_number: str) -> Order:
-    order = order_service.get_order(rx_number, api_user())
-    if order is None:
-        raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
-    return order
 
 
 @bp.get("/follow-up")
@@ -53,7 +45,10 @@ def request_renewal(rx_number: str):
     """Ask the order's prescriber to renew it: a ``renewal_requested`` item on their list."""
     body = parse_body(RenewalRequestIn) if request.get_data() else RenewalRequestIn()
     order = renewals.request_renewal(
-        _order(rx_number), actor=api_user(), now=now_utc(), note=body.note or ""
+        order_service.get_order(rx_number, api_user()),
+        actor=api_user(),
+        now=now_utc(),
+        note=body.note or "",
     )
     return jsonify(order_service.order_to_dict(order, with_plan=False, viewer=api_user()))
 
@@ -69,7 +64,7 @@ def renew(rx_number: str):
     """Renew the prescriber's order: ``201`` a new submitted order continuing the regimen."""
     body = parse_body(RenewIn)
     new = renewals.renew(
-        _order(rx_number),
+        order_service.get_order(rx_number, api_user()),
         api_user(),
         refills=body.refills,
         days_supply=body.days_supply,

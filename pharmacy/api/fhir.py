@@ -15,7 +15,6 @@ from pharmacy.api.schemas.fhir import (
 )
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
-from pharmacy.errors import ApiError
 from pharmacy.roles import PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as service
 
@@ -59,7 +58,7 @@ def create_medication_request():
         order = service.submit_fhir(resource, api_user(), today=service.local_today())
     except FhirError as exc:
         return _fhir(exc.outcome(), 422)
-    response = _fhir(service.order_as_fhir(order), 201)
+    response = _fhir(service.order_as_fhir(order, api_user()), 201)
     response.headers["Location"] = f"/api/v1/fhir/MedicationRequest/{order.rx_number}"
     return response
 
@@ -70,6 +69,4 @@ def create_medication_request():
 def read_medication_request(rx_number: str):
     """Return our order as a FHIR R4 MedicationRequest (404 when unknown or not yours)."""
     order = service.get_order(rx_number, api_user())
-    if order is None:
-        raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
-    return _fhir(service.order_as_fhir(order))
+    return _fhir(service.order_as_fhir(order, api_user()))

@@ -13,20 +13,6 @@ from pharmacy.roles import PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import fills as fills_service
 
 
-def _order(rx_number: str):
-    try:
-        return fills_service.get_order(rx_number)
-    except fills_service.NotFound as exc:
-        raise ApiError(404, str(exc)) from None
-
-
-def _fill(fill_id: int):
-    try:
-        return fills_service.get_fill(fill_id)
-    except fills_service.NotFound as exc:
-        raise ApiError(404, str(exc)) from None
-
-
 @bp.post("/orders/<rx_number>/fills")
 @api_roles(TECHNICIAN)
 @operation(
@@ -34,7 +20,7 @@ def _fill(fill_id: int):
 )
 def create_fill(rx_number: str):
     """Allocate the order's next fill; 409 when not verified, too early, no refills or short."""
-    order = _order(rx_number)
+    order = fills_service.get_order(rx_number)
     fill = fills_service.allocate_fill(order, api_user(), today=fills_service.local_today())
     return jsonify(fills_service.fill_to_dict(fill)), 201
 
@@ -44,7 +30,7 @@ def create_fill(rx_number: str):
 @operation(responses={200: FillOut, 404: ErrorOut})
 def get_fill(fill_id: int):
     """Return one fill with its status, allocations and order details."""
-    return jsonify(fills_service.fill_to_dict(_fill(fill_id)))
+    return jsonify(fills_service.fill_to_dict(fills_service.get_fill(fill_id)))
 
 
 @bp.post("/fills/<int:fill_id>/void")
@@ -60,5 +46,5 @@ def void_fill(fill_id: int):
             "Give the reason for voiding the fill.",
             fields={"reason": "The reason is required."},
         )
-    fill = fills_service.void_fill(_fill(fill_id), api_user(), reason)
+    fill = fills_service.void_fill(fills_service.get_fill(fill_id), api_user(), reason)
     return jsonify(fills_service.fill_to_dict(fill))

@@ -22,8 +22,6 @@ from pharmacy.api.schemas.followup import (
 )
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
 from pharmacy.domain.fhir_observation import searchset, to_observation
-from pharmacy.errors import ApiError
-from pharmacy.models import Order
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as service
 from pharmacy.services import orders as order_service
@@ -37,13 +35,6 @@ def _created(body: dict, location: str) -> Response:
     response.status_code = 201
     response.headers["Location"] = location
     return response
-
-
-def _order(rx_number: str) -> Order:
-    order = order_service.get_order(rx_number, api_user())
-    if order is None:
-        raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
-    return order
 
 
 @bp.post("/patients/<int:patient_id>/observations")
@@ -112,7 +103,7 @@ def list_symptom_reports(patient_id: int):
 @operation(request=ReviewIn, responses={201: ReviewOut}, creates=True)
 def create_review(rx_number: str):
     """Record the prescriber's review; ``stop`` ends the order's future fills."""
-    order = _order(rx_number)
+    order = order_service.get_order(rx_number, api_user())
     body = parse_body(ReviewIn)
     review = service.record_review(
         order,
@@ -129,7 +120,11 @@ def create_review(rx_number: str):
 @operation(responses={200: FollowUpOut})
 def follow_up(rx_number: str):
     """Return the order's checkpoints, next fill, coverage, reviews and PDC."""
-    return jsonify(service.follow_up(_order(rx_number), today=order_service.local_today()))
+    return jsonify(
+        service.follow_up(
+            order_service.get_order(rx_number, api_user()), today=order_service.local_today()
+        )
+    )
 
 
 # --- FHIR Observation ---------------------------------------------------------------------

@@ -16,7 +16,6 @@ from pharmacy.api.schemas.orders import (
     VerifyIn,
 )
 from pharmacy.errors import ApiError
-from pharmacy.models import Order
 from pharmacy.pagination import cursor_from_request, date_args, page_links
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as service
@@ -38,14 +37,6 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
             422, f"{name} must be {low}-{high}.", fields={name: f"Must be {low}-{high}."}
         )
     return value
-
-
-def _order(rx_number: str) -> Order:
-    """Return the order the caller may see, or answer 404 (unknown or not yours)."""
-    order = service.get_order(rx_number, api_user())
-    if order is None:
-        raise ApiError(404, f"No order Rx {rx_number} (or it is not yours).")
-    return order
 
 
 @bp.post("/orders")
@@ -95,7 +86,9 @@ def list_orders():
 @operation(responses={200: OrderOut, 404: ErrorOut})
 def get_order(rx_number: str):
     """Return one order with its plan and alerts."""
-    return jsonify(service.order_to_dict(_order(rx_number), viewer=api_user()))
+    return jsonify(
+        service.order_to_dict(service.get_order(rx_number, api_user()), viewer=api_user())
+    )
 
 
 @bp.post("/orders/<rx_number>/verify")
@@ -109,7 +102,7 @@ def verify_order(rx_number: str):
     """
     body = validate(VerifyIn, json_body()).model_dump()
     order = service.verify_order(
-        _order(rx_number),
+        service.get_order(rx_number, api_user()),
         api_user(),
         body.get("decision"),
         body.get("reason"),
@@ -124,5 +117,7 @@ def verify_order(rx_number: str):
 def cancel_order(rx_number: str):
     """Cancel with ``{"reason"}``: the prescriber before verification, a pharmacist until dispensed."""
     body = validate(CancelIn, json_body()).model_dump()
-    order = service.cancel_order(_order(rx_number), api_user(), body.get("reason"))
+    order = service.cancel_order(
+        service.get_order(rx_number, api_user()), api_user(), body.get("reason")
+    )
     return jsonify(service.order_to_dict(order, viewer=api_user()))

@@ -9,7 +9,6 @@ from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.tokens import TokenCreatedOut, TokenIn, TokenListOut, TokenOut
-from pharmacy.domain.errors import DomainError
 from pharmacy.errors import ApiError
 from pharmacy.roles import ALL_ROLES
 from pharmacy.services import tokens as token_service
@@ -64,8 +63,5 @@ def list_tokens():
 @operation(responses={200: TokenOut, 404: ErrorOut}, body_required=False)
 def revoke_token(token_id: int):
     """Revoke a token of yours (an admin may revoke any)."""
-    try:
-        token = token_service.revoke_token(token_id, api_user())
-    except DomainError:
-        raise ApiError(404, "No such token.") from None
+    token = token_service.revoke_token(token_id, api_user())
     return jsonify(token_service.token_to_dict(token))

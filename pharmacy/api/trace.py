@@ -24,12 +24,7 @@ def trace():
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(422, "format must be json or csv.", fields={"format": "Use json or csv."})
-    try:
-        result = trace_service.trace(
-            request.args.get("ingredient_lot"), request.args.get("batch_lot")
-        )
-    except trace_service.NotFound as exc:
-        raise ApiError(404, str(exc)) from None
+    result = trace_service.trace(request.args.get("ingredient_lot"), request.args.get("batch_lot"))
     if fmt == "csv":
         query = result["query"]
         name = (
@@ -56,13 +51,10 @@ def create_recall():
     """Recall an ingredient lot or batch lot (``reason`` required); return whom to contact."""
     body = json_body()
     validate(RecallIn, body)
-    try:
-        _, result = trace_service.recall(
-            body.get("ingredient_lot"),
-            body.get("batch_lot"),
-            reason=body.get("reason"),
-            actor=api_user(),
-        )
-    except trace_service.NotFound as exc:
-        raise ApiError(404, str(exc)) from None
+    _, result = trace_service.recall(
+        body.get("ingredient_lot"),
+        body.get("batch_lot"),
+        reason=body.get("reason"),
+        actor=api_user(),
+    )
     return jsonify(result), 201

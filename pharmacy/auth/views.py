@@ -34,6 +34,13 @@ def _load_user(user_id: str) -> User | None:
     return user
 
 
+@bp.before_app_request
+def _check_session() -> None:
+    """Check the session row first thing, before the request's own transaction begins."""
+    if request.endpoint != "static" and SESSION_ID in session:
+        current_user._get_current_object()  # runs _load_user now, not midway through a view
+
+
 def client_address() -> str:
     """Return the client's address (behind trusted proxies, as ProxyFix resolved it)."""
     return (request.remote_addr or "unknown")[:64]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -70,10 +70,7 @@ def fill_order(rx_number: str):
     if not form.validate_on_submit():
         flash("The form had expired; reload the page and try again. Nothing was filled.", "error")
         return redirect(back)
-    try:
-        order = fills_service.get_order(rx_number)
-    except fills_service.NotFound:
-        abort(404)
+    order = fills_service.get_order(rx_number)
     try:
         fill = fills_service.allocate_fill(order, current_user, today=fills_service.local_today())
     except DomainError as exc:
@@ -92,10 +89,7 @@ def fill_order(rx_number: str):
 @role_required(TECHNICIAN)
 def void_fill(fill_id: int):
     """Void a fill before dispensing; its vials go back to their batches."""
-    try:
-        fill = fills_service.get_fill(fill_id)
-    except fills_service.NotFound:
-        abort(404)
+    fill = fills_service.get_fill(fill_id)
     form = VoidForm()
     back = _fill_page(fill)
     if not form.validate_on_submit():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField
@@ -17,7 +17,6 @@ from pharmacy.models import now_utc
 from pharmacy.roles import PHARMACIST, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
 from pharmacy.services import orders as order_service
-from pharmacy.services.errors import NotFound
 
 bp = Blueprint("continuity", __name__, url_prefix="/follow-up")
 
@@ -37,13 +36,6 @@ class RenewForm(FlaskForm):
     )
     days_supply = IntegerField("Days supply per fill", validators=[Optional(), NumberRange(1, 365)])
     note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
-
-
-def _order_or_404(rx_number: str):
-    order = order_service.get_order(rx_number, current_user)
-    if order is None:
-        abort(404)
-    return order
 
 
 @bp.get("/")
@@ -106,7 +98,7 @@ def export():
 @role_required(PHARMACIST)
 def request_renewal(rx_number: str):
     """Ask the prescriber to renew the order (a ``renewal_requested`` item in their inbox)."""
-    order = _order_or_404(rx_number)
+    order = order_service.get_order(rx_number, current_user)
     form = RenewalRequestForm()
     back = request.form.get("next") or ""
     target = (
@@ -132,7 +124,7 @@ def request_renewal(rx_number: str):
 @role_required(PRESCRIBER)
 def renew(rx_number: str):
     """Show and submit the renewal form: the regimen continues from the first uncovered dose."""
-    order = _order_or_404(rx_number)
+    order = order_service.get_order(rx_number, current_user)
     form = RenewForm()
     today = order_service.local_today()
     if request.method == "GET":
@@ -152,8 +144,6 @@ def renew(rx_number: str):
                     today=today,
                     source="web",
                 )
-            except NotFound:
-                abort(404)
             except ValidationFailed as exc:
                 form.note.errors = [*form.note.errors, *exc.errors.values()]
             except DomainError as exc:

@@ -6,7 +6,7 @@ from pharmacy.models.followup import Observation, OrderReview, SymptomReport
 from pharmacy.models.formulary import Formulation, FormulationIngredient
 from pharmacy.models.idempotency import IdempotencyKey
 from pharmacy.models.orders import Counter, Order
-from pharmacy.models.patients import Patient
+from pharmacy.models.patients import Patient, PatientEntry
 from pharmacy.models.printing import Printer, PrintJob
 from pharmacy.models.records import LabelRender, Recall
 from pharmacy.models.sessions import LoginThrottle, UserSession
@@ -38,6 +38,7 @@ __all__ = [
     "Order",
     "OrderReview",
     "Patient",
+    "PatientEntry",
     "PharmacySettings",
     "PrintJob",
     "Printer",

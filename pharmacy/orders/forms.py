@@ -26,6 +26,8 @@ ERROR_ALIASES = {
     "patient.dob": "patient_dob",
     "patient.mrn": "patient_mrn",
     "patient.allergies": "patient_allergies",
+    "patient.phone": "patient_phone",
+    "patient.address": "patient_address",
     "patient": "patient_last_name",
     "fills": "refills",
     # SPEC 7.1 clinical frame.
@@ -46,6 +48,8 @@ class OrderForm(DosingForm):
     patient_dob = StringField("Date of birth", widget=DateInput(), validators=[Length(max=20)])
     patient_mrn = StringField("MRN (optional)", validators=[Length(max=40)])
     patient_allergies = StringField("Allergies", validators=[Length(max=2000)])
+    patient_phone = StringField("Phone (optional)", validators=[Length(max=40)])
+    patient_address = StringField("Address (optional)", validators=[Length(max=500)])
     drug = SelectField(
         "Drug", choices=DRUG_CHOICES, default="cyanocobalamin", validate_choice=False
     )
@@ -79,6 +83,8 @@ class OrderForm(DosingForm):
                 "dob": text_value(self.patient_dob),
                 "mrn": text_value(self.patient_mrn),
                 "allergies": text_value(self.patient_allergies),
+                "phone": text_value(self.patient_phone),
+                "address": text_value(self.patient_address),
             },
             "drug": text_value(self.drug),
             "concentration_mcg_per_ml": number_value(self.concentration_mcg_per_ml),

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
 from pharmacy.api.schemas.base import validate
 from pharmacy.api.schemas.orders import VerifyIn
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.forms import apply_errors
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
 from pharmacy.pagination import cursor_from_request, date_args
-from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity
 from pharmacy.services import orders as service
+from pharmacy.services.patients import patient_to_dict
 from pharmacy.services.settings import get_settings
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 VIEW_ROLES = (PRESCRIBER, *PHARMACY_STAFF)
-
-
-def _order_or_404(rx_number: str):
-    """Return the order the signed-in user may see, or answer 404 (also for other prescribers')."""
-    order = service.get_order(rx_number, current_user)
-    if order is None:
-        abort(404)
-    return order
 
 
 def _picture(order) -> dict:
@@ -111,11 +104,12 @@ def queue():
 @role_required(*VIEW_ROLES)
 def detail(rx_number: str):
     """Show one order: plan picture, alerts, status history, fills and the allowed actions."""
-    order = _order_or_404(rx_number)
+    order = service.get_order(rx_number, current_user)
     return render_template(
         "orders/detail.html",
         order=order,
         alerts=service.alerts_for(order, current_user),
+        patient_view=patient_to_dict(order.patient, current_user),
         form=ReasonForm(),
         age=service.patient_age(order.patient.dob),
         history=service.status_history(order),
@@ -133,7 +127,7 @@ def _back(order):
 
 
 def _decide(rx_number: str, decision: str):
-    order = _order_or_404(rx_number)
+    order = service.get_order(rx_number, current_user)
     form = ReasonForm()
     if not form.validate():
         flash("The reason is too long (at most 2,000 characters).", "error")
@@ -182,7 +176,7 @@ def reject(rx_number: str):
 @role_required(PRESCRIBER, PHARMACIST)
 def cancel(rx_number: str):
     """Cancel an order with a reason (prescriber while submitted; pharmacist until dispensed)."""
-    order = _order_or_404(rx_number)
+    order = service.get_order(rx_number, current_user)
     form = ReasonForm()
     if not form.validate():
         flash("The reason is too long (at most 2,000 characters).", "error")

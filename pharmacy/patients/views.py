@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
+from pharmacy.domain.errors import DomainError
+from pharmacy.forms import attach_errors
 from pharmacy.pagination import cursor_from_request
-from pharmacy.roles import PHARMACY_STAFF, PRESCRIBER
+from pharmacy.patients.forms import PatientRecordForm
+from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import orders as order_service
 from pharmacy.services import patients as service
 from pharmacy.services.followup import can_see_patient
@@ -50,10 +53,46 @@ def detail(patient_id: int):
     patient = service.get_patient(patient_id)
     if patient is None or not can_see_patient(patient.id, current_user):
         abort(404)
+    record_form = g.get("record_form")
+    if record_form is None and current_user.role in PHARMACY_STAFF:
+        record_form = PatientRecordForm(
+            formdata=None,
+            phone=patient.phone,
+            address=patient.address,
+            allergies=patient.allergies,
+        )
     return render_template(
         "patients/detail.html",
         patient=patient,
+        # SPEC 5.7: a prescriber sees what they entered, pharmacy staff the pharmacy's record.
+        patient_view=service.patient_to_dict(patient, current_user),
+        record_form=record_form,
         age=order_service.patient_age(patient.dob),
         orders=service.patient_orders(patient, current_user),
         **therapy_block(patient, current_user, **g.get("therapy_forms", {})),
     )
+
+
+@bp.post("/<int:patient_id>/record")
+@role_required(*PHARMACY_STAFF)
+def edit_record(patient_id: int):
+    """Save the patient's phone and address (staff) and allergies (pharmacists), audited."""
+    if service.get_patient(patient_id) is None:
+        abort(404)
+    form = PatientRecordForm()
+    if form.validate():
+        try:
+            service.update_patient(
+                patient_id,
+                actor=current_user,
+                phone=form.phone.data or "",
+                address=form.address.data or "",
+                allergies=(form.allergies.data or "") if current_user.role == PHARMACIST else None,
+            )
+        except DomainError as exc:
+            attach_errors(form, exc)
+        else:
+            flash("Patient record saved.", "success")
+            return redirect(url_for("patients.detail", patient_id=patient_id, _anchor="record"))
+    g.record_form = form
+    return detail(patient_id), 422

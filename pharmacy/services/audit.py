@@ -15,7 +15,6 @@ cover only the events since then, bounded per request; ``audit verify --full`` c
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -26,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import OperationalError
 
 from pharmacy.extensions import db
@@ -86,12 +85,22 @@ def audit_key() -> bytes:
     return _key_source().encode("utf-8")
 
 
+# One encoder and decoder for every event: ``json.dumps`` with options builds a new encoder
+# per call, which was a third of the cost of checking an event.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_DECODE = json.JSONDecoder().decode
+
+
 def canonical(event: Any) -> bytes:
     """Return the event's canonical JSON form (its hash excluded), as bytes.
 
     ``event`` is an :class:`AuditEvent` or anything with the same attributes (the history
     generator hashes plain namespaces).
     """
+    return _canonical(event, event.before, event.after)
+
+
+def _canonical(event: Any, before: Any, after: Any) -> bytes:
     payload = {
         "seq": event.seq,
         "occurred_dt": event.occurred_dt.isoformat(),
@@ -100,23 +109,28 @@ def canonical(event: Any) -> bytes:
         "action": event.action,
         "entity": event.entity,
         "entity_id": event.entity_id,
-        "before": event.before,
-        "after": event.after,
+        "before": before,
+        "after": after,
         "request_id": event.request_id,
         "prev_hash": event.prev_hash,
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    return _ENCODE(payload).encode("utf-8")
 
 
 def event_hash(event: Any, key: bytes) -> str:
     """Return the event's HMAC-SHA-256 under ``key``, in hex."""
-    return hmac.new(key, canonical(event), hashlib.sha256).hexdigest()
+    return hmac.digest(key, canonical(event), "sha256").hex()
+
+
+def _stored_hash(row: Any, key: bytes) -> str:
+    """Return the HMAC of a streamed row, whose ``before`` and ``after`` are JSON text."""
+    before = None if row.before is None else _DECODE(row.before)
+    after = None if row.after is None else _DECODE(row.after)
+    return hmac.digest(key, _canonical(row, before, after), "sha256").hex()
 
 
 def _checkpoint_signature(seq: int, hash_: str, key: bytes) -> str:
-    message = f"audit-checkpoint:{seq}:{hash_}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"audit-checkpoint:{seq}:{hash_}".encode(), "sha256").hex()
 
 
 def _lock_head() -> AuditHead:
@@ -220,7 +234,7 @@ class ChainReport:
 
 
 CHUNK = 5000  # events per keyset query: memory stays flat however long the chain
-ROUTINE_LIMIT = 20_000  # events one request verifies at most (well under a second)
+ROUTINE_LIMIT = 10_000  # events one request verifies at most: under a second on a busy server
 
 _COLUMNS = (
     AuditEvent.id,
@@ -231,8 +245,9 @@ _COLUMNS = (
     AuditEvent.action,
     AuditEvent.entity,
     AuditEvent.entity_id,
-    AuditEvent.before,
-    AuditEvent.after,
+    # As JSON text, decoded once by _stored_hash (cheaper than the JSON type's processing).
+    cast(AuditEvent.before, Text).label("before"),
+    cast(AuditEvent.after, Text).label("after"),
     AuditEvent.request_id,
     AuditEvent.prev_hash,
     AuditEvent.hash,
@@ -371,7 +386,7 @@ def verify_chain(
             return broken(event, expected_seq, f"event {expected_seq} is missing (deleted?)")
         if event.prev_hash != prev_hash:
             return broken(event, event.seq, "previous-hash link does not match the event before it")
-        if not hmac.compare_digest(event_hash(event, key), event.hash):
+        if not hmac.compare_digest(_stored_hash(event, key), event.hash):
             return broken(event, event.seq, "contents do not match the stored hash (edited?)")
         prev_hash = event.hash
         expected_seq += 1

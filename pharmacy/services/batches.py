@@ -230,66 +230,62 @@ def compound_batch(data: dict, actor: User | None, now: datetime | None = None) 
     :raise ValidationFailed, DomainError, ConflictError: see :func:`plan_batch`; also a
         ConflictError when another batch took the stock first.
     """
-    try:
-        plan = plan_batch(data, now)
-        for draw in plan.draws:
-            result = db.session.execute(
-                update(IngredientLot)
-                .where(
-                    IngredientLot.id == draw.lot.id,
-                    IngredientLot.status == lot_service.RELEASED,
-                    IngredientLot.quantity_on_hand >= draw.amount,
-                )
-                .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
-                .execution_options(synchronize_session=False)
+    plan = plan_batch(data, now)
+    for draw in plan.draws:
+        result = db.session.execute(
+            update(IngredientLot)
+            .where(
+                IngredientLot.id == draw.lot.id,
+                IngredientLot.status == lot_service.RELEASED,
+                IngredientLot.quantity_on_hand >= draw.amount,
             )
-            if rows_updated(result) != 1:
-                raise ConflictError(
-                    "ingredient_lots",
-                    f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
-                    f"{plain_decimal(draw.amount)} {draw.lot.unit}; another batch drew it first.",
-                )
-        batch = _insert_batch(plan, actor)
-        for position, draw in enumerate(plan.draws):
-            batch.components.append(
-                BatchComponent(
-                    position=position,
-                    ingredient_lot_id=draw.lot.id,
-                    component=draw.line.component,
-                    required=draw.line.required,
-                    weigh=draw.line.weigh,
-                    unit=draw.line.unit,
-                    drawn=draw.amount,
-                )
-            )
-        db.session.flush()
-        audit.record(
-            "batch.compounded",
-            "batch",
-            batch.lot_number,
-            actor=actor,
-            after={
-                "formulation": plan.formulation.code,
-                "version": plan.formulation.version,
-                "vials": batch.vials,
-                "compounded_at": batch.compounded_dt,
-                "bud": batch.bud_dt,
-                "bud_limited_by": batch.bud_limited_by,
-                "draws": [
-                    {
-                        "ingredient_lot_id": d.lot.id,
-                        "lot": d.lot.lot,
-                        "amount": d.amount,
-                        "unit": d.lot.unit,
-                    }
-                    for d in plan.draws
-                ],
-            },
+            .values(quantity_on_hand=IngredientLot.quantity_on_hand - draw.amount)
+            .execution_options(synchronize_session=False)
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        if rows_updated(result) != 1:
+            raise ConflictError(
+                "ingredient_lots",
+                f"Lot {draw.lot.lot} ({draw.lot.component}) no longer holds "
+                f"{plain_decimal(draw.amount)} {draw.lot.unit}; another batch drew it first.",
+            )
+    batch = _insert_batch(plan, actor)
+    for position, draw in enumerate(plan.draws):
+        batch.components.append(
+            BatchComponent(
+                position=position,
+                ingredient_lot_id=draw.lot.id,
+                component=draw.line.component,
+                required=draw.line.required,
+                weigh=draw.line.weigh,
+                unit=draw.line.unit,
+                drawn=draw.amount,
+            )
+        )
+    db.session.flush()
+    audit.record(
+        "batch.compounded",
+        "batch",
+        batch.lot_number,
+        actor=actor,
+        after={
+            "formulation": plan.formulation.code,
+            "version": plan.formulation.version,
+            "vials": batch.vials,
+            "compounded_at": batch.compounded_dt,
+            "bud": batch.bud_dt,
+            "bud_limited_by": batch.bud_limited_by,
+            "draws": [
+                {
+                    "ingredient_lot_id": d.lot.id,
+                    "lot": d.lot.lot,
+                    "amount": d.amount,
+                    "unit": d.lot.unit,
+                }
+                for d in plan.draws
+            ],
+        },
+    )
+    db.session.commit()
     return batch
 
 

@@ -37,6 +37,7 @@ from pharmacy.models import (
 from pharmacy.services import audit, continuity
 from pharmacy.services.labels import initials, local_date, previous_renders
 from pharmacy.services.locks import lock_fill, lock_order
+from pharmacy.services.tx import atomic
 
 MAX_SCANS = 200
 MAX_SCAN_LENGTH = 200
@@ -107,6 +108,7 @@ def latest_check(fill: Fill) -> FinalCheck | None:
     ).scalar_one_or_none()
 
 
+@atomic
 def check_fill(fill_id: int, scans: Sequence[str] | None, actor: User) -> CheckResult:
     """Run the final check of a fill on ``scans``; store it, and mark the fill checked on a pass.
 
@@ -258,6 +260,7 @@ def _lock_batches(fill: Fill) -> None:
         ).all()
 
 
+@atomic
 def dispense(
     fill_id: int,
     actor: User,

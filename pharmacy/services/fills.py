@@ -46,7 +46,7 @@ Decisions a pharmacist would expect, documented here once:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -74,15 +74,11 @@ from pharmacy.models import (
 from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
-from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
+from pharmacy.services.tx import atomic
 
 OPEN_FILL_STATUSES = ("allocated", "checked", "dispensed")
 VOIDABLE_STATUSES = ("allocated", "checked")
-
-
-def local_today() -> date:
-    """Return today's date in the pharmacy's time zone."""
-    return datetime.now(pharmacy_zone()).date()
 
 
 def get_order(rx_number: str) -> Order:
@@ -319,6 +315,7 @@ def _free_serials(batch: Batch, wanted: int) -> list[int]:
     )
 
 
+@atomic
 def allocate_fill(order: Order, actor: User | None, today: date) -> Fill:
     """Make the order's next fill: plan its vials with the real batch BUD and take them FEFO.
 
@@ -327,11 +324,7 @@ def allocate_fill(order: Order, actor: User | None, today: date) -> Fill:
         early, the fill needs no vials, or stock is short (the message says how many vials
         are missing). Nothing is written then.
     """
-    try:
-        fill = _allocate(order, actor, today)
-    except Exception:
-        db.session.rollback()
-        raise
+    fill = _allocate(order, actor, today)
     db.session.commit()
     return fill
 
@@ -468,6 +461,7 @@ def _product(order: Order) -> str:
 # --- voiding --------------------------------------------------------------------------
 
 
+@atomic
 def void_fill(fill: Fill, actor: User | None, reason: str, today: date | None = None) -> Fill:
     """Void a fill before it is dispensed and return its vials to their batches.
 
@@ -480,68 +474,64 @@ def void_fill(fill: Fill, actor: User | None, reason: str, today: date | None = 
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("reason", "Give the reason for voiding the fill.")
-    try:
-        # Flip the status first and conditionally: of two concurrent voids only one wins,
-        # so the vials go back exactly once.
-        result = db.session.execute(
-            update(Fill)
-            .where(Fill.id == fill.id, Fill.status.in_(VOIDABLE_STATUSES))
-            .values(status="voided", voided_dt=now_utc(), void_reason=reason)
+    # Flip the status first and conditionally: of two concurrent voids only one wins,
+    # so the vials go back exactly once.
+    result = db.session.execute(
+        update(Fill)
+        .where(Fill.id == fill.id, Fill.status.in_(VOIDABLE_STATUSES))
+        .values(status="voided", voided_dt=now_utc(), void_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if rows_updated(result) != 1:
+        db.session.refresh(fill)
+        raise ConflictError(
+            "status",
+            f"Fill {fill.id} is {fill.status} and cannot be voided"
+            + (" (it has been handed to the patient)." if fill.status == "dispensed" else "."),
+        )
+    db.session.refresh(fill)
+    returned = []
+    for allocation in fill.allocations:
+        db.session.execute(
+            update(FillVial)
+            .where(FillVial.allocation_id == allocation.id)
+            .values(returned=True)
             .execution_options(synchronize_session=False)
         )
-        if rows_updated(result) != 1:
-            db.session.refresh(fill)
-            raise ConflictError(
-                "status",
-                f"Fill {fill.id} is {fill.status} and cannot be voided"
-                + (" (it has been handed to the patient)." if fill.status == "dispensed" else "."),
-            )
-        db.session.refresh(fill)
-        returned = []
-        for allocation in fill.allocations:
-            db.session.execute(
-                update(FillVial)
-                .where(FillVial.allocation_id == allocation.id)
-                .values(returned=True)
-                .execution_options(synchronize_session=False)
-            )
-            db.session.execute(
-                update(Batch)
-                .where(Batch.id == allocation.batch_id)
-                .values(vials_available=Batch.vials_available + allocation.vials)
-                .execution_options(synchronize_session=False)
-            )
-            batch = db.session.get_one(Batch, allocation.batch_id)
-            db.session.refresh(batch, attribute_names=["vials_available"])
-            db.session.refresh(allocation, attribute_names=["vial_rows"])
-            returned.append(
-                {
-                    "batch_lot": batch.lot_number,
-                    "vials": allocation.vials,
-                    "serials": allocation.serials,
-                    "vials_available_after": batch.vials_available,
-                }
-            )
-        audit.record(
-            "fill.voided",
-            "fill",
-            fill.id,
-            actor=actor,
-            before={"status": "allocated or checked"},
-            after={
-                "status": "voided",
-                "reason": reason,
-                "returned": returned,
-                "rx_number": fill.order.rx_number,
-                "fill_number": fill.fill_number,
-            },
+        db.session.execute(
+            update(Batch)
+            .where(Batch.id == allocation.batch_id)
+            .values(vials_available=Batch.vials_available + allocation.vials)
+            .execution_options(synchronize_session=False)
         )
-        order = lock_order(fill.order)
-        db.session.refresh(order, attribute_names=["fills"])
-        continuity.refresh_next_fill(order, today=today or local_today(), actor=actor)
-    except Exception:
-        db.session.rollback()
-        raise
+        batch = db.session.get_one(Batch, allocation.batch_id)
+        db.session.refresh(batch, attribute_names=["vials_available"])
+        db.session.refresh(allocation, attribute_names=["vial_rows"])
+        returned.append(
+            {
+                "batch_lot": batch.lot_number,
+                "vials": allocation.vials,
+                "serials": allocation.serials,
+                "vials_available_after": batch.vials_available,
+            }
+        )
+    audit.record(
+        "fill.voided",
+        "fill",
+        fill.id,
+        actor=actor,
+        before={"status": "allocated or checked"},
+        after={
+            "status": "voided",
+            "reason": reason,
+            "returned": returned,
+            "rx_number": fill.order.rx_number,
+            "fill_number": fill.fill_number,
+        },
+    )
+    order = lock_order(fill.order)
+    db.session.refresh(order, attribute_names=["fills"])
+    continuity.refresh_next_fill(order, today=today or local_today(), actor=actor)
     db.session.commit()
     return fill
 
@@ -606,9 +596,9 @@ def fill_to_dict(fill: Fill, *, include_plan: bool = True) -> dict[str, Any]:
             }
             for a in fill.allocations
         ],
-        "created_dt": fill.created_dt.isoformat() if fill.created_dt else None,
-        "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
-        "voided_dt": fill.voided_dt.isoformat() if fill.voided_dt else None,
+        "created_at": fill.created_dt.isoformat() if fill.created_dt else None,
+        "dispensed_at": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
+        "voided_at": fill.voided_dt.isoformat() if fill.voided_dt else None,
         "void_reason": fill.void_reason or None,
     }
     if include_plan:

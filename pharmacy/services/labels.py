@@ -32,6 +32,7 @@ from pharmacy.services.errors import NotFound
 from pharmacy.services.fills import get_fill
 from pharmacy.services.followup import order_frame
 from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.tx import atomic
 
 DPIS = (203, 300)
 OUTPUTS = ("pdf", "zpl203", "zpl300")
@@ -440,6 +441,7 @@ def _require_reason(kind: str, entity: str, entity_id: object, reason: str | Non
     return reprint
 
 
+@atomic
 def _log(
     kind: str,
     entity: str,
@@ -457,7 +459,6 @@ def _log(
     with write_intent():
         reprint = previous_renders(kind, entity, entity_id) > 0
         if reprint and reason_required and not (reason or "").strip():
-            db.session.rollback()
             _require_reason(kind, entity, entity_id, reason)
         row = LabelRender(
             kind=kind,

@@ -32,23 +32,29 @@ from pharmacy.domain.plan_json import plan_to_dict
 from pharmacy.domain.units import json_decimal
 from pharmacy.domain.vials import VialPlan, plan_vials
 from pharmacy.extensions import db
-from pharmacy.models import AuditEvent, Counter, Formulation, Order, Patient, User, now_utc
+from pharmacy.models import (
+    AuditEvent,
+    Counter,
+    Formulation,
+    Order,
+    Patient,
+    PatientEntry,
+    User,
+    now_utc,
+)
 from pharmacy.models.orders import ORDER_STATUSES
 from pharmacy.services import audit, continuity, followup
+from pharmacy.services.errors import NotFound
 from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
-from pharmacy.services.patients import patient_to_dict, resolve_patient
-from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.patients import hidden_from, patient_to_dict, resolve_patient
+from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
+from pharmacy.services.tx import atomic
 
 ACTIVE_STATUSES = ("submitted", "verified")
 DECISIONS = ("approve", "reject")
 MAX_REASON = 2000
-
-
-def local_today() -> date:
-    """Return today's date in the pharmacy's time zone."""
-    return datetime.now(pharmacy_zone()).date()
 
 
 def thresholds() -> Thresholds:
@@ -65,13 +71,16 @@ def thresholds() -> Thresholds:
 # --- reading -----------------------------------------------------------------------------
 
 
-def get_order(rx_number: str, viewer: User) -> Order | None:
-    """Return the order ``viewer`` may see, or None (unknown, or another prescriber's)."""
+def get_order(rx_number: str, viewer: User) -> Order:
+    """Return the order ``viewer`` may see.
+
+    :raise NotFound: unknown, or another prescriber's (the same answer, so numbers leak nothing).
+    """
     order = db.session.execute(
         select(Order).where(Order.rx_number == str(rx_number))
     ).scalar_one_or_none()
     if order is None or not can_see(order, viewer):
-        return None
+        raise NotFound(f"No order Rx {rx_number} (or it is not yours).")
     return order
 
 
@@ -116,15 +125,30 @@ def list_orders(
         stmt = stmt.where(Order.patient_id == patient_id)
     if query.strip():
         like = f"%{query.strip().lower()}%"
+        # A prescriber searches the MRNs they entered, never another prescriber's (SPEC 5.7).
+        mrn_match = (
+            Order.patient_id.in_(
+                select(PatientEntry.patient_id).where(
+                    PatientEntry.prescriber_id == viewer.id,
+                    func.lower(PatientEntry.mrn).like(like),
+                )
+            )
+            if viewer.role == "prescriber"
+            else func.lower(Patient.mrn).like(like)
+        )
         stmt = stmt.join(Patient).where(
             (Order.rx_number.like(like))
             | func.lower(Patient.last_name).like(like)
             | func.lower(Patient.first_name).like(like)
-            | func.lower(Patient.mrn).like(like)
+            | mrn_match
         )
     # Many-to-one rows ride on the page's own query; fills come in one more statement.
+    patient_load = joinedload(Order.patient)
+    if viewer.role == "prescriber":
+        # Prescribers read their own entry of each patient (SPEC 5.7): one more statement.
+        patient_load = patient_load.selectinload(Patient.entries)
     stmt = stmt.options(
-        joinedload(Order.patient),
+        patient_load,
         joinedload(Order.prescriber),
         joinedload(Order.verified_by),
         joinedload(Order.closed_by),
@@ -233,22 +257,22 @@ def _ingredients(formulations: list[Formulation]) -> tuple[list[str], str]:
 
 def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
     """Return the SPEC 2.7 alerts for ``order`` as JSON dicts (gathering the facts here)."""
-    others = (
-        db.session.execute(
-            select(Order.rx_number)
-            .where(
-                Order.patient_id == order.patient_id,
-                Order.drug == order.drug,
-                Order.status.in_(ACTIVE_STATUSES),
-                Order.id != order.id,
-                # The order a renewal continues is not a second active order.
-                *([Order.id != order.renews_id] if order.renews_id is not None else []),
-            )
-            .order_by(Order.id)
+    others_rows = db.session.execute(
+        select(Order.rx_number, Order.prescriber_id)
+        .where(
+            Order.patient_id == order.patient_id,
+            Order.drug == order.drug,
+            Order.status.in_(ACTIVE_STATUSES),
+            Order.id != order.id,
+            # The order a renewal continues is not a second active order.
+            *([Order.id != order.renews_id] if order.renews_id is not None else []),
         )
-        .scalars()
-        .all()
-    )
+        .order_by(Order.id)
+    ).all()
+    others = [rx for rx, _ in others_rows]
+    # SPEC 5.7: the prescriber is told of other prescribers' orders and allergy entries
+    # without their Rx numbers or wording.
+    hidden_orders = [rx for rx, by in others_rows if by != order.prescriber_id]
     matches = _matching_formulations(order)
     ingredients, formulation_name = _ingredients(matches)
     facts = AlertFacts(
@@ -264,7 +288,9 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
         formulation_matches=bool(matches),
         # Benzyl alcohol matters only when every matching product contains it.
         benzyl_alcohol=bool(matches) and all(_has_benzyl_alcohol(f) for f in matches),
+        hidden_orders=tuple(hidden_orders),
         allergies=parse_allergies(order.patient.allergies),
+        hidden_allergies=hidden_from(order.patient, order.prescriber),
         ingredients=ingredients,
         formulation_name=formulation_name,
     )
@@ -322,7 +348,7 @@ def order_to_dict(
         "status": continuity.display_status(order, today),
         "status_reason": order.status_reason or None,
         "source": order.source,
-        "patient": patient_to_dict(order.patient),
+        "patient": patient_to_dict(order.patient, viewer),
         "prescriber": prescriber_to_dict(order.prescriber),
         "drug": order.drug,
         "concentration_mcg_per_ml": json_decimal(order.concentration_mcg_per_ml),
@@ -428,6 +454,7 @@ def parse_order_body(
     return order_input
 
 
+@atomic
 def submit_order(
     data: object,
     prescriber: User,
@@ -443,24 +470,20 @@ def submit_order(
     :param today: the pharmacy's local date (default: its clock now).
     :raise ValidationFailed: nothing is saved.
     """
-    try:
-        order_input = parse_order_body(data, today, renewal=renews is not None)
-        _check_prescriber(prescriber)
-        for attempt in range(2):
-            try:
-                return _store(order_input, prescriber, source, renews)
-            except IntegrityError:
-                # Two first orders for one new patient at once: the loser retries and
-                # finds the patient the winner created.
-                db.session.rollback()
-                if attempt:
-                    raise ConflictError(
-                        "patient", "The patient record changed meanwhile; submit again."
-                    )
-        raise AssertionError("unreachable")
-    except Exception:
-        db.session.rollback()
-        raise
+    order_input = parse_order_body(data, today, renewal=renews is not None)
+    _check_prescriber(prescriber)
+    for attempt in range(2):
+        try:
+            return _store(order_input, prescriber, source, renews)
+        except IntegrityError:
+            # Two first orders for one new patient at once: the loser retries and
+            # finds the patient the winner created.
+            db.session.rollback()
+            if attempt:
+                raise ConflictError(
+                    "patient", "The patient record changed meanwhile; submit again."
+                )
+    raise AssertionError("unreachable")
 
 
 def _store(
@@ -546,8 +569,11 @@ def submit_fhir(resource: object, prescriber: User, *, today: date | None = None
     body = mapped.order
     patient = body["patient"]
     if set(patient) == {"mrn"}:
+        # Only the prescriber's own entry (SPEC 5.7): another's MRN names nobody here.
         found = db.session.execute(
-            select(Patient).where(Patient.mrn == patient["mrn"])
+            select(PatientEntry).where(
+                PatientEntry.prescriber_id == prescriber.id, PatientEntry.mrn == patient["mrn"]
+            )
         ).scalar_one_or_none()
         if found is None:
             raise fhir.FhirError(
@@ -575,9 +601,9 @@ def submit_fhir(resource: object, prescriber: User, *, today: date | None = None
         raise fhir.FhirError([fhir.Issue(mapped.expression(exc.field), exc.message)]) from None
 
 
-def order_as_fhir(order: Order) -> dict:
-    """Return ``order`` as a FHIR R4 MedicationRequest."""
-    return fhir.to_medication_request(order_to_dict(order, with_plan=False))
+def order_as_fhir(order: Order, viewer: User | None = None) -> dict:
+    """Return ``order`` as a FHIR R4 MedicationRequest, as ``viewer`` may see it."""
+    return fhir.to_medication_request(order_to_dict(order, with_plan=False, viewer=viewer))
 
 
 # --- verification and cancellation --------------------------------------------------------
@@ -607,6 +633,7 @@ def _snapshot(order: Order) -> dict:
     return {"status": order.status, "status_reason": order.status_reason or ""}
 
 
+@atomic
 def verify_order(
     order: Order,
     pharmacist: User,
@@ -629,73 +656,70 @@ def verify_order(
     :raise ConflictError: the order is not waiting for verification, a stop alert, or
         a stop alert acknowledged (409).
     """
-    try:
-        order = lock_order(order)
-        if decision not in DECISIONS:
-            raise DomainError("decision", 'The decision must be "approve" or "reject".')
-        text = _reason(reason, required=decision == "reject", what="rejecting the order")
-        if order.status != "submitted":
-            raise ConflictError(
-                "status",
-                f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
-            )
-        before = _snapshot(order)
-        alerts = compute_alerts(order)
-        if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
-            raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
-        reasons: dict[str, str] = {}
-        if decision == "approve":
-            if has_stop(alerts):
-                stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
-                raise ConflictError(
-                    "decision",
-                    f"Approval is blocked by a stop alert: {stops}"
-                    " Reject the order with a reason instead.",
-                )
-            reasons = check_acknowledgements(alerts, acknowledgements)
-            alerts = [
-                {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
-                for a in alerts
-            ]
-        order.alerts = alerts
-        order.status_reason = text
-        if decision == "approve":
-            order.status = "verified"
-            order.verified_dt = now_utc()
-            order.verified_by = pharmacist
-            action = "order.verified"
-            continuity.refresh_next_fill(
-                order, today=continuity.local_date(order.verified_dt), actor=pharmacist
-            )
-            if order.renews is not None:
-                # The renewal takes over: the old order is filled no more.
-                order.renews.renewal_state = "replaced"
-                continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
-        else:
-            order.status = "rejected"
-            order.closed_dt = now_utc()
-            order.closed_by = pharmacist
-            action = "order.rejected"
-            _renewal_dropped(order)
-        audit.record(
-            action,
-            "order",
-            order.rx_number,
-            actor=pharmacist,
-            before=before,
-            after={
-                **_snapshot(order),
-                "alerts": [a["code"] for a in alerts],
-                **({"acknowledgements": reasons} if reasons else {}),
-            },
+    order = lock_order(order)
+    if decision not in DECISIONS:
+        raise DomainError("decision", 'The decision must be "approve" or "reject".')
+    text = _reason(reason, required=decision == "reject", what="rejecting the order")
+    if order.status != "submitted":
+        raise ConflictError(
+            "status",
+            f"Rx {order.rx_number} is {order.status}: only submitted orders can be verified.",
         )
-        db.session.commit()
-        return order
-    except Exception:
-        db.session.rollback()
-        raise
+    before = _snapshot(order)
+    alerts = compute_alerts(order)
+    if acknowledgements is not None and not isinstance(acknowledgements, Mapping):
+        raise DomainError("acknowledgements", "Acknowledgements must map alerts to reasons.")
+    reasons: dict[str, str] = {}
+    if decision == "approve":
+        if has_stop(alerts):
+            stops = "; ".join(a["message"] for a in alerts if a["level"] == "stop")
+            raise ConflictError(
+                "decision",
+                f"Approval is blocked by a stop alert: {stops}"
+                " Reject the order with a reason instead.",
+            )
+        reasons = check_acknowledgements(alerts, acknowledgements)
+        alerts = [
+            {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
+            for a in alerts
+        ]
+    order.alerts = alerts
+    order.status_reason = text
+    if decision == "approve":
+        order.status = "verified"
+        order.verified_dt = now_utc()
+        order.verified_by = pharmacist
+        action = "order.verified"
+        continuity.refresh_next_fill(
+            order, today=continuity.local_date(order.verified_dt), actor=pharmacist
+        )
+        if order.renews is not None:
+            # The renewal takes over: the old order is filled no more.
+            order.renews.renewal_state = "replaced"
+            continuity.refresh_next_fill(order.renews, today=local_today(), actor=pharmacist)
+    else:
+        order.status = "rejected"
+        order.closed_dt = now_utc()
+        order.closed_by = pharmacist
+        action = "order.rejected"
+        _renewal_dropped(order)
+    audit.record(
+        action,
+        "order",
+        order.rx_number,
+        actor=pharmacist,
+        before=before,
+        after={
+            **_snapshot(order),
+            "alerts": [a["code"] for a in alerts],
+            **({"acknowledgements": reasons} if reasons else {}),
+        },
+    )
+    db.session.commit()
+    return order
 
 
+@atomic
 def cancel_order(order: Order, actor: User, reason: object) -> Order:
     """Cancel ``order`` with a reason; return it (committed).
 
@@ -706,52 +730,47 @@ def cancel_order(order: Order, actor: User, reason: object) -> Order:
     :raise DomainError: no reason, or a role that may not cancel (422/403 at the edge).
     :raise ConflictError: the order's state does not allow it (409).
     """
-    try:
-        order = lock_order(order)
-        text = _reason(reason, required=True, what="cancelling the order")
-        if order.status not in ACTIVE_STATUSES:
-            raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
-        if actor.role == "prescriber":
-            if order.prescriber_id != actor.id:
-                raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
-            if order.status != "submitted":
-                raise ConflictError(
-                    "status",
-                    f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
-                )
-        elif actor.role != "pharmacist":
-            raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
-        if any(f.status == "dispensed" for f in order.fills):
-            raise ConflictError(
-                "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
-            )
-        open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
-        if open_fills:
+    order = lock_order(order)
+    text = _reason(reason, required=True, what="cancelling the order")
+    if order.status not in ACTIVE_STATUSES:
+        raise ConflictError("status", f"Rx {order.rx_number} is already {order.status}.")
+    if actor.role == "prescriber":
+        if order.prescriber_id != actor.id:
+            raise DomainError("", "Only the prescriber who wrote this order may cancel it.")
+        if order.status != "submitted":
             raise ConflictError(
                 "status",
-                f"Void fill {open_fills[0]} first: its vials go back"
-                " to stock, then cancel the order.",
+                f"Rx {order.rx_number} is already verified: call the pharmacy to cancel it.",
             )
-        before = _snapshot(order)
-        order.status = "cancelled"
-        order.status_reason = text
-        order.closed_dt = now_utc()
-        order.closed_by = actor
-        _renewal_dropped(order)
-        continuity.refresh_next_fill(order, today=local_today(), actor=actor)
-        audit.record(
-            "order.cancelled",
-            "order",
-            order.rx_number,
-            actor=actor,
-            before=before,
-            after=_snapshot(order),
+    elif actor.role != "pharmacist":
+        raise DomainError("", "Only the prescriber or a pharmacist may cancel an order.")
+    if any(f.status == "dispensed" for f in order.fills):
+        raise ConflictError(
+            "status", f"Rx {order.rx_number} has been dispensed and can no longer be cancelled."
         )
-        db.session.commit()
-        return order
-    except Exception:
-        db.session.rollback()
-        raise
+    open_fills = [f.fill_number for f in order.fills if f.status in ("allocated", "checked")]
+    if open_fills:
+        raise ConflictError(
+            "status",
+            f"Void fill {open_fills[0]} first: its vials go back to stock, then cancel the order.",
+        )
+    before = _snapshot(order)
+    order.status = "cancelled"
+    order.status_reason = text
+    order.closed_dt = now_utc()
+    order.closed_by = actor
+    _renewal_dropped(order)
+    continuity.refresh_next_fill(order, today=local_today(), actor=actor)
+    audit.record(
+        "order.cancelled",
+        "order",
+        order.rx_number,
+        actor=actor,
+        before=before,
+        after=_snapshot(order),
+    )
+    db.session.commit()
+    return order
 
 
 __all__ = [

@@ -17,6 +17,7 @@ from pharmacy.domain.units import json_decimal
 from pharmacy.models import Order, User
 from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
+from pharmacy.services.patients import patient_to_dict
 from pharmacy.services.tx import atomic
 
 RENEWABLE_STATUSES = ("verified",)
@@ -98,13 +99,14 @@ def renewal_body(
     first = cov.walk.first_uncovered
     assert first is not None and first.date == start
     regimen = continue_regimen(terms.regimen, first)
-    patient = order.patient
+    # What the renewing prescriber entered, never another prescriber's MRN (SPEC 5.7).
+    patient = patient_to_dict(order.patient, order.prescriber)
     body: dict[str, Any] = {
         "patient": {
-            "first_name": patient.first_name,
-            "last_name": patient.last_name,
-            "dob": patient.dob.isoformat(),
-            **({"mrn": patient.mrn} if patient.mrn else {}),
+            "first_name": patient["first_name"],
+            "last_name": patient["last_name"],
+            "dob": patient["dob"],
+            **({"mrn": patient["mrn"]} if patient["mrn"] else {}),
         },
         "drug": order.drug,
         "concentration_mcg_per_ml": json_decimal(order.concentration_mcg_per_ml),

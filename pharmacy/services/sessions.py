@@ -16,9 +16,8 @@ from sqlalchemy import select, update
 
 from pharmacy.database import write_intent
 from pharmacy.extensions import db
-from pharmacy.models import ApiToken, User, UserSession
+from pharmacy.models import ApiToken, PharmacySettings, User, UserSession
 from pharmacy.services import audit
-from pharmacy.services.settings import get_settings
 from pharmacy.services.tx import atomic
 
 # A request refreshes ``last_seen_dt`` only when it is older than this: one write a minute
@@ -50,19 +49,26 @@ def start_session(
 def session_user(session_id: str, user_id: int, *, now: datetime) -> User | None:
     """Return the active user of a live session, or ``None`` when it has ended or timed out.
 
-    A session past its idle or absolute limit is marked ended here, so it never comes back
-    even if the limits are raised later.
+    The check reads and refreshes the session row on a short connection of its own, before
+    the request's session starts a transaction: on SQLite a second writer would wait on the
+    request's own lock, and a reader that turned writer could fail when another request
+    wrote in between. A session past its idle or absolute limit is marked ended here, so it
+    never comes back even if the limits are raised later.
     """
-    settings = get_settings()
-    idle = timedelta(minutes=settings.session_idle_minutes)
-    max_age = timedelta(hours=settings.session_max_hours)
-    row = db.session.execute(
-        select(UserSession.ended_dt, UserSession.last_seen_dt, UserSession.created_dt).where(
-            UserSession.id == session_id, UserSession.user_id == user_id
-        )
-    ).one_or_none()
+    with db.engine.connect() as connection:
+        limits = connection.execute(
+            select(PharmacySettings.session_idle_minutes, PharmacySettings.session_max_hours)
+        ).first()
+        row = connection.execute(
+            select(UserSession.ended_dt, UserSession.last_seen_dt, UserSession.created_dt).where(
+                UserSession.id == session_id, UserSession.user_id == user_id
+            )
+        ).one_or_none()
+        connection.rollback()  # a reader only: let go before writing below
     if row is None or row.ended_dt is not None:
         return None
+    idle = timedelta(minutes=limits.session_idle_minutes if limits else 30)
+    max_age = timedelta(hours=limits.session_max_hours if limits else 12)
     reason = None
     if now - row.created_dt >= max_age:
         reason = "expired"
@@ -77,11 +83,7 @@ def session_user(session_id: str, user_id: int, *, now: datetime) -> User | None
 
 
 def _touch(session_id: str, *, now: datetime, reason: str | None) -> None:
-    """Refresh or end one session in a short transaction of its own.
-
-    Its own connection and transaction: a GET request's session stays a plain reader (on
-    SQLite a reader that turned writer could fail when another request wrote in between).
-    """
+    """Refresh or end one session in a short write transaction of its own."""
     values: dict = {"ended_dt": now, "ended_reason": reason} if reason else {"last_seen_dt": now}
     with write_intent(), db.engine.begin() as connection:
         connection.execute(

@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from pharmacy.domain.errors import DomainError
 from pharmacy.extensions import db
 from pharmacy.models import ApiToken, User, now_utc
 from pharmacy.services import audit
+from pharmacy.services.errors import NotFound
 from pharmacy.services.settings import get_settings
+from pharmacy.services.tx import atomic
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@atomic
 def issue_token(user: User, label: str = "") -> tuple[str, ApiToken]:
     """Create a token for ``user``; return the secret (shown once) and its record."""
     secret = secrets.token_urlsafe(32)
@@ -62,14 +64,15 @@ def list_tokens(user: User | None = None) -> list[ApiToken]:
     return list(db.session.execute(query).scalars())
 
 
+@atomic
 def revoke_token(token_id: int, actor: User) -> ApiToken:
     """Revoke a token owned by ``actor`` (an admin may revoke anyone's).
 
-    :raise DomainError: no such token visible to ``actor`` (field ``token``).
+    :raise NotFound: no such token visible to ``actor``.
     """
     token = db.session.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.id and actor.role != "admin"):
-        raise DomainError("token", "No such token.")
+        raise NotFound("No such token.")
     if token.revoked_dt is None:
         token.revoked_dt = now_utc()
         audit.record(

@@ -33,6 +33,7 @@ from pharmacy.models import (
 )
 from pharmacy.services import audit
 from pharmacy.services.fills import NotFound
+from pharmacy.services.tx import atomic
 
 CSV_COLUMNS = (
     "rx_number",
@@ -46,6 +47,7 @@ CSV_COLUMNS = (
     "patient_name",
     "patient_dob",
     "patient_phone",
+    "patient_address",
     "prescriber_name",
     "prescriber_npi",
     "prescriber_clinic",
@@ -117,7 +119,8 @@ def _person_patient(patient) -> dict[str, Any]:
         "id": patient.id,
         "name": patient.full_name,
         "dob": patient.dob.isoformat(),
-        "phone": getattr(patient, "phone", None) or None,
+        "phone": patient.phone or None,
+        "address": patient.address or None,
         "mrn": patient.mrn,
     }
 
@@ -177,7 +180,7 @@ def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) ->
                 "fill_number": fill.fill_number,
                 "status": fill.status,
                 "dispense_date": fill.dispense_date.isoformat(),
-                "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
+                "dispensed_at": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
                 "vials": 0,
                 "batch_lots": [],
                 "serials": [],
@@ -284,13 +287,14 @@ def trace_csv(result: dict[str, Any]) -> Iterator[str]:
                 fill["fill_number"],
                 fill["status"],
                 fill["dispense_date"],
-                fill["dispensed_dt"],
+                fill["dispensed_at"],
                 " ".join(fill["batch_lots"]),
                 fill["vials"],
                 serial_text(fill["serials"]),
                 patient["name"],
                 patient["dob"],
                 patient["phone"],
+                patient["address"],
                 prescriber["name"],
                 prescriber["npi"],
                 prescriber["clinic"],
@@ -299,6 +303,7 @@ def trace_csv(result: dict[str, Any]) -> Iterator[str]:
         )
 
 
+@atomic
 def recall(
     ingredient_lot_id: int | None = None,
     batch_lot: str | None = None,
@@ -318,70 +323,66 @@ def recall(
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationFailed({"reason": "Give the reason for the recall."})
-    try:
-        ingredient_lot_id, batch_lot = parse_query(ingredient_lot_id, batch_lot)
-        lot, batches = _resolve(ingredient_lot_id, batch_lot)
-        to_recall = [b for b in batches if b.status != "recalled"]
-        lot_to_recall = lot is not None and lot.status != "recalled"
-        if not to_recall and not lot_to_recall:
-            raise ConflictError("status", "Everything this lot reached is recalled already.")
-        if lot is not None and lot_to_recall:
-            before = lot.status
-            lot.status = "recalled"
-            lot.status_reason = reason
-            audit.record(
-                "ingredient_lot.recalled",
-                "ingredient_lot",
-                lot.id,
-                actor=actor,
-                before={"status": before},
-                after={"status": "recalled", "reason": reason},
-            )
-        for batch in to_recall:
-            before = batch.status
-            batch.status = "recalled"
-            batch.status_reason = reason
-            audit.record(
-                "batch.recalled",
-                "batch",
-                batch.lot_number,
-                actor=actor,
-                before={"status": before},
-                after={"status": "recalled", "reason": reason},
-            )
-        db.session.flush()
-        result = trace(ingredient_lot_id, batch_lot)
-        result["recalled_at"] = now_utc().isoformat()
-        result["reason"] = reason
-        record = Recall(
-            ingredient_lot_id=ingredient_lot_id,
-            batch_lot=batch_lot,
-            reason=reason,
-            result=result,
-            created_by_id=actor.id if actor is not None else None,
-        )
-        db.session.add(record)
-        db.session.flush()
-        result["id"] = record.id
+    ingredient_lot_id, batch_lot = parse_query(ingredient_lot_id, batch_lot)
+    lot, batches = _resolve(ingredient_lot_id, batch_lot)
+    to_recall = [b for b in batches if b.status != "recalled"]
+    lot_to_recall = lot is not None and lot.status != "recalled"
+    if not to_recall and not lot_to_recall:
+        raise ConflictError("status", "Everything this lot reached is recalled already.")
+    if lot is not None and lot_to_recall:
+        before = lot.status
+        lot.status = "recalled"
+        lot.status_reason = reason
         audit.record(
-            "recall.created",
-            "recall",
-            record.id,
+            "ingredient_lot.recalled",
+            "ingredient_lot",
+            lot.id,
             actor=actor,
-            after={
-                "ingredient_lot": ingredient_lot_id,
-                "batch_lot": batch_lot,
-                "reason": reason,
-                "batches": [b.lot_number for b in to_recall],
-                "fills": [f["id"] for f in result["fills"]],
-                "fills_to_pull": [f["id"] for f in result["fills_to_pull"]],
-                "patients": len(result["patients"]),
-                "prescribers": len(result["prescribers"]),
-            },
+            before={"status": before},
+            after={"status": "recalled", "reason": reason},
         )
-    except Exception:
-        db.session.rollback()
-        raise
+    for batch in to_recall:
+        before = batch.status
+        batch.status = "recalled"
+        batch.status_reason = reason
+        audit.record(
+            "batch.recalled",
+            "batch",
+            batch.lot_number,
+            actor=actor,
+            before={"status": before},
+            after={"status": "recalled", "reason": reason},
+        )
+    db.session.flush()
+    result = trace(ingredient_lot_id, batch_lot)
+    result["recalled_at"] = now_utc().isoformat()
+    result["reason"] = reason
+    record = Recall(
+        ingredient_lot_id=ingredient_lot_id,
+        batch_lot=batch_lot,
+        reason=reason,
+        result=result,
+        created_by_id=actor.id if actor is not None else None,
+    )
+    db.session.add(record)
+    db.session.flush()
+    result["id"] = record.id
+    audit.record(
+        "recall.created",
+        "recall",
+        record.id,
+        actor=actor,
+        after={
+            "ingredient_lot": ingredient_lot_id,
+            "batch_lot": batch_lot,
+            "reason": reason,
+            "batches": [b.lot_number for b in to_recall],
+            "fills": [f["id"] for f in result["fills"]],
+            "fills_to_pull": [f["id"] for f in result["fills_to_pull"]],
+            "patients": len(result["patients"]),
+            "prescribers": len(result["prescribers"]),
+        },
+    )
     db.session.commit()
     return record, result
 

@@ -207,6 +207,11 @@ def test_approve_with_a_reason_for_each_warning(app, client, api, formulations):
     html = client.get(f"/orders/{rx}").get_data(as_text=True)
     assert "Oncology protocol, 1500 mcg" in html and "Asked: NKDA" in html
     assert ">dose_above_max<" not in html
+    assert "data-history-acknowledgements" in html  # the status history has them too
+    # The prescriber's page shows the alerts but not the pharmacy's reasons.
+    login_as(client, "prescriber")
+    html = client.get(f"/orders/{rx}").get_data(as_text=True)
+    assert "above the usual maximum" in html and "Oncology protocol" not in html
 
 
 def test_info_alert_needs_no_acknowledgement(client, api, formulations):
@@ -283,3 +288,73 @@ def test_pages_never_show_alert_codes(app, client, api, formulations, as_user):
                 "duplicate_active_order",
             ):
                 assert not re.search(rf"\b{code}\b", text), (username, url, code)
+
+
+def test_fill_page_shows_the_acknowledged_warnings(app, as_user):
+    from pharmacy.database import write_intent
+    from tests.factories_dispensing import make_labelled_fill
+
+    alerts = [
+        {
+            "code": "dose_above_max",
+            "level": "warning",
+            "message": "Phase 1: 1,500 mcg per injection is above the usual maximum.",
+            "acknowledgement": "Oncology protocol agreed with the prescriber",
+        }
+    ]
+    with app.app_context(), write_intent():
+        fill_id = make_labelled_fill(alerts=alerts).id
+    html = as_user("pharmacist").get(f"/fills/{fill_id}").get_data(as_text=True)
+    assert "Warnings acknowledged" in html
+    assert "Oncology protocol agreed with the prescriber" in html
+    assert "above the usual maximum" in html
+
+
+def check_acknowledged_approvals_at_once(app) -> None:
+    """Two pharmacists approve one two-warning order at once, each with their reasons: one
+    decision, with one set of reasons on the order and in the audit (SQLite and PostgreSQL)."""
+    from pharmacy.database import write_intent
+    from tests.concurrency import run_at_once
+    from tests.conftest import issue_token
+    from tests.factories import make_user
+
+    with app.app_context(), write_intent():
+        make_formulation()
+        make_user("pharmacist2", "pharmacist")
+    client = app.test_client()
+    prescriber = {"Authorization": f"Bearer {issue_token(app, 'prescriber')}"}
+    rx = _two_warning_order(client, lambda _: prescriber)
+    headers = [
+        {"Authorization": f"Bearer {issue_token(app, name)}"}
+        for name in ("pharmacist", "pharmacist2")
+    ]
+    reasons = [
+        {"dose_above_max": "First reason", "allergies_unknown": "Asked: NKDA"},
+        {"dose_above_max": "Second reason", "allergies_unknown": "Asked: none"},
+    ]
+    statuses = run_at_once(
+        app,
+        2,
+        lambda c, i: (
+            c.post(
+                f"/api/v1/orders/{rx}/verify",
+                json={"decision": "approve", "acknowledgements": reasons[i]},
+                headers=headers[i],
+            ).status_code
+        ),
+    )
+    assert sorted(statuses) == [200, 409]
+    winner = reasons[statuses.index(200)]
+    with app.app_context():
+        order = db.session.execute(select(Order).filter_by(rx_number=rx)).scalar_one()
+        assert {a["code"]: a.get("acknowledgement") for a in order.alerts} == winner
+        events = db.session.execute(
+            select(AuditEvent).where(
+                AuditEvent.entity_id == rx, AuditEvent.action == "order.verified"
+            )
+        ).scalars()
+        assert [e.after["acknowledgements"] for e in events] == [winner]
+
+
+def test_two_pharmacists_approving_at_once_make_one_decision(app):
+    check_acknowledged_approvals_at_once(app)

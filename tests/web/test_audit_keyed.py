@@ -119,6 +119,20 @@ def test_a_bounded_check_leaves_the_rest_for_the_next(app):
         assert (last.checked, last.through_seq, last.pending) == (1, 7, 0)
 
 
+def test_the_api_checks_a_bounded_number_of_events_a_call(app, client, api, monkeypatch):
+    monkeypatch.setattr(audit, "ROUTINE_LIMIT", 4)
+    _record(app, 9)
+    headers = api("admin")  # issuing the token is event 10
+    seen = [client.get("/api/v1/audit/verify", headers=headers).get_json() for _ in range(4)]
+    assert [(b["checked"], b["through_seq"], b["pending"]) for b in seen] == [
+        (4, 4, 6),
+        (4, 8, 2),
+        (2, 10, 0),
+        (0, 10, 0),
+    ]
+    assert all(b["ok"] for b in seen)
+
+
 def test_an_edit_before_the_checkpoint_needs_the_full_check(app, runner):
     _record(app, 5)
     with app.app_context():
@@ -235,11 +249,14 @@ def _before_keying() -> str:
     return re.search(r'^down_revision = "([^"]+)"', source, re.MULTILINE).group(1)
 
 
-def _v1_database(tmp_path, events: int, break_at: int | None = None):
-    """Return an app whose database stops just before v2_keyed_audit, with a version-1 chain."""
+def _v1_database(tmp_path, events: int, break_at: int | None = None, url: str | None = None):
+    """Return an app whose database stops just before v2_keyed_audit, with a version-1 chain.
+
+    :param url: an empty database to use (PostgreSQL); default a new SQLite file.
+    """
     from flask_migrate import upgrade
 
-    app = _make_app(f"sqlite:///{tmp_path / 'v1.sqlite3'}", tmp_path)
+    app = _make_app(url or f"sqlite:///{tmp_path / 'v1.sqlite3'}", tmp_path)
     with app.app_context():
         upgrade(revision=_before_keying())
         prev = "0" * 64
@@ -271,12 +288,13 @@ def _v1_database(tmp_path, events: int, break_at: int | None = None):
                     )
                 )
                 prev = digest
+            after = "CAST(:after AS JSON)" if conn.dialect.name == "postgresql" else ":after"
             conn.execute(
                 text(
                     "INSERT INTO audit_events (seq, occurred_dt, actor_id, actor, action,"
                     " entity, entity_id, before, after, request_id, prev_hash, hash) VALUES"
                     " (:seq, :occurred_dt, :actor_id, :actor, :action, :entity, :entity_id,"
-                    " NULL, :after, NULL, :prev_hash, :hash)"
+                    f" NULL, {after}, NULL, :prev_hash, :hash)"
                 ),
                 rows,
             )
@@ -288,10 +306,11 @@ def _v1_database(tmp_path, events: int, break_at: int | None = None):
     return app
 
 
-def test_the_migration_rekeys_a_version_1_chain(tmp_path):
+def test_the_migration_rekeys_a_version_1_chain(tmp_path, url=None):
     from flask_migrate import upgrade
 
-    app = _v1_database(tmp_path, 5003)  # more than one of the migration's 5,000-event chunks
+    # More than one of the migration's 5,000-event chunks.
+    app = _v1_database(tmp_path, 5003, url=url)
     with app.app_context():
         upgrade()
         report = audit.verify_chain(full=True)

@@ -298,3 +298,18 @@ def test_staff_signing_in_all_day_from_one_counter_are_never_throttled(app, auth
         for _ in range(30):
             assert auth.login("technician").status_code == 302
             assert auth.logout().status_code == 302
+
+
+def test_a_form_posted_after_a_pause_keeps_the_session(client, auth):
+    # The post refreshes the session's last-seen time inside its own write transaction (on
+    # SQLite a second writer connection would wait on the request's own lock).
+    with time_machine.travel(START, tick=False) as clock:
+        assert auth.login("pharmacist").status_code == 302
+        clock.shift(timedelta(minutes=20))
+        response = client.post(
+            "/account/password",
+            data={"current_password": "not-it-at-all", "new_password": "x", "confirm": "x"},
+        )
+        assert response.status_code == 422
+        clock.shift(timedelta(minutes=20))  # 40 min after sign-in, 20 after the post
+        assert _signed_in(client)

@@ -114,7 +114,9 @@ def test_prescriber_sees_own_patient_and_reviews(app, client, as_user):
         page = client.get(f"/patients/{patient}")
         assert page.status_code == 200
         html = page.get_data(as_text=True)
-        assert "MRN-1001" not in html  # SPEC 5.7: entries another prescriber may have made
+        # SPEC 5.7: a prescriber sees what they entered themselves (tests/web/
+        # test_shared_patients.py: never what another prescriber entered).
+        assert "MRN-1001" in html
         assert "Record review" in html
         response = client.post(
             f"/orders/{rx}/reviews", data={"decision": "continue", "note": "Going well"}
