@@ -70,11 +70,6 @@ def configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """Return whether ``engine`` talks to SQLite."""
-    return engine.dialect.name == "sqlite"
-
-
 def rows_updated(result: Result[Any]) -> int:
     """Return how many rows an ``UPDATE`` changed (``Session.execute`` is typed as ``Result``)."""
     return cast(CursorResult[Any], result).rowcount

@@ -21,7 +21,7 @@ from pharmacy.models import (
     now_utc,
 )
 from pharmacy.services import continuity
-from pharmacy.services.fills import local_today
+from pharmacy.services.settings import local_today
 from tests.factories import user
 
 _seq = itertools.count(1)

@@ -199,24 +199,6 @@ def beyond_use(
     return Bud(by_table, LIMITED_BY_USP797, rule.description)
 
 
-def in_use_discard(first_puncture_dt: datetime, in_use_days: int, bud_at: datetime) -> datetime:
-    """Return when a punctured multiple-dose vial must be discarded, in UTC.
-
-    That is ``in_use_days`` after the first puncture, but never past the BUD (domain.md 1.6
-    and seed 5: discard at min(first puncture + 28 d, BUD)).
-
-    :raise DomainError: a naive date-time, or ``in_use_days`` below 1.
-    """
-    _require_aware(first_puncture_dt, "first_puncture_at")
-    _require_aware(bud_at, "bud")
-    if isinstance(in_use_days, bool) or not isinstance(in_use_days, int) or in_use_days < 1:
-        raise DomainError("in_use_days", "In-use days must be a whole number of at least 1.")
-    # Add in UTC: aware arithmetic in a local zone counts wall-clock days, which are not
-    # 24 h across a DST change.
-    by_in_use = first_puncture_dt.astimezone(UTC) + timedelta(days=in_use_days)
-    return min(by_in_use, bud_at.astimezone(UTC))
-
-
 def bud_covers(bud_at: datetime, dose_date: date, tz: tzinfo) -> bool:
     """Tell whether a dose on ``dose_date`` is covered by a BUD.
 

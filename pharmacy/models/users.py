@@ -55,18 +55,6 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
-    def has_role(self, *roles: str) -> bool:
-        """Return whether the user acts in one of ``roles`` (a pharmacist is also a technician)."""
-        if self.role in roles:
-            return True
-        return self.role == "pharmacist" and "technician" in roles
-
-    @property
-    def initials(self) -> str:
-        """Return the initials printed on labels (``JS`` for Jane Smith)."""
-        parts = [p for p in (self.full_name or self.username).replace("-", " ").split() if p]
-        return "".join(p[0].upper() for p in parts)[:4]
-
 
 class ApiToken(Model):
     """A bearer token; only its SHA-256 hash is stored."""

@@ -9,10 +9,10 @@ from pharmacy.access import role_required
 from pharmacy.api.schemas.base import validate
 from pharmacy.api.schemas.orders import VerifyIn
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
+from pharmacy.forms import apply_errors
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
 from pharmacy.pagination import cursor_from_request, date_args
-from pharmacy.plan.forms import apply_errors
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity

@@ -21,7 +21,6 @@ Reuse (order entry)::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from wtforms import Form, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.fields import FieldList, FormField
@@ -50,7 +49,6 @@ VIAL_OPTION_CHOICES = [
 # At most 18 ASCII digits become an int here; longer text goes to the domain parser as text,
 # which checks its range before any conversion (a 5,000-digit number used to reach int()).
 _WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
-_PATH_PART = re.compile(r"\[(\d+)\]\.?")
 
 
 def number_value(field: StringField) -> int | str | None:
@@ -125,58 +123,6 @@ def phases_from_form(form: RegimenForm) -> list[dict[str, object]]:
             phase["weekdays"] = weekdays
         phases.append(phase)
     return phases
-
-
-def field_name_for_path(path: str) -> str:
-    """Return the form field name for a JSON path: ``phases[1].count`` -> ``phases-1-count``."""
-    return _PATH_PART.sub(lambda m: f"-{m.group(1)}-", path).rstrip("-")
-
-
-def _find_field(form: FlaskForm, name: str):
-    """Return the (sub)field of ``form`` whose HTML name is ``name``, or None."""
-    for field in form:
-        if field.name == name:
-            return field
-        if isinstance(field, FieldList):
-            for entry in field:
-                if entry.name == name:
-                    return entry
-                if isinstance(entry, FormField):
-                    for sub in entry:
-                        if sub.name == name:
-                            return sub
-    return None
-
-
-def apply_errors(
-    form: FlaskForm, errors: Mapping[str, str], aliases: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Attach domain errors (keyed by JSON path) to the form's fields.
-
-    :param aliases: JSON path prefix -> field name, for paths whose field is named
-        differently (``{"fills": "refills"}``; ``vial_options[0]`` -> ``vial_volume_ml``).
-    :return: the errors that matched no field (show them above the form).
-    """
-    unplaced: dict[str, str] = {}
-    for path, message in errors.items():
-        target = path
-        for prefix, replacement in (aliases or {}).items():
-            if path == prefix or path.startswith(prefix + "."):
-                target = (replacement + path[len(prefix) :]).lstrip(".")
-                break
-        field = _find_field(form, field_name_for_path(target))
-        if field is None and "." in target:
-            # "vial_options[2].vial_volume_ml" -> the "vial_options" checkbox group.
-            field = _find_field(form, field_name_for_path(target.split("[")[0]))
-        if field is None:
-            unplaced[path] = message
-            continue
-        errs = field.errors if isinstance(field.errors, list) else []
-        if not isinstance(field.errors, list):
-            field.errors = errs
-        if message not in errs:
-            errs.append(message)
-    return unplaced
 
 
 class DosingForm(RegimenForm):

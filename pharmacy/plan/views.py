@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from pharmacy.access import role_required
 from pharmacy.domain.errors import ValidationFailed
-from pharmacy.plan.forms import PlanForm, apply_errors
+from pharmacy.forms import apply_errors
+from pharmacy.plan.forms import PlanForm
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PRESCRIBER, TECHNICIAN
 from pharmacy.services.labels import label_warnings

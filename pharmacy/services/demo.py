@@ -270,7 +270,8 @@ def _batches() -> int:
 def _orders() -> int:
     """Put one order in the pharmacist's verification queue (only if there are no orders yet)."""
     from pharmacy.models import Order
-    from pharmacy.services.orders import local_today, submit_order
+    from pharmacy.services.orders import submit_order
+    from pharmacy.services.settings import local_today
 
     if db.session.execute(db.select(Order.id).limit(1)).first() is not None:
         return 0
@@ -340,7 +341,8 @@ _SAFETY_ORDERS = (
 def _safety_orders() -> int:
     """Add the allergy-stop and the two-warning orders (once: keyed on the first MRN)."""
     from pharmacy.models import Patient
-    from pharmacy.services.orders import local_today, submit_order
+    from pharmacy.services.orders import submit_order
+    from pharmacy.services.settings import local_today
 
     if db.session.execute(db.select(Patient.id).where(Patient.mrn == _SAFETY_ORDERS[0][3])).first():
         return 0
@@ -399,7 +401,8 @@ def _continuity_orders() -> int:
     from pharmacy.models import Order, Patient
     from pharmacy.services import audit, continuity
     from pharmacy.services.fills import allocate_fill
-    from pharmacy.services.orders import local_today, submit_order, verify_order
+    from pharmacy.services.orders import submit_order, verify_order
+    from pharmacy.services.settings import local_today
 
     if db.session.execute(
         db.select(Patient.id).where(Patient.mrn == _CONTINUITY_PATIENTS[0][3])
@@ -508,7 +511,7 @@ def _followup_patients() -> int:
 
     from pharmacy.models import Patient
     from pharmacy.services import followup
-    from pharmacy.services.orders import local_today
+    from pharmacy.services.settings import local_today
 
     if db.session.execute(select(Patient.id).where(Patient.mrn == "MRN-30112")).first():
         return 0

@@ -46,7 +46,7 @@ Decisions a pharmacist would expect, documented here once:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -74,16 +74,11 @@ from pharmacy.models import (
 from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
-from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
 from pharmacy.services.tx import atomic
 
 OPEN_FILL_STATUSES = ("allocated", "checked", "dispensed")
 VOIDABLE_STATUSES = ("allocated", "checked")
-
-
-def local_today() -> date:
-    """Return today's date in the pharmacy's time zone."""
-    return datetime.now(pharmacy_zone()).date()
 
 
 def get_order(rx_number: str) -> Order:
@@ -601,9 +596,9 @@ def fill_to_dict(fill: Fill, *, include_plan: bool = True) -> dict[str, Any]:
             }
             for a in fill.allocations
         ],
-        "created_dt": fill.created_dt.isoformat() if fill.created_dt else None,
-        "dispensed_dt": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
-        "voided_dt": fill.voided_dt.isoformat() if fill.voided_dt else None,
+        "created_at": fill.created_dt.isoformat() if fill.created_dt else None,
+        "dispensed_at": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
+        "voided_at": fill.voided_dt.isoformat() if fill.voided_dt else None,
         "void_reason": fill.void_reason or None,
     }
     if include_plan:

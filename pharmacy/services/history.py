@@ -450,7 +450,10 @@ class HistoryWriter:
             "status": status,
             "status_reason": "Particulates on visual inspection" if status == "rejected" else "",
             "sterility_test": "passed",
+            # USP <71>: the sterility test passes after its 14 days of incubation (SPEC 5.6).
             "sterility_recorded_dt": compounded + timedelta(days=14),
+            "sterility_completed_dt": compounded + timedelta(days=14),
+            "sterility_reference": f"LAB-{lot_number}",
             "compounded_by_id": tech,
             "released_dt": compounded + timedelta(days=15) if status == "released" else None,
             "released_by_id": rph if status == "released" else None,

@@ -13,7 +13,7 @@ has a CHECK constraint as the last line of defence.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from pharmacy.models import IngredientLot, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.formulary import active_components
 from pharmacy.services.paging import Cursor, Page, read_page
-from pharmacy.services.settings import pharmacy_zone
+from pharmacy.services.settings import local_today
 from pharmacy.services.tx import atomic
 
 LOT_UNITS = ("mg", "g", "mL")
@@ -40,11 +40,6 @@ RECALLED = "recalled"
 ACTIVE_DRUG = "cyanocobalamin"
 
 _TEXT_LIMITS = {"component": 80, "manufacturer": 120, "lot": 40, "coa_reference": 120}
-
-
-def local_today(now: datetime | None = None) -> date:
-    """Return today's date in the pharmacy's time zone."""
-    return (now or now_utc()).astimezone(pharmacy_zone()).date()
 
 
 def is_active_component(component: str) -> bool:

@@ -49,17 +49,12 @@ from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.patients import hidden_from, patient_to_dict, resolve_patient
-from pharmacy.services.settings import get_settings, pharmacy_zone
+from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
 from pharmacy.services.tx import atomic
 
 ACTIVE_STATUSES = ("submitted", "verified")
 DECISIONS = ("approve", "reject")
 MAX_REASON = 2000
-
-
-def local_today() -> date:
-    """Return today's date in the pharmacy's time zone."""
-    return datetime.now(pharmacy_zone()).date()
 
 
 def thresholds() -> Thresholds:

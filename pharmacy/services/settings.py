@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pharmacy.extensions import db
-from pharmacy.models import PharmacySettings, User
+from pharmacy.models import PharmacySettings, User, now_utc
 from pharmacy.services import audit
 from pharmacy.services.tx import atomic
 
@@ -80,6 +81,11 @@ _HELD = "pharmacy.settings"
 def pharmacy_zone() -> ZoneInfo:
     """Return the pharmacy's time zone, used for dates people read (BUD days, dose days)."""
     return ZoneInfo(get_settings().timezone)
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Return today's date in the pharmacy's time zone (at ``now``, default the clock's now)."""
+    return (now or now_utc()).astimezone(pharmacy_zone()).date()
 
 
 @atomic

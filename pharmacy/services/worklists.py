@@ -31,7 +31,7 @@ def home_summary(user: User, today: date | None = None) -> dict:
     pharmacists the number of follow-up items.
     """
     from pharmacy.services import continuity_list
-    from pharmacy.services.orders import local_today
+    from pharmacy.services.settings import local_today
 
     today = today or local_today()
     summary: dict = {}

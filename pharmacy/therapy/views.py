@@ -7,7 +7,7 @@ patient (or the order), or show the page again with the errors on the fields (42
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, url_for
+from flask import Blueprint, current_app, flash, g, redirect, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
@@ -15,7 +15,7 @@ from pharmacy.api.schemas.base import validate
 from pharmacy.api.schemas.followup import ObservationIn, ReviewIn, SymptomReportIn
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.domain.followup import check_symptoms
-from pharmacy.plan.forms import apply_errors
+from pharmacy.forms import apply_errors
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as service
 from pharmacy.services import orders as order_service
@@ -117,6 +117,5 @@ def _again(patient, *, general: dict[str, str] | None = None, **forms):
     for message in (general or {}).values():
         flash(message, "error")
     g.therapy_forms = forms
-    from pharmacy.patients.views import detail
-
-    return detail(patient.id), 422
+    # The patient page belongs to the patients blueprint: call its view, not its module.
+    return current_app.view_functions["patients.detail"](patient_id=patient.id), 422

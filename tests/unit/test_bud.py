@@ -18,7 +18,6 @@ from pharmacy.domain.bud import (
     bud_covers,
     bud_days_from,
     bud_rule,
-    in_use_discard,
 )
 from pharmacy.domain.errors import DomainError
 
@@ -301,51 +300,6 @@ def test_expiry_end_is_23_59_59_local_in_utc():
     assert expiry.on == date(2027, 3, 31)
     assert expiry.end(UTC) == at(2027, 3, 31, 23, 59, 59)
     assert expiry.end(NEW_YORK) == at(2027, 4, 1, 3, 59, 59)  # EDT, UTC-4
-
-
-# --- in-use discard (domain.md seed 5) ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("first_puncture", "days", "bud_at", "expected"),
-    [
-        # seed 5: 28 days would be 2024-04-29 09:00, the BUD comes first
-        (at(2024, 4, 1, 9, 0), 28, at(2024, 4, 15, 10, 0), at(2024, 4, 15, 10, 0)),
-        (at(2024, 3, 1, 9, 0), 28, at(2024, 4, 15, 10, 0), at(2024, 3, 29, 9, 0)),
-        (at(2024, 3, 1, 9, 0), 1, at(2024, 4, 15, 10, 0), at(2024, 3, 2, 9, 0)),
-        # punctured after the BUD: discard at the BUD, never later
-        (at(2024, 4, 20, 9, 0), 28, at(2024, 4, 15, 10, 0), at(2024, 4, 15, 10, 0)),
-        # exactly equal
-        (at(2024, 3, 18, 10, 0), 28, at(2024, 4, 15, 10, 0), at(2024, 4, 15, 10, 0)),
-    ],
-)
-def test_in_use_discard_is_never_past_the_bud(first_puncture, days, bud_at, expected):
-    result = in_use_discard(first_puncture, days, bud_at)
-
-    assert result == expected
-    assert result <= bud_at
-    assert result.tzinfo is UTC
-
-
-def test_in_use_discard_returns_utc_for_local_inputs():
-    puncture = datetime(2024, 3, 1, 9, 0, tzinfo=CHICAGO)  # 15:00 UTC
-
-    assert in_use_discard(puncture, 28, at(2025, 1, 1, 0, 0)) == at(2024, 3, 29, 15, 0)
-
-
-@pytest.mark.parametrize(
-    ("puncture", "days", "bud_at", "field"),
-    [
-        (at(2024, 3, 1, 9, 0), 0, at(2024, 4, 1), "in_use_days"),
-        (at(2024, 3, 1, 9, 0), True, at(2024, 4, 1), "in_use_days"),
-        (datetime(2024, 3, 1, 9, 0), 28, at(2024, 4, 1), "first_puncture_at"),
-        (at(2024, 3, 1, 9, 0), 28, datetime(2024, 4, 1), "bud"),
-    ],
-)
-def test_in_use_discard_refuses_bad_input(puncture, days, bud_at, field):
-    with pytest.raises(DomainError) as info:
-        in_use_discard(puncture, days, bud_at)
-    assert info.value.field == field
 
 
 # --- covering dose dates, at a time-zone boundary -------------------------------------------

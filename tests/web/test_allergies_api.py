@@ -207,6 +207,11 @@ def test_approve_with_a_reason_for_each_warning(app, client, api, formulations):
     html = client.get(f"/orders/{rx}").get_data(as_text=True)
     assert "Oncology protocol, 1500 mcg" in html and "Asked: NKDA" in html
     assert ">dose_above_max<" not in html
+    assert "data-history-acknowledgements" in html  # the status history has them too
+    # The prescriber's page shows the alerts but not the pharmacy's reasons.
+    login_as(client, "prescriber")
+    html = client.get(f"/orders/{rx}").get_data(as_text=True)
+    assert "above the usual maximum" in html and "Oncology protocol" not in html
 
 
 def test_info_alert_needs_no_acknowledgement(client, api, formulations):

@@ -58,11 +58,16 @@ def order_json(client, api, rx, who="pharmacist"):
 
 
 def dispense(app, client, api, fill_id):
-    """Mark the fill as passed its final check, then dispense it through the API."""
+    """Mark the fill as passed its final check, then dispense it through the API.
+
+    The check stores the scans that passed: dispensing runs the check again on them (SPEC 5.5).
+    """
+    from tests.factories_dispensing import scans_for
+
     with writing(app):
         fill = db.session.get(Fill, fill_id)
         fill.status = "checked"
-        db.session.add(FinalCheck(fill_id=fill.id, ok=True, scans=[], reasons=[]))
+        db.session.add(FinalCheck(fill_id=fill.id, ok=True, scans=scans_for(fill), reasons=[]))
         db.session.commit()
     response = client.post(f"/api/v1/fills/{fill_id}/dispense", json={}, headers=api("pharmacist"))
     assert response.status_code == 200, response.get_json()

@@ -302,3 +302,26 @@ def test_batch_page_records_and_shows_the_result(app, client, api, as_user):
     page = pharmacist.get(f"/compounding/batches/{lot}").get_data(as_text=True)
     assert "LAB-2211" in page and 'id="sterility-result-tile"' in page
     assert _state(app, lot)[:2] == ("quarantine", "passed")
+
+
+def test_compound_page_shows_the_compounding_time_error(app, client, as_user):
+    """The batch form gives the API's error for a compounding time past the window."""
+    code, lots = stock(app)
+    technician = as_user("technician")
+    old = (clock.now() - timedelta(days=45)).astimezone(clock.PHARMACY_ZONE)
+    form = technician.get(f"/compounding/batches/new?formulation={code}").get_data(as_text=True)
+    assert "compounded_at" in form
+    lot_fields = {f"lot-{i}": str(lot_id) for i, lot_id in enumerate(lots.values())}
+    response = technician.post(
+        f"/compounding/batches/new?formulation={code}",
+        data={
+            "formulation": code,
+            "vials": "3",
+            "compounded_at": old.strftime("%Y-%m-%dT%H:%M"),
+            "action": "compound",
+            **lot_fields,
+        },
+    )
+    assert response.status_code == 422
+    assert "more than 30 days ago" in response.get_data(as_text=True)
+    assert _count(app, Batch) == 0

@@ -314,7 +314,7 @@ def test_rx_numbers_are_never_reused_after_a_failed_submission(app, client, api)
 
 
 def test_future_start_and_dob_today(client, api):
-    from pharmacy.services.orders import local_today
+    from pharmacy.services.settings import local_today
 
     with client.application.app_context():
         today = local_today()
