@@ -13,6 +13,7 @@ from pharmacy.api import (  # noqa: F401  (modules add routes to bp)
     lots,
     openapi,
     orders,
+    patients,
     plan,
     printing,
     settings,

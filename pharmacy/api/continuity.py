@@ -6,12 +6,14 @@ from flask import jsonify, request
 
 from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, parse_body, validate
+from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.continuity import (
     FollowUpListOut,
     FollowUpQuery,
     RenewalRequestIn,
     RenewIn,
 )
+from pharmacy.api.schemas.orders import OrderOut
 from pharmacy.models import now_utc
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
@@ -34,7 +36,11 @@ def follow_up_list():
 
 @bp.post("/orders/<rx_number>/renewal-request")
 @api_roles(PHARMACIST)
-@operation(request=RenewalRequestIn, body_required=False)
+@operation(
+    request=RenewalRequestIn,
+    body_required=False,
+    responses={200: OrderOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
 def request_renewal(rx_number: str):
     """Ask the order's prescriber to renew it: a ``renewal_requested`` item on their list."""
     body = parse_body(RenewalRequestIn) if request.get_data() else RenewalRequestIn()
@@ -49,7 +55,11 @@ def request_renewal(rx_number: str):
 
 @bp.post("/orders/<rx_number>/renew")
 @api_roles(PRESCRIBER)
-@operation(request=RenewIn, creates=True)
+@operation(
+    request=RenewIn,
+    creates=True,
+    responses={201: OrderOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
 def renew(rx_number: str):
     """Renew the prescriber's order: ``201`` a new submitted order continuing the regimen."""
     body = parse_body(RenewIn)

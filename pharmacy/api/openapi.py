@@ -116,6 +116,84 @@ def _response(status: int, target: Any, components: _Components) -> dict[str, An
     }
 
 
+# OpenAPI links (3.1, "Link Object"): what a created resource leads to, so that a client (and
+# schemathesis' stateful fuzzing in the suite) can follow an order to its verification, fills,
+# checks and labels, and a batch to its release and sterility result.
+_RX = {"rx_number": "$response.body#/rx_number"}
+_FILL = {"fill_id": "$response.body#/id"}
+_LOT = {"lot_number": "$response.body#/lot_number"}
+_PRODUCES: dict[str, dict[str, tuple[str, ...]]] = {
+    # operationId of the producer -> {target operationId: ...} through one parameter table
+    "create_order": {
+        "rx": (
+            "get_order",
+            "verify_order",
+            "cancel_order",
+            "create_fill",
+            "follow_up",
+            "create_review",
+            "request_renewal",
+            "read_medication_request",
+        ),
+        "patient": (
+            "create_observation",
+            "list_observations",
+            "create_symptom_report",
+            "list_symptom_reports",
+        ),
+    },
+    "verify_order": {"rx": ("create_fill", "get_order", "cancel_order")},
+    "create_fill": {
+        "fill": (
+            "get_fill",
+            "check_fill",
+            "dispense_fill",
+            "void_fill",
+            "print_fill",
+            "fill_label_pdf",
+            "fill_label_zpl",
+            "fill_calendar_pdf",
+        )
+    },
+    "check_fill": {"fill": ("dispense_fill", "void_fill", "get_fill")},
+    "compound_batch": {
+        "lot": ("get_batch", "release_batch", "reject_batch", "sterility_test"),
+        "batch_lot": ("batch_labels_pdf", "print_batch"),
+    },
+    "sterility_test": {"lot": ("release_batch", "get_batch")},
+    "create_formulation": {
+        "code": (
+            "get_formulation",
+            "update_formulation",
+            "activate_formulation",
+            "retire_formulation",
+        )
+    },
+    "receive_lot": {"lot_id": ("get_lot", "release_lot", "reject_lot")},
+    "create_token": {"token": ("revoke_token",)},
+}
+_PARAMETERS: dict[str, dict[str, str]] = {
+    "rx": _RX,
+    "patient": {"patient_id": "$response.body#/patient/id"},
+    "fill": _FILL,
+    "lot": _LOT,
+    "batch_lot": {"lot": "$response.body#/lot_number"},
+    "code": {"code": "$response.body#/code"},
+    "lot_id": {"lot_id": "$response.body#/id"},
+    "token": {"token_id": "$response.body#/id"},
+}
+
+
+def _links(operation_id: str, known: set[str]) -> dict[str, Any]:
+    """Return the Link Objects of ``operation_id``'s success response (to known operations)."""
+    links: dict[str, Any] = {}
+    for kind, targets in _PRODUCES.get(operation_id, {}).items():
+        for target in targets:
+            if target in known:
+                links[target] = {"operationId": target, "parameters": dict(_PARAMETERS[kind])}
+    return links
+
+
 def build_document(app: Any) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document of every ``/api/v1`` route of ``app``."""
     components = _Components()
@@ -191,6 +269,13 @@ def build_document(app: Any) -> dict[str, Any]:
                 status = next(iter(sorted(s for s in responses if s < 300)), 200)
                 op["responses"][str(status)]["links"] = dict(spec.links)
             paths.setdefault(path, {})[method] = op
+    known = {op["operationId"] for ops in paths.values() for op in ops.values()}
+    for ops in paths.values():
+        for op in ops.values():
+            links = _links(op["operationId"], known)
+            success = sorted(code for code in op["responses"] if code.startswith("2"))
+            if links and success:
+                op["responses"][success[0]].setdefault("links", {}).update(links)
     return {
         "openapi": "3.1.0",
         "info": {

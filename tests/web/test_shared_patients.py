@@ -258,3 +258,101 @@ def test_prescribers_cannot_edit_the_record(app, client, api, as_user):
     response = as_user("prescriber").post(f"/patients/{pid}/record", data={"phone": "1"})
     assert response.status_code == 403
     assert _record(app, pid) == before
+
+
+def test_recall_contact_list_has_phone_and_address(app, client, api, as_user):
+    import csv
+    import io
+    from datetime import timedelta
+
+    from pharmacy.database import write_intent
+    from pharmacy.models import now_utc
+    from pharmacy.services import fills as fills_service
+    from tests.factories import user
+    from tests.factories_fills import (
+        make_batch,
+        make_formulation,
+        make_ingredient_lot,
+        make_patient,
+        make_verified_order,
+    )
+
+    with app.app_context(), write_intent():
+        lot = make_ingredient_lot()
+        batch = make_batch(
+            make_formulation(),
+            vials=2,
+            bud_dt=now_utc() + timedelta(days=30),
+            ingredient_lots=[lot],
+        )
+        patient = make_patient(first_name="Ann", last_name="Lee")
+        order = make_verified_order(patient)
+        fills_service.allocate_fill(order, user("technician"), fills_service.local_today())
+        batch_lot, patient_id = batch.lot_number, patient.id
+        db.session.remove()
+    # A technician records the contact details on the patient page.
+    response = as_user("technician").post(
+        f"/patients/{patient_id}/record", data={"phone": "555-0606", "address": "5 Quay Rd"}
+    )
+    assert response.status_code == 302
+    body = client.get(f"/api/v1/trace?batch_lot={batch_lot}", headers=api("pharmacist")).get_json()
+    assert [(p["phone"], p["address"]) for p in body["patients"]] == [("555-0606", "5 Quay Rd")]
+    csv_text = client.get(
+        f"/api/v1/trace?batch_lot={batch_lot}&format=csv", headers=api("pharmacist")
+    ).get_data(as_text=True)
+    (row,) = csv.DictReader(io.StringIO(csv_text))
+    assert row["patient_phone"] == "555-0606" and row["patient_address"] == "5 Quay Rd"
+
+
+# --- the same over the API -------------------------------------------------------------
+
+
+def test_patient_api_read_and_edit(app, client, api, two):
+    a, _ = two
+    pid = a["patient"]["id"]
+    url = f"/api/v1/patients/{pid}"
+    assert client.get(url, headers=api("pharmacist")).get_json()["mrn"] == "A-1"
+    mine = client.get(url, headers=api("prescriber2")).get_json()
+    assert mine["allergies"] == "NKDA" and mine["mrn"] is None
+    assert not any(s in json.dumps(mine) for s in A_SECRETS)
+    before = _record(app, pid)
+    # A technician edits the contact details, not the allergies.
+    refused = client.patch(url, json={"allergies": "latex"}, headers=api("technician"))
+    assert refused.status_code == 403 and "allergies" in refused.get_json()["error"]["fields"]
+    assert _record(app, pid) == before
+    done = client.patch(url, json={"phone": "555-0707"}, headers=api("technician"))
+    assert done.status_code == 200 and done.get_json()["phone"] == "555-0707"
+    assert done.get_json()["address"] == A_PATIENT["address"]  # left out: unchanged
+    # A pharmacist corrects the allergies (a list or text).
+    done = client.patch(url, json={"allergies": ["latex", "cobalt"]}, headers=api("pharmacist"))
+    assert done.status_code == 200 and done.get_json()["allergies"] == "latex; cobalt"
+    assert _record(app, pid)[1] == before[1] + 2  # two audited edits
+    # Prescribers cannot edit; another prescriber's patient is not found.
+    assert client.patch(url, json={"phone": "1"}, headers=api("prescriber")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"phone": "5" * 41}, "phone"),
+        ({"address": "x" * 501}, "address"),
+        ({"allergies": 5}, "allergies"),
+        ({"allergies": ["x"] * 51}, "allergies"),
+        ({"allergies": ["y" * 201]}, "allergies"),
+        ({"allergies": "z" * 2001}, "allergies"),
+        ({"mrn": "B-2"}, "mrn"),
+    ],
+)
+def test_patient_api_bad_edits_change_nothing(app, client, api, body, field):
+    pid = _patient(app, client, api)
+    before = _record(app, pid)
+    response = client.patch(f"/api/v1/patients/{pid}", json=body, headers=api("pharmacist"))
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+    assert _record(app, pid) == before
+
+
+def test_patient_api_unknown_is_404(client, api):
+    assert client.get("/api/v1/patients/999", headers=api("pharmacist")).status_code == 404
+    response = client.patch("/api/v1/patients/999", json={}, headers=api("pharmacist"))
+    assert response.status_code == 404
