@@ -24,11 +24,11 @@ from labels.data import (
     PrescriptionLabel,
     Stock,
     VialLabel,
-    gtin_check_digit,
 )
 from labels.datamatrix import Matrix, encode_matrix
 from labels.fit import check_fit, fit_problems
 from labels.fonts import missing_glyphs
+from labels.gs1 import gtin_check_digit
 from labels.layout import layout_for
 from labels.render import render_pdf
 from labels.zpl import ZplError, render_zpl

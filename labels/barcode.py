@@ -22,20 +22,16 @@ from functools import lru_cache
 from barcode.charsets import code128 as _charset
 from barcode.codex import Code128, Gs1_128
 
-from labels.data import CODE128, GS1_128, Barcode, BarcodeDataError, gtin_check_digit
+from labels.data import CODE128, GS1_128, Barcode, BarcodeDataError
+from labels.gs1 import CSET82, GS, is_valid_gtin
 
 START_A, START_B, START_C = 103, 104, 105
 CODE_C, CODE_B, CODE_A, FNC1 = 99, 100, 101, 102
-GS = "\x1d"
 
 # GS1 AIs this system prints: fixed-length ones need no separator (GS1 syntax dictionary "*").
 _GS1_FIXED = {"01": 14, "11": 6, "17": 6}
 _GS1_VARIABLE = {"10": 20, "21": 20}
 _GS1_NEEDS_GTIN = {"10", "11", "17", "21"}
-# GS1 character set 82 (lots and serials): no space, #, $, @, [, \, ], ^, `, {, |, }, ~.
-_CSET82 = frozenset(
-    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-)
 # (current code set, symbol value) -> code set switched to; A's 101 and B's 100 are FNC4.
 _SWITCH = {
     ("A", CODE_B): "B",
@@ -130,13 +126,13 @@ def parse_gs1(data: str) -> tuple[tuple[str, str], ...]:
             pos += len(value)
             if len(value) != _GS1_FIXED[ai] or not value.isdigit():
                 raise _gs1_error(data, f"AI ({ai}) needs {_GS1_FIXED[ai]} digits, got {value!r}")
-            if ai == "01" and gtin_check_digit(value[:13]) != value[13]:
+            if ai == "01" and not is_valid_gtin(value):
                 raise _gs1_error(data, f"GTIN {value} fails the GS1 mod-10 check digit")
         elif ai in _GS1_VARIABLE:
             end = data.find(GS, pos)
             value = data[pos:] if end < 0 else data[pos:end]
             pos = len(data) if end < 0 else end + 1
-            if not 1 <= len(value) <= _GS1_VARIABLE[ai] or not set(value) <= _CSET82:
+            if not 1 <= len(value) <= _GS1_VARIABLE[ai] or not set(value) <= CSET82:
                 raise _gs1_error(
                     data, f"AI ({ai}) needs 1-{_GS1_VARIABLE[ai]} GS1 characters, got {value!r}"
                 )

@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Final, Literal
 
+from labels.gs1 import is_valid_gtin
+
 MM_PER_INCH = 25.4
 
 CODE128: Final = "code128"
@@ -112,14 +114,8 @@ def _check_gtin(gtin: str) -> None:
     """Refuse a GTIN-14 with a wrong length or check digit."""
     if not (len(gtin) == 14 and gtin.isdigit()):
         raise BarcodeDataError("barcode", f"GTIN must be 14 digits, got {gtin!r}")
-    if gtin_check_digit(gtin[:13]) != gtin[13]:
+    if not is_valid_gtin(gtin):
         raise BarcodeDataError("barcode", f"GTIN {gtin} fails the GS1 mod-10 check digit")
-
-
-def gtin_check_digit(body: str) -> str:
-    """Return the GS1 mod-10 check digit of ``body`` (weights 3, 1, 3, ... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str(-total % 10)
 
 
 @dataclass(frozen=True)

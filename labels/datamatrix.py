@@ -24,8 +24,9 @@ from functools import lru_cache
 
 import zint
 
-from labels.barcode import GS, parse_gs1
+from labels.barcode import parse_gs1
 from labels.data import DATAMATRIX, GS1_DATAMATRIX, Barcode, BarcodeDataError
+from labels.gs1 import GS
 
 _PAREN_AI = re.compile(r"\((\d{2})\)([^()]*)")
 # Plain symbols carry printable ASCII only (a counter scanner types them as keystrokes).

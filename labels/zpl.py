@@ -32,7 +32,6 @@ from labels.barcode import (
     CODE_B,
     CODE_C,
     FNC1,
-    GS,
     START_A,
     START_B,
     START_C,
@@ -51,6 +50,7 @@ from labels.data import (
 )
 from labels.datamatrix import encode_matrix
 from labels.fonts import ASCENT, FONT_FILES
+from labels.gs1 import GS
 from labels.layout import (
     PRINTER_DPIS,
     PT_PER_MM,

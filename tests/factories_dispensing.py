@@ -146,7 +146,8 @@ def scans_for(fill: Fill, *, gs1: bool = True) -> list[str]:
     ``gs1``: a GS1 DataMatrix as a 2D scanner sends it (``]d2``, GS before the serial) when
     the formulation has a GTIN; else (or with ``gs1=False``) the plain ``<lot>/<serial>``.
     """
-    from pharmacy.domain.scan import GS, gs1_element_string
+    from labels.gs1 import GS
+    from pharmacy.domain.scan import gs1_element_string
     from pharmacy.services.labels import local_date
 
     scans = [f"RX{fill.order.rx_number}-{fill.fill_number}"]

@@ -19,6 +19,7 @@ from decimal import ROUND_CEILING, Decimal
 from itertools import pairwise
 from typing import Any, TypeVar
 
+from labels.gs1 import is_valid_gtin
 from pharmacy.domain.bud import (
     CATEGORIES,
     STERILIZATION_METHODS,
@@ -27,7 +28,6 @@ from pharmacy.domain.bud import (
     bud_rule,
 )
 from pharmacy.domain.errors import DomainError, ValidationFailed
-from pharmacy.domain.scan import is_valid_gtin
 from pharmacy.domain.units import NumberError, read_decimal
 
 DRUGS = ("cyanocobalamin",)

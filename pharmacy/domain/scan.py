@@ -30,11 +30,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
+from labels.gs1 import CSET82, GS, gtin_check_digit, is_valid_gtin
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.lots import month_end, validate_batch_lot
-
-GS = "\x1d"
-"""ASCII group separator: how a scanner transmits an FNC1 that separates GS1 fields."""
 
 AI_GTIN = "01"
 AI_EXPIRY = "17"
@@ -43,12 +41,6 @@ AI_SERIAL = "21"
 MAX_GS1_LOT_LENGTH = 20
 MAX_SERIAL = 999_999
 """The largest vial serial a scan may carry (no batch is that large; bounds the int)."""
-
-# GS1 CSET 82 (gs1-syntax-dictionary src/lint_cset82.c, domain.md 5.1): no space, #, $, @,
-# [, \, ], ^, `, {, |, }, ~.
-CSET82 = frozenset(
-    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-)
 
 _FIXED_LENGTH = {AI_GTIN: 14, AI_EXPIRY: 6}  # predefined-length AIs: no separator needed
 _AI_NAMES = {
@@ -108,30 +100,6 @@ class VialScan:
 
 
 Scan = RxScan | Gs1Scan | LotScan | VialScan
-
-
-def gtin_check_digit(body: str) -> int:
-    """Return the GS1 mod-10 check digit for the digits of a GTIN without its last digit.
-
-    Weights 3, 1, 3, ... apply from the rightmost digit of ``body`` (13 digits for a
-    GTIN-14); the check digit brings the weighted sum up to a multiple of 10.
-
-    :raise DomainError: field ``gtin``, ``body`` is not all digits.
-    """
-    if not isinstance(body, str) or not _DIGITS.fullmatch(body):
-        raise DomainError("gtin", "A GTIN is made of digits only.")
-    total = sum(
-        int(digit) * (3 if position % 2 == 0 else 1)
-        for position, digit in enumerate(reversed(body))
-    )
-    return (10 - total % 10) % 10
-
-
-def is_valid_gtin(gtin14: str) -> bool:
-    """Tell whether ``gtin14`` is 14 digits whose last digit is the right check digit."""
-    if not isinstance(gtin14, str) or len(gtin14) != 14 or not _DIGITS.fullmatch(gtin14):
-        return False
-    return gtin_check_digit(gtin14[:13]) == int(gtin14[13])
 
 
 def check_gs1_lot(lot: str) -> str:

@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from labels.gs1 import GS
 from pharmacy.domain.final_check import AllocatedLot, final_check
-from pharmacy.domain.scan import GS, gs1_element_string
+from pharmacy.domain.scan import gs1_element_string
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 GTIN = "09501101530003"

@@ -174,9 +174,9 @@ def test_gs1_constructor_checks_the_gtin_and_formats_dates() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "digit"), [("0950110153000", "3"), ("0952123454321", "3"), ("0000000000000", "0")]
+    ("body", "digit"), [("0950110153000", 3), ("0952123454321", 3), ("0000000000000", 0)]
 )
-def test_gtin_check_digit(body: str, digit: str) -> None:
+def test_gtin_check_digit(body: str, digit: int) -> None:
     assert gtin_check_digit(body) == digit
 
 

@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
+from labels.gs1 import GS
 from pharmacy.domain.errors import DomainError
-from pharmacy.domain.scan import GS, Gs1Scan, LotScan, VialScan, parse_scan, vial_payload
+from pharmacy.domain.scan import Gs1Scan, LotScan, VialScan, parse_scan, vial_payload
 
 GTIN = "09501101530003"
 BUD = date(2027, 3, 15)
