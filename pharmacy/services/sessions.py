@@ -114,14 +114,3 @@ def sign_out(user: User, *, now: datetime) -> None:
     end_all_sessions(user, now=now, reason="signed_out")
     audit.record("user.signed_out", "user", user.id, actor=user)
     db.session.commit()
-
-
-def live_sessions(user: User, *, now: datetime) -> int:
-    """Return how many sessions of ``user`` have not ended (timeouts aside)."""
-    return len(
-        db.session.execute(
-            select(UserSession.id).where(
-                UserSession.user_id == user.id, UserSession.ended_dt.is_(None)
-            )
-        ).all()
-    )
