@@ -28,7 +28,7 @@ def _existing(lot_number: str):
 def compound_batch():
     """Record a compounded batch and draw its ingredients (201)."""
     body = validate(BatchIn, json_body()).model_dump(mode="json")
-    batch = service.compound_batch(body, api_user())
+    batch = service.compound_batch(body, api_user(), now=now_utc())
     return jsonify(service.to_dict(batch)), 201
 
 

@@ -181,10 +181,10 @@ def new_batch():
         }
         try:
             if request.form.get("action") == "compound":
-                batch = batch_service.compound_batch(body, current_user)
+                batch = batch_service.compound_batch(body, current_user, now=now_utc())
                 flash(f"Batch {batch.lot_number} recorded; it is in quarantine.", "success")
                 return redirect(url_for("compounding.batch", lot_number=batch.lot_number))
-            plan = batch_service.plan_batch(body)
+            plan = batch_service.plan_batch(body, now_utc())
         except ValidationFailed as exc:
             error = " ".join(exc.errors.values())
             status = 422

@@ -298,17 +298,22 @@ def allergy_alerts(
 def check_acknowledgements(
     alerts: Sequence[Alert | Mapping[str, str]],
     acknowledgements: Mapping[str, object] | None,
+    *,
+    shown: Sequence[str] = (),
 ) -> dict[str, str]:
     """Return the reason given for each ``warning``, trimmed (SPEC 5.2).
 
     :param alerts: the order's alerts (objects or their JSON dicts), as computed now.
     :param acknowledgements: alert code -> reason, as sent.
+    :param shown: codes of the alerts the pharmacist was shown (stored on the order). A
+        reason for one of them that no longer applies (the allergies were recorded
+        meanwhile) is dropped, not refused.
     :raise ConflictError: a ``stop`` alert is acknowledged (it cannot be: 409).
     :raise ValidationFailed: a warning without a reason, a blank or non-text reason, or a
         code that is not an alert on the order; keyed ``acknowledgements.<code>``.
     """
     given = dict(acknowledgements or {})
-    by_code = {}
+    by_code: dict[str, tuple[str, str]] = {}
     for a in alerts:
         code, level, message = (
             (a["code"], a["level"], a["message"])
@@ -323,8 +328,10 @@ def check_acknowledgements(
             "A stop alert cannot be acknowledged: " + " ".join(stops),
         )
     errors: dict[str, str] = {}
-    for code in given:
-        if code not in by_code:
+    for code in list(given):
+        if code not in by_code and code in shown:
+            del given[code]
+        elif code not in by_code:
             errors[f"acknowledgements.{code}"] = (
                 "There is no such alert on this order: acknowledge only the alerts it shows."
             )

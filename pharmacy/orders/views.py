@@ -142,7 +142,14 @@ def _decide(rx_number: str, decision: str):
         # The API's schema checks the reasons' shape (length, control characters).
         validate(VerifyIn, {"decision": decision, "acknowledgements": acknowledgements})
         service.verify_order(
-            order, current_user, decision, form.reason.data, acknowledgements or None
+            order,
+            current_user,
+            decision,
+            form.reason.data,
+            acknowledgements or None,
+            # The warnings this page showed: a reason for one that has since gone (the
+            # allergies were recorded meanwhile) is dropped rather than refused.
+            shown=request.form.get("shown", "").split()[:20],
         )
     except ValidationFailed as exc:
         for message in exc.errors.values():

@@ -14,7 +14,7 @@ batch volume: an upper bound of what "q.s. to volume" can use.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -610,6 +610,20 @@ def to_dict(batch: Batch, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+def _sterility_text(batch: Batch, zone: tzinfo) -> str:
+    """Return the worksheet's sterility line: the result, when it completed, the report."""
+    if batch.sterility_test is None:
+        return "not required"
+    parts = [batch.sterility_test]
+    if batch.sterility_completed_dt is not None:
+        parts.append(
+            "completed " + batch.sterility_completed_dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        )
+    if batch.sterility_reference:
+        parts.append(f"report {batch.sterility_reference}")
+    return ", ".join(parts)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -782,7 +796,7 @@ def worksheet_document(batch: Batch) -> WorksheetDocument:
         bud_rule=batch.bud_rule,
         storage=storage,
         status=batch.status,
-        sterility=batch.sterility_test or "not required",
+        sterility=_sterility_text(batch, zone),
         rows=tuple(rows),
         procedure=tuple(formulation.procedure or ()),
         equipment=tuple(formulation.equipment or ()),

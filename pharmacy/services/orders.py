@@ -6,7 +6,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -640,6 +640,7 @@ def verify_order(
     decision: object,
     reason: object = None,
     acknowledgements: Mapping[str, object] | None = None,
+    shown: Sequence[str] | None = None,
 ) -> Order:
     """Approve or reject a submitted order; return it (committed).
 
@@ -650,6 +651,8 @@ def verify_order(
     once the second finds it decided (409).
 
     :param acknowledgements: alert code -> reason, one per warning (approval only).
+    :param shown: codes of the alerts the pharmacist was shown (the page sends them; else
+        those stored on the order): a reason for one that no longer applies is dropped.
     :raise DomainError: ``decision`` or ``reason`` invalid (422).
     :raise ValidationFailed: a warning without a reason, or an acknowledgement for an
         alert the order does not have (422, ``acknowledgements.<code>``).
@@ -678,7 +681,9 @@ def verify_order(
                 f"Approval is blocked by a stop alert: {stops}"
                 " Reject the order with a reason instead.",
             )
-        reasons = check_acknowledgements(alerts, acknowledgements)
+        if shown is None:
+            shown = [a["code"] for a in order.alerts or []]
+        reasons = check_acknowledgements(alerts, acknowledgements, shown=shown)
         alerts = [
             {**a, "acknowledgement": reasons[a["code"]]} if a["code"] in reasons else a
             for a in alerts

@@ -313,8 +313,22 @@ def update_patient(
         audit.record(
             "patient.edited", "patient", patient.id, actor=actor, before=before, after=after
         )
+    if after["allergies"] != before["allergies"]:
+        _refresh_waiting_alerts(patient)
     db.session.commit()
     return patient
+
+
+def _refresh_waiting_alerts(patient: Patient) -> None:
+    """Recompute the alerts of the patient's orders waiting for verification, so the queue
+    shows what the edited allergies mean now (verification computes them again anyway)."""
+    from pharmacy.services.orders import compute_alerts  # orders imports this module
+
+    waiting = db.session.execute(
+        select(Order).where(Order.patient_id == patient.id, Order.status == "submitted")
+    ).scalars()
+    for order in waiting:
+        order.alerts = compute_alerts(order)
 
 
 def search_patients(

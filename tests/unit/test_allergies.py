@@ -258,3 +258,12 @@ def test_acknowledgement_rule(alerts, given, outcome):
         with pytest.raises(ValidationFailed) as caught:
             check_acknowledgements(alerts, given)
         assert set(caught.value.errors) == outcome
+
+
+def test_a_reason_for_a_shown_alert_that_no_longer_applies_is_dropped():
+    now = ALERTS[:1]  # allergies_unknown went away: the allergies were recorded meanwhile
+    given = {"dose_above_max": "Oncology", "allergies_unknown": "Asked"}
+    shown = ("dose_above_max", "allergies_unknown")
+    assert check_acknowledgements(now, given, shown=shown) == {"dose_above_max": "Oncology"}
+    with pytest.raises(ValidationFailed):
+        check_acknowledgements(now, given)  # never shown: refused

@@ -358,3 +358,38 @@ def check_acknowledged_approvals_at_once(app) -> None:
 
 def test_two_pharmacists_approving_at_once_make_one_decision(app):
     check_acknowledged_approvals_at_once(app)
+
+
+def test_recording_allergies_on_the_patient_page_updates_the_waiting_order(
+    app, client, api, formulations, as_user
+):
+    rx = _two_warning_order(client, api)
+    order = client.get(f"/api/v1/orders/{rx}", headers=api("pharmacist")).get_json()
+    pharmacist = as_user("pharmacist")
+    response = pharmacist.post(
+        f"/patients/{order['patient']['id']}/record",
+        data={"allergies": "NKDA", "phone": "", "address": ""},
+    )
+    assert response.status_code == 302
+    now = client.get(f"/api/v1/orders/{rx}", headers=api("pharmacist")).get_json()
+    assert codes(now) == {"dose_above_max": "warning"}
+    # Over the API the order now has one warning: a reason for the other is refused.
+    stale = {"dose_above_max": "Oncology", "allergies_unknown": "Asked"}
+    response = verify(client, api, rx, {"decision": "approve", "acknowledgements": stale})
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"acknowledgements.allergies_unknown"}
+    # A page loaded before the edit showed both: the reason for the gone one is dropped.
+    response = pharmacist.post(
+        f"/orders/{rx}/approve",
+        data={
+            "shown": "dose_above_max allergies_unknown",
+            "ack-dose_above_max": "Oncology",
+            "ack-allergies_unknown": "Asked",
+        },
+        follow_redirects=True,
+    )
+    assert f"Rx {rx} verified" in response.get_data(as_text=True)
+    now = client.get(f"/api/v1/orders/{rx}", headers=api("pharmacist")).get_json()
+    assert {a["code"]: a["acknowledgement"] for a in now["alerts"]} == {
+        "dose_above_max": "Oncology"
+    }

@@ -167,6 +167,8 @@ def test_recalled_fill_page_says_why_and_offers_void(app, client, api, as_user):
     assert 'id="cannot-dispense"' in page
     assert f"batch {lot} was recalled after the final check" in page
     assert ">Dispense</a>" not in page and 'id="void-fill"' in page
+    listed = pharmacist.get("/fills/").get_data(as_text=True)
+    assert "Cannot dispense: pull" in listed
     check_page = pharmacist.get(f"/fills/{fill_id}/check").get_data(as_text=True)
     assert 'id="dispense-button"' not in check_page and 'id="cannot-dispense"' in check_page
     before = _state(app, fill_id, lot)
