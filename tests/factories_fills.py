@@ -22,6 +22,7 @@ from pharmacy.models import (
 )
 from pharmacy.services import continuity
 from pharmacy.services.settings import local_today
+from tests import factories_stock as stock
 from tests.factories import user
 
 _seq = itertools.count(1)
@@ -52,30 +53,19 @@ def make_patient(**overrides) -> Patient:
 
 
 def make_formulation(**overrides) -> Formulation:
-    """Create and commit an active formulation (default 1,000 mcg/mL, 1 mL single-dose)."""
-    n = next(_seq)
+    """Create and commit an active formulation (default 1,000 mcg/mL, 1 mL single-dose).
+
+    The fills' preset of :func:`tests.factories_stock.make_formulation` (no ingredient rows).
+    """
     fields = {
-        "code": f"CYA-T{n}",
+        "code": f"CYA-T{next(_seq)}",
         "name": "Cyanocobalamin 1,000 mcg/mL",
-        "drug": "cyanocobalamin",
-        "concentration_mcg_per_ml": Decimal(1000),
         "vial_volume_ml": Decimal(1),
         "container": "single-dose",
         "overfill_ml": Decimal("0.10"),
-        "category": 2,
-        "sterilization": "terminal",
-        "sterility_tested": True,
-        "nonsterile_components": True,
-        "storage": "refrigerated",
-        "protect_from_light": True,
-        "in_use_days": 28,
-        "status": "active",
+        **overrides,
     }
-    fields.update(overrides)
-    formulation = Formulation(**fields)
-    db.session.add(formulation)
-    db.session.commit()
-    return formulation
+    return stock.make_formulation(ingredients=(), **fields)
 
 
 def make_ingredient_lot(**overrides) -> IngredientLot:

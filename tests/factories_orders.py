@@ -6,9 +6,9 @@ import copy
 from decimal import Decimal
 
 from pharmacy.database import write_intent
-from pharmacy.extensions import db
-from pharmacy.models import Formulation, FormulationIngredient
+from pharmacy.models import Formulation
 from tests import clock
+from tests import factories_stock as stock
 
 HIGH_DOSE = [
     {"dose_mcg": 1000, "every": 1, "unit": "day", "count": 7},
@@ -62,41 +62,25 @@ def make_formulation(
     code=None,
     status="active",
 ) -> Formulation:
-    """Create and commit an active cyanocobalamin formulation (with benzyl alcohol by default)."""
-    with write_intent():
-        formulation = Formulation(
-            code=code or f"CY{int(concentration)}-{int(volume)}{container[0].upper()}",
-            name=f"Cyanocobalamin {concentration} mcg/mL {volume} mL {container}",
-            drug="cyanocobalamin",
-            concentration_mcg_per_ml=concentration,
-            vial_volume_ml=volume,
-            container=container,
-            overfill_ml=Decimal("0.5"),
-            category=2,
-            sterilization="aseptic",
-            sterility_tested=True,
-            nonsterile_components=True,
-            storage="refrigerated",
-            status=status,
-        )
-        formulation.ingredients.append(
-            FormulationIngredient(
-                position=0,
-                component="Cyanocobalamin USP",
-                amount=concentration,
-                unit="mcg/mL",
-                active=True,
-            )
-        )
-        if benzyl_alcohol:
-            formulation.ingredients.append(
-                FormulationIngredient(
-                    position=1, component="Benzyl alcohol", amount=Decimal("1.5"), unit="% w/v"
-                )
-            )
-        db.session.add(formulation)
-        db.session.commit()
-        return formulation
+    """Create and commit an active cyanocobalamin formulation (with benzyl alcohol by default).
+
+    The orders' preset of :func:`tests.factories_stock.make_formulation`: one per product, so
+    an order's concentration, volume and container find it.
+    """
+    ingredients = [("Cyanocobalamin USP", concentration, "mcg/mL", True)]
+    if benzyl_alcohol:
+        ingredients.append(("Benzyl alcohol", Decimal("1.5"), "% w/v", False))
+    return stock.make_formulation(
+        ingredients=ingredients,
+        code=code or f"CY{int(concentration)}-{int(volume)}{container[0].upper()}",
+        name=f"Cyanocobalamin {concentration} mcg/mL {volume} mL {container}",
+        concentration_mcg_per_ml=concentration,
+        vial_volume_ml=volume,
+        container=container,
+        overfill_ml=Decimal("0.5"),
+        sterilization="aseptic",
+        status=status,
+    )
 
 
 def make_order(username: str = "prescriber", **overrides):
