@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 
 from pharmacy.domain.allergies import (
     MAX_TEXT,
+    entry_key,
     format_allergies,
     merge_allergies,
     parse_allergies,
@@ -91,8 +92,8 @@ def patient_to_dict(patient: Patient, viewer: User | None = None) -> dict:
 def hidden_from(patient: Patient, prescriber: User) -> tuple[str, ...]:
     """Return the allergy entries on the pharmacy's record that ``prescriber`` did not enter."""
     seen = patient_to_dict(patient, prescriber)
-    own = {a.lower() for a in parse_allergies(seen["allergies"])}
-    return tuple(a for a in parse_allergies(patient.allergies) if a.lower() not in own)
+    own = {entry_key(a) for a in parse_allergies(seen["allergies"])}
+    return tuple(a for a in parse_allergies(patient.allergies) if entry_key(a) not in own)
 
 
 def _same_person(patient: Patient | PatientEntry, data: PatientInput) -> bool:

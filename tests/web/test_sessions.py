@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -313,3 +314,25 @@ def test_a_form_posted_after_a_pause_keeps_the_session(client, auth):
         assert response.status_code == 422
         clock.shift(timedelta(minutes=20))  # 40 min after sign-in, 20 after the post
         assert _signed_in(client)
+
+
+def test_behind_a_proxy_the_throttle_counts_the_forwarded_address(sqlite_template, tmp_path):
+    from pharmacy.services import throttle
+    from tests.conftest import _make_app
+
+    path = tmp_path / "proxied.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    app = _make_app(f"sqlite:///{path}", tmp_path, TRUSTED_PROXIES=1)
+    client = app.test_client()
+    for address in ("198.51.100.7", "198.51.100.7", "203.0.113.9"):
+        response = client.post(
+            "/login",
+            data={"username": "pharmacist", "password": "guess-guess-1"},
+            headers={"X-Forwarded-For": address},
+        )
+        assert response.status_code == 401
+    with app.app_context():
+        assert throttle.attempts("pharmacist", "198.51.100.7") == 2
+        assert throttle.attempts("pharmacist", "203.0.113.9") == 1
+        assert throttle.attempts("pharmacist", "127.0.0.1") == 0
+        db.engine.dispose()
