@@ -17,6 +17,10 @@ from pharmacy.database import write_intent
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.roles import ALL_ROLES
+from pharmacy.services.audit import verify_chain
+from pharmacy.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from pharmacy.services.history import generate_history
+from pharmacy.services.users import create_user
 
 
 def _fail_on(exc: DomainError) -> None:
@@ -39,7 +43,6 @@ users_cli = AppGroup("users", help="Manage users.")
 @click.option("--phone", default="")
 def users_add(username, role, password, full_name, npi, clinic, phone) -> None:
     """Add a user with a role."""
-    from pharmacy.services.users import create_user
 
     with write_intent():
         try:
@@ -67,7 +70,6 @@ demo_cli = AppGroup("demo", help="The demo pharmacy.")
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load the demo pharmacy (idempotent: only what is missing is added)."""
-    from pharmacy.services.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
     with write_intent():
         added = load_demo()
@@ -84,9 +86,6 @@ def demo_load() -> None:
 def demo_history(years: float, orders_per_day: int, seed: int) -> None:
     """Fill the database with YEARS of a busy pharmacy's history, ending now."""
     from datetime import UTC, datetime
-
-    from pharmacy.services.demo import load_demo
-    from pharmacy.services.history import generate_history
 
     with write_intent():
         load_demo()
@@ -129,7 +128,6 @@ def audit_verify(full: bool) -> None:
     Streams the events in chunks, so memory stays flat however long the chain; a progress
     bar shows on a terminal. Exits 1 and names the first broken event if the chain is broken.
     """
-    from pharmacy.services.audit import verify_chain
 
     bar = None
 

@@ -12,6 +12,7 @@ from pharmacy.domain.serials import serial_ranges
 from pharmacy.domain.units import format_qty
 from pharmacy.pagination import page_links
 from pharmacy.roles import role_allows
+from pharmacy.services.settings import pharmacy_zone
 
 # (endpoint, label, roles allowed). A missing endpoint is skipped, so areas can land one by one.
 NAVIGATION = (
@@ -37,7 +38,6 @@ NAVIGATION = (
 
 
 def _zone() -> ZoneInfo:
-    from pharmacy.services.settings import pharmacy_zone
 
     return pharmacy_zone()
 

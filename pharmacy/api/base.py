@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
 
 from flask import Blueprint, current_app, g, request
 from flask_login import current_user
@@ -18,27 +17,18 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from pharmacy.api.body import read_api_body
+from pharmacy.api.schemas.base import operation_of, validate
 from pharmacy.domain.errors import ValidationFailed
+from pharmacy.domain.fhir import Issue, operation_outcome
 from pharmacy.errors import ApiError, error_response
 from pharmacy.extensions import csrf
 from pharmacy.models import User
 from pharmacy.roles import expand
+from pharmacy.services.tokens import user_for_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer-token clients cannot carry a CSRF token; session callers are checked in api_roles.
 csrf.exempt(bp)
-
-
-def json_body() -> dict[str, Any]:
-    """Return the request's JSON object, or raise a 400/422 ApiError."""
-    data = request.get_json(silent=True, force=True)
-    if data is None:
-        raise ApiError(400, "The request body is not valid JSON.", code="malformed_json")
-    if not isinstance(data, dict):
-        raise ApiError(
-            422, "The request body must be a JSON object.", fields={"": "Expected an object."}
-        )
-    return data
 
 
 def api_user() -> User:
@@ -54,7 +44,6 @@ def _authenticate() -> User:
             raise ApiError(
                 401, "Send 'Authorization: Bearer <token>' (get one from POST /api/v1/tokens)."
             )
-        from pharmacy.services.tokens import user_for_token
 
         user = user_for_token(secret.strip())
         if user is None:
@@ -95,7 +84,6 @@ def api_roles(*roles: str) -> Callable:
 @bp.before_request
 def _typed_query():
     """Check the query string against the view's query model (SPEC 8.1): 422 naming it."""
-    from pharmacy.api.schemas.base import operation_of, validate
 
     view = current_app.view_functions.get(request.endpoint or "")
     spec = operation_of(view) if view is not None else None
@@ -115,8 +103,6 @@ def _bounded_body():
         return None
     data, problem = read_api_body()
     if problem is None:
-        from pharmacy.api.schemas.base import operation_of
-
         view = current_app.view_functions.get(request.endpoint or "")
         spec = operation_of(view) if view is not None else None
         # An operation recorded as taking no body (``body_required=False`` without a model)
@@ -128,8 +114,6 @@ def _bounded_body():
             )
         return None
     if request.path.startswith(f"{bp.url_prefix}/fhir/"):
-        from pharmacy.domain.fhir import Issue, operation_outcome
-
         code = "structure" if problem.status == 400 else "value"
         body = operation_outcome([Issue("MedicationRequest", problem.message, code)])
         return current_app.response_class(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp
+from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.batches import BatchIn, BatchListOut, BatchOut, SterilityIn
 from pharmacy.api.schemas.common import BatchListQuery, ErrorOut, ReasonIn

@@ -27,6 +27,8 @@ from typing import Any
 
 from flask import Flask, request
 
+from pharmacy.errors import ApiError
+
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_NUMBER_TEXT = 40
@@ -149,3 +151,15 @@ def read_api_body() -> tuple[Any, BodyError | None]:
 def install(app: Flask) -> None:
     """Bound every request's body to 1 MiB (413 beyond)."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request's JSON object, or raise a 400/422 ApiError."""
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise ApiError(400, "The request body is not valid JSON.", code="malformed_json")
+    if not isinstance(data, dict):
+        raise ApiError(
+            422, "The request body must be a JSON object.", fields={"": "Expected an object."}
+        )
+    return data

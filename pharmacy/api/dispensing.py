@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from pharmacy.api.base import api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp
+from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.fills import CheckIn, CheckOut, DispenseIn, FillOut

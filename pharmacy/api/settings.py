@@ -6,7 +6,8 @@ from zoneinfo import available_timezones
 
 from flask import jsonify
 
-from pharmacy.api.base import api_roles, api_user, bp, json_body
+from pharmacy.api.base import api_roles, api_user, bp
+from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
 from pharmacy.api.schemas.settings import SettingsOut, SettingsPatch

@@ -20,6 +20,7 @@ from pharmacy.domain.coverage import Coverage, MadeFill, NewStock, OrderTerms
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.plan_input import parse_phases
 from pharmacy.domain.vials import MAX_IN_USE_DAYS, VialSpec
+from pharmacy.extensions import db
 from pharmacy.models import Fill, Order, User
 from pharmacy.services import audit
 from pharmacy.services.settings import get_settings, pharmacy_zone
@@ -222,8 +223,6 @@ def order_summary(order: Order, today: date) -> dict[str, Any]:
     a renewal can be asked for or written now.
     """
     from sqlalchemy import select
-
-    from pharmacy.extensions import db
 
     result = None
     if order.status in ("verified", "completed"):

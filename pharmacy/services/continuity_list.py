@@ -24,6 +24,7 @@ from sqlalchemy.orm import contains_eager
 
 from pharmacy.extensions import db
 from pharmacy.models import Order, Patient, User
+from pharmacy.services import followup
 from pharmacy.services.settings import get_settings
 
 KINDS = (
@@ -210,7 +211,6 @@ def renewal_items(today: date, *, prescriber_id: int | None, with_contact: bool)
 
 def _followup_items(today: date, prescriber_id: int | None) -> list[Item]:
     """Return i12b's ``labs_overdue`` and ``symptoms_worse`` items as list items."""
-    from pharmacy.services import followup
 
     rows = [
         *followup.labs_overdue_items(today=today, prescriber_id=prescriber_id, limit=LIMIT),

@@ -11,12 +11,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pharmacy.extensions import db
-from pharmacy.services import audit
-from pharmacy.services.settings import get_settings
+from pharmacy.models import Batch, Formulation, IngredientLot, Order, Patient, now_utc
+from pharmacy.services import audit, batches, continuity, followup, formulary, lots
+from pharmacy.services.fills import allocate_fill
+from pharmacy.services.orders import submit_order, verify_order
+from pharmacy.services.settings import get_settings, local_today
 from pharmacy.services.users import create_user, find_user
 
 if TYPE_CHECKING:
-    from pharmacy.models import Order, User
+    from pharmacy.models import User
 
 DEMO_PASSWORD = "b12-demo-pass"
 
@@ -170,7 +173,6 @@ DEMO_STERILITY_AFTER = timedelta(days=14, hours=1)
 
 
 def _formulations() -> int:
-    from pharmacy.services import formulary
 
     pharmacist = _demo_user("pharmacist")
     added = 0
@@ -183,9 +185,6 @@ def _formulations() -> int:
 
 def _lots() -> int:
     from sqlalchemy import select
-
-    from pharmacy.models import IngredientLot
-    from pharmacy.services import lots
 
     technician, pharmacist = _demo_user("technician"), _demo_user("pharmacist")
     today = lots.local_today()
@@ -219,9 +218,6 @@ def _lots() -> int:
 
 def _batches() -> int:
     from sqlalchemy import select
-
-    from pharmacy.models import Batch, Formulation, IngredientLot, now_utc
-    from pharmacy.services import batches, formulary
 
     technician, pharmacist = _demo_user("technician"), _demo_user("pharmacist")
     added = 0
@@ -269,9 +265,6 @@ def _batches() -> int:
 
 def _orders() -> int:
     """Put one order in the pharmacist's verification queue (only if there are no orders yet)."""
-    from pharmacy.models import Order
-    from pharmacy.services.orders import submit_order
-    from pharmacy.services.settings import local_today
 
     if db.session.execute(db.select(Order.id).limit(1)).first() is not None:
         return 0
@@ -340,9 +333,6 @@ _SAFETY_ORDERS = (
 
 def _safety_orders() -> int:
     """Add the allergy-stop and the two-warning orders (once: keyed on the first MRN)."""
-    from pharmacy.models import Patient
-    from pharmacy.services.orders import submit_order
-    from pharmacy.services.settings import local_today
 
     if db.session.execute(db.select(Patient.id).where(Patient.mrn == _SAFETY_ORDERS[0][3])).first():
         return 0
@@ -397,12 +387,6 @@ def _continuity_orders() -> int:
     refills left and needs a renewal. Only once (skipped when any of the patients exists).
     """
     from datetime import timedelta
-
-    from pharmacy.models import Order, Patient
-    from pharmacy.services import audit, continuity
-    from pharmacy.services.fills import allocate_fill
-    from pharmacy.services.orders import submit_order, verify_order
-    from pharmacy.services.settings import local_today
 
     if db.session.execute(
         db.select(Patient.id).where(Patient.mrn == _CONTINUITY_PATIENTS[0][3])
@@ -489,9 +473,6 @@ def _therapy_story(
     """Submit and verify a demo order, then move its start back into the past."""
     from datetime import timedelta
 
-    from pharmacy.services import followup
-    from pharmacy.services.orders import submit_order, verify_order
-
     order = submit_order(body, prescriber, source="web")
     verify_order(order, pharmacist, "approve")
     # The demo tells a story that began months ago; orders today start within a week.
@@ -508,10 +489,6 @@ def _followup_patients() -> int:
     from decimal import Decimal
 
     from sqlalchemy import select
-
-    from pharmacy.models import Patient
-    from pharmacy.services import followup
-    from pharmacy.services.settings import local_today
 
     if db.session.execute(select(Patient.id).where(Patient.mrn == "MRN-30112")).first():
         return 0

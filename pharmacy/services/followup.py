@@ -29,6 +29,7 @@ from pharmacy.domain import followup as fu
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.fhir import FhirError, Issue
 from pharmacy.domain.monitoring import Checkpoint, monitoring_checkpoints
+from pharmacy.domain.regimen import expand_regimen
 from pharmacy.domain.units import json_decimal
 from pharmacy.extensions import db
 from pharmacy.models import (
@@ -40,7 +41,11 @@ from pharmacy.models import (
     SymptomReport,
     User,
 )
-from pharmacy.services import audit
+
+# orders imports this module: read orders.order_plan at call time (a module, not a name).
+from pharmacy.services import audit, continuity
+from pharmacy.services import orders as order_service
+from pharmacy.services.continuity import order_terms
 from pharmacy.services.errors import NotFound
 from pharmacy.services.settings import get_settings
 from pharmacy.services.tx import atomic
@@ -345,11 +350,9 @@ def order_frame(order: Order) -> fu.ClinicalFrame:
 
 def order_checkpoints(order: Order) -> tuple[Checkpoint, ...]:
     """Return the order's lab checkpoints over its planned doses (SPEC 2.9 with 7.1)."""
-    from pharmacy.services.continuity import order_terms
-    from pharmacy.services.orders import order_plan
 
     try:
-        plan = order_plan(order)
+        plan = order_service.order_plan(order)
         regimen = order_terms(order).regimen
     except DomainError:
         return ()
@@ -476,7 +479,6 @@ def record_review(
 
 def refresh_next_fill_if_available(order: Order, today: date, actor: User | None = None) -> None:
     """Store the order's next fill again (continuity service), in the caller's transaction."""
-    from pharmacy.services import continuity
 
     continuity.refresh_next_fill(order, today=today, actor=actor)
 
@@ -519,8 +521,6 @@ def dispensed_dose_dates(order: Order) -> list[date]:
 
 def order_pdc(order: Order, today: date) -> fu.Pdc | None:
     """Return the order's proportion of days covered on ``today`` (None before any dose)."""
-    from pharmacy.domain.regimen import expand_regimen
-    from pharmacy.services.continuity import order_terms
 
     dispensed = dispensed_dose_dates(order)
     if not dispensed:
@@ -542,7 +542,6 @@ def order_pdc(order: Order, today: date) -> fu.Pdc | None:
 def _coverage(order: Order, today: date) -> dict[str, Any]:
     """Return ``next_fill``, ``covered_through`` and ``uncovered_doses`` (SPEC 5.4) from the
     continuity service; an order whose regimen cannot be planned has none of them."""
-    from pharmacy.services import continuity
 
     try:
         data = continuity.coverage(order).to_dict()
@@ -740,7 +739,6 @@ def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str,
     follow-up; ``observations`` and ``reports`` in API form; ``doses`` (date, dispensed) up
     to 60 days ahead; ``checkpoints`` (date, status) of those orders; ``ranges`` per test.
     """
-    from pharmacy.services.orders import order_plan
 
     stmt = select(Order).where(
         Order.patient_id == patient.id, Order.status.in_(("submitted", "verified"))
@@ -768,7 +766,7 @@ def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str,
             if (day := date.fromisoformat(c["date"])) <= horizon + timedelta(days=30)
         ]
         try:
-            planned = [d.date for d in order_plan(order).doses if d.date <= horizon]
+            planned = [d.date for d in order_service.order_plan(order).doses if d.date <= horizon]
         except DomainError:
             planned = []
         for day in planned:

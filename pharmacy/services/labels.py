@@ -27,10 +27,9 @@ from pharmacy.domain.sig import sig
 from pharmacy.domain.units import format_ml, format_qty
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
-from pharmacy.services import audit, continuity
+from pharmacy.services import audit, continuity, followup
 from pharmacy.services.errors import NotFound
 from pharmacy.services.fills import get_fill
-from pharmacy.services.followup import order_frame
 from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -650,7 +649,7 @@ def calendar_data(fill: Fill) -> labelkit.CalendarData:
         except DomainError:
             phases.append((number, f"{format_qty(phase.dose_mcg)} mcg"))
     # SPEC 7.1: the order's monitoring tests and interval (version-1 orders: the defaults).
-    frame = order_frame(order)
+    frame = followup.order_frame(order)
     test_names = [MONITOR_LABELS.get(t, t) for t in frame.tests]
     # The fill's window: days_supply days from its first dose (or further with a carried vial).
     window_start = doses[0].date

@@ -43,12 +43,14 @@ from pharmacy.models import (
     now_utc,
 )
 from pharmacy.models.orders import ORDER_STATUSES
+
+# labels, patients and followup read this module too: use them as modules, at call time.
 from pharmacy.services import audit, continuity, followup
+from pharmacy.services import labels as label_service
+from pharmacy.services import patients as patient_service
 from pharmacy.services.errors import NotFound
-from pharmacy.services.labels import check_order_labels
 from pharmacy.services.locks import lock_order
 from pharmacy.services.paging import Cursor, Page, read_page
-from pharmacy.services.patients import hidden_from, patient_to_dict, resolve_patient
 from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -290,7 +292,7 @@ def compute_alerts(order: Order, today: date | None = None) -> list[dict]:
         benzyl_alcohol=bool(matches) and all(_has_benzyl_alcohol(f) for f in matches),
         hidden_orders=tuple(hidden_orders),
         allergies=parse_allergies(order.patient.allergies),
-        hidden_allergies=hidden_from(order.patient, order.prescriber),
+        hidden_allergies=patient_service.hidden_from(order.patient, order.prescriber),
         ingredients=ingredients,
         formulation_name=formulation_name,
     )
@@ -348,7 +350,7 @@ def order_to_dict(
         "status": continuity.display_status(order, today),
         "status_reason": order.status_reason or None,
         "source": order.source,
-        "patient": patient_to_dict(order.patient, viewer),
+        "patient": patient_service.patient_to_dict(order.patient, viewer),
         "prescriber": prescriber_to_dict(order.prescriber),
         "drug": order.drug,
         "concentration_mcg_per_ml": json_decimal(order.concentration_mcg_per_ml),
@@ -489,11 +491,11 @@ def submit_order(
 def _store(
     order_input: OrderInput, prescriber: User, source: str, renews: Order | None = None
 ) -> Order:
-    patient = resolve_patient(order_input.patient, prescriber)
+    patient = patient_service.resolve_patient(order_input.patient, prescriber)
     plan = plan_vials(order_input.plan_request)
     route = order_input.route
     # SPEC 5.8: the labels print the stored patient's name (an MRN match keeps it) and the sig.
-    check_order_labels(
+    label_service.check_order_labels(
         patient.first_name,
         patient.last_name,
         plan.sig,

@@ -23,7 +23,10 @@ from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.domain.order_input import MAX_ADDRESS, MAX_PHONE, PatientInput, parse_allergy_field
 from pharmacy.extensions import db
 from pharmacy.models import Order, Patient, PatientEntry, User, now_utc
+
+# orders imports this module: read orders.compute_alerts at call time (a module, not a name).
 from pharmacy.services import audit
+from pharmacy.services import orders as order_service
 from pharmacy.services.errors import NotFound
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.tx import atomic
@@ -323,13 +326,12 @@ def update_patient(
 def _refresh_waiting_alerts(patient: Patient) -> None:
     """Recompute the alerts of the patient's orders waiting for verification, so the queue
     shows what the edited allergies mean now (verification computes them again anyway)."""
-    from pharmacy.services.orders import compute_alerts  # orders imports this module
 
     waiting = db.session.execute(
         select(Order).where(Order.patient_id == patient.id, Order.status == "submitted")
     ).scalars()
     for order in waiting:
-        order.alerts = compute_alerts(order)
+        order.alerts = order_service.compute_alerts(order)
 
 
 def search_patients(

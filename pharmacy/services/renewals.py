@@ -14,8 +14,9 @@ from typing import Any
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.regimen import continue_regimen, phase_to_dict
 from pharmacy.domain.units import json_decimal
+from pharmacy.extensions import db
 from pharmacy.models import Order, User
-from pharmacy.services import audit, continuity
+from pharmacy.services import audit, continuity, orders
 from pharmacy.services.errors import NotFound
 from pharmacy.services.patients import patient_to_dict
 from pharmacy.services.tx import atomic
@@ -72,7 +73,6 @@ def request_renewal(order: Order, *, actor: User, now: datetime, note: str = "")
         before={"renewal": None},
         after={"renewal": "requested", "note": note},
     )
-    from pharmacy.extensions import db
 
     db.session.commit()
     return order
@@ -156,7 +156,6 @@ def renew(
     :raise DomainError: bad ``refills``/``days_supply``/``note``, or not renewable
         (``rx_number``). Nothing is saved then.
     """
-    from pharmacy.services import orders
 
     if order.prescriber_id != prescriber.id:
         raise NotFound(f"There is no order Rx {order.rx_number}.")

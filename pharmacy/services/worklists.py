@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, IngredientLot, Order, User
+from pharmacy.services import continuity_list
+from pharmacy.services.settings import local_today
 
 
 def _count(query) -> int:
@@ -30,8 +32,6 @@ def home_summary(user: User, today: date | None = None) -> dict:
     Prescribers get their inbox (the continuity list of their patients, SPEC 7.5);
     pharmacists the number of follow-up items.
     """
-    from pharmacy.services import continuity_list
-    from pharmacy.services.settings import local_today
 
     today = today or local_today()
     summary: dict = {}

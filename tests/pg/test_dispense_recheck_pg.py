@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import requires_pg
-from tests.web.test_dispense_recheck import run_recall_then_dispense
+from tests.web.test_dispense_recheck import run_recall_races_dispense, run_recall_then_dispense
 
 pytestmark = pytest.mark.date_sensitive
 
@@ -13,3 +13,8 @@ pytestmark = pytest.mark.date_sensitive
 @requires_pg
 def test_recall_then_dispense_is_refused_pg(pg_app):
     run_recall_then_dispense(pg_app)
+
+
+@requires_pg
+def test_recall_races_dispense_pg(pg_app):
+    run_recall_races_dispense(pg_app, rounds=5)

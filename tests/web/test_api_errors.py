@@ -6,7 +6,7 @@ import base64
 
 from flask import Blueprint
 
-from pharmacy.api.base import json_body
+from pharmacy.api.body import json_body
 from tests.factories import PASSWORD
 
 

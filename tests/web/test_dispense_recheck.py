@@ -8,6 +8,8 @@ fills to pull. :func:`run_recall_then_dispense` also runs on PostgreSQL (tests/p
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import timedelta
 
 import pytest
@@ -197,3 +199,40 @@ def test_dispensed_fills_are_not_pulled(app, client, api):
     )
     assert recall.get_json()["fills_to_pull"] == []
     assert [f["status"] for f in recall.get_json()["fills"]] == ["dispensed"]
+
+
+def run_recall_races_dispense(app, rounds: int = 3) -> None:
+    """Recall a batch while its checked fill is dispensed: the two never disagree.
+
+    Either the dispense wins (200) and the recall lists the fill as dispensed (a patient to
+    contact), or the recall wins and the dispense is refused (409) with the fill to pull.
+    """
+    from tests.concurrency import run_at_once
+
+    headers = {"Authorization": f"Bearer {issue_token(app, 'pharmacist')}"}
+    for _ in range(rounds):
+        fill_id, lot = _checked_fill(app, app.test_client(), headers)
+
+        def request(client, i, fill_id=fill_id, lot=lot):
+            # A random head start, so that either request may take the rows first.
+            time.sleep(random.random() * 0.06)
+            if i == 0:
+                return client.post(
+                    "/api/v1/recalls", json={"batch_lot": lot, "reason": "Race"}, headers=headers
+                )
+            return client.post(f"/api/v1/fills/{fill_id}/dispense", headers=headers)
+
+        recall, dispense = run_at_once(app, 2, request)
+        assert recall.status_code == 201, recall.get_json()
+        assert dispense.status_code in (200, 409), dispense.get_json()
+        listed = {f["id"]: f["status"] for f in recall.get_json()["fills"]}
+        pulled = [f["id"] for f in recall.get_json()["fills_to_pull"]]
+        status = _state(app, fill_id, lot)[0]
+        if dispense.status_code == 200:
+            assert listed[fill_id] == "dispensed" and pulled == [] and status == "dispensed"
+        else:
+            assert listed[fill_id] == "checked" and pulled == [fill_id] and status == "checked"
+
+
+def test_recall_races_dispense(app):
+    run_recall_races_dispense(app)

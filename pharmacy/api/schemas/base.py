@@ -38,8 +38,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from pharmacy.api.body import json_body
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.units import MAX_NUMBER_TEXT, NUMBER_PATTERN, NumberError, read_decimal
+from pharmacy.idempotency import idempotent
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer; larger ids are unknown, never an overflow
 DEFAULT_TEXT = 2000  # characters of free text when a field names no other limit
@@ -333,7 +335,6 @@ def _without(data: Any, locs: list[tuple[int | str, ...]]) -> Any:
 
 def parse_body(model: type[M]) -> M:
     """Return the current request's JSON body as ``model`` (400 malformed, 422 invalid)."""
-    from pharmacy.api.base import json_body
 
     return validate(model, json_body())
 
@@ -389,8 +390,6 @@ def operation(
 
     def decorator(view: Callable) -> Callable:
         if creates:  # SPEC 8.3: a creating POST honours Idempotency-Key
-            from pharmacy.idempotency import idempotent
-
             view = idempotent(view)
         setattr(view, OPENAPI_ATTR, spec)
         return view
