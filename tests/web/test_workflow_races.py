@@ -25,8 +25,16 @@ def check_two_pharmacists_decide_at_once(app):
         make_user("pharmacist2", "pharmacist")
         rx = make_verified_order(status="submitted", verified_dt=None).rx_number
     headers = [_bearer(app, "pharmacist"), _bearer(app, "pharmacist2")]
+    # SPEC 5.2: approving gives a reason for each warning the order has (computed again at
+    # verification: the factory stores none).
+    from pharmacy.services.orders import compute_alerts
+
+    with app.app_context():
+        order = db.session.execute(db.select(Order).filter_by(rx_number=rx)).scalar_one()
+        acks = {a["code"]: "Checked" for a in compute_alerts(order) if a["level"] == "warning"}
+        db.session.remove()
     bodies = [
-        {"decision": "approve"},
+        {"decision": "approve", "acknowledgements": acks},
         {"decision": "reject", "reason": "Duplicate of an earlier Rx"},
     ]
     statuses = run_at_once(
