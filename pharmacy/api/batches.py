@@ -9,18 +9,10 @@ from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.batches import BatchIn, BatchListOut, BatchOut, SterilityIn
 from pharmacy.api.schemas.common import BatchListQuery, ErrorOut, ReasonIn
-from pharmacy.errors import ApiError
 from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, date_args, page_links, text_arg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import batches as service
-
-
-def _existing(lot_number: str):
-    batch = service.get_batch(lot_number)
-    if batch is None:
-        raise ApiError(404, f"No batch {lot_number!r}.")
-    return batch
 
 
 @bp.post("/batches")
@@ -62,7 +54,7 @@ def list_batches():
 @operation(responses={200: BatchOut, 404: ErrorOut})
 def get_batch(lot_number: str):
     """Return one batch with its worksheet and components."""
-    return jsonify(service.to_dict(_existing(lot_number)))
+    return jsonify(service.to_dict(service.get_batch(lot_number)))
 
 
 @bp.post("/batches/<lot_number>/sterility-test")
@@ -76,7 +68,7 @@ def sterility_test(lot_number: str):
     A ``passed`` result completed before the incubation days (USP <71>) is a 422 on
     ``completed_at``, as is a completion before compounding or in the future.
     """
-    batch = _existing(lot_number)
+    batch = service.get_batch(lot_number)
     body = validate(SterilityIn, json_body()).model_dump()
     recorded = service.record_sterility(
         batch.lot_number,
@@ -94,7 +86,7 @@ def sterility_test(lot_number: str):
 @operation(responses={200: BatchOut, 404: ErrorOut, 409: ErrorOut}, body_required=False)
 def release_batch(lot_number: str):
     """Release a quarantined batch (409 while a required sterility test has not passed)."""
-    batch = _existing(lot_number)
+    batch = service.get_batch(lot_number)
     return jsonify(service.to_dict(service.release_batch(batch.lot_number, api_user())))
 
 
@@ -103,7 +95,7 @@ def release_batch(lot_number: str):
 @operation(request=ReasonIn, responses={200: BatchOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def reject_batch(lot_number: str):
     """Reject a batch with ``{"reason"}``."""
-    batch = _existing(lot_number)
+    batch = service.get_batch(lot_number)
     body = validate(ReasonIn, json_body()).model_dump()
     return jsonify(
         service.to_dict(service.reject_batch(batch.lot_number, body.get("reason"), api_user()))

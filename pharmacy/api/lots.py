@@ -9,17 +9,9 @@ from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut, LotListQuery, ReasonIn
 from pharmacy.api.schemas.lots import LotIn, LotListOut, LotOut
-from pharmacy.errors import ApiError
 from pharmacy.pagination import cursor_from_request, page_links, text_arg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import lots as service
-
-
-def _existing(lot_id: int):
-    lot = service.get_lot(lot_id)
-    if lot is None:
-        raise ApiError(404, f"No ingredient lot {lot_id}.")
-    return lot
 
 
 @bp.post("/ingredient-lots")
@@ -61,7 +53,7 @@ def list_lots():
 @operation(responses={200: LotOut, 404: ErrorOut})
 def get_lot(lot_id: int):
     """Return one lot."""
-    return jsonify(service.to_dict(_existing(lot_id)))
+    return jsonify(service.to_dict(service.get_lot(lot_id)))
 
 
 @bp.post("/ingredient-lots/<int:lot_id>/release")
@@ -71,7 +63,7 @@ def get_lot(lot_id: int):
 )
 def release_lot(lot_id: int):
     """Release a lot, or 422 naming the failed specification."""
-    _existing(lot_id)
+    service.get_lot(lot_id)
     return jsonify(service.to_dict(service.release_lot(lot_id, api_user())))
 
 
@@ -80,6 +72,6 @@ def release_lot(lot_id: int):
 @operation(request=ReasonIn, responses={200: LotOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
 def reject_lot(lot_id: int):
     """Reject a lot with ``{"reason"}``."""
-    _existing(lot_id)
+    service.get_lot(lot_id)
     body = validate(ReasonIn, json_body()).model_dump()
     return jsonify(service.to_dict(service.reject_lot(lot_id, body.get("reason"), api_user())))

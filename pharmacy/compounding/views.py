@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -76,7 +76,7 @@ def receive_lot():
 @role_required(*PHARMACY_STAFF)
 def lot(lot_id: int):
     """Show a lot with its specification and, for a pharmacist, release and reject."""
-    record = lot_service.get_lot(lot_id) or abort(404)
+    record = lot_service.get_lot(lot_id)
     return render_template(
         "compounding/lot.html",
         lot=record,
@@ -93,7 +93,7 @@ def lot(lot_id: int):
 @role_required(PHARMACIST)
 def release_lot(lot_id: int):
     """Release a lot, or show which specification failed."""
-    record = lot_service.get_lot(lot_id) or abort(404)
+    record = lot_service.get_lot(lot_id)
     if ActionForm().validate_on_submit():
         try:
             lot_service.release_lot(record.id, current_user)
@@ -111,7 +111,7 @@ def release_lot(lot_id: int):
 @role_required(PHARMACIST)
 def reject_lot(lot_id: int):
     """Reject a lot with a reason."""
-    record = lot_service.get_lot(lot_id) or abort(404)
+    record = lot_service.get_lot(lot_id)
     form = ReasonForm()
     if form.validate_on_submit():
         try:
@@ -206,7 +206,7 @@ def new_batch():
 @role_required(*PHARMACY_STAFF)
 def batch(lot_number: str):
     """Show a batch: worksheet, BUD and what limited it, sterility, release and reject."""
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     return _batch_page(record, SterilityForm())
 
 
@@ -238,7 +238,7 @@ def sterility(lot_number: str):
 
     Bad input shows the page again with the errors on their fields (422), as the API would.
     """
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     form = SterilityForm()
     if not form.validate_on_submit():
         return _batch_page(record, form), 422
@@ -267,7 +267,7 @@ def sterility(lot_number: str):
 @role_required(PHARMACIST)
 def release_batch(lot_number: str):
     """Release a batch for dispensing."""
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     if ActionForm().validate_on_submit():
         _act(
             lambda: batch_service.release_batch(record.lot_number, current_user),
@@ -280,7 +280,7 @@ def release_batch(lot_number: str):
 @role_required(PHARMACIST)
 def reject_batch(lot_number: str):
     """Reject a batch with a reason."""
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     form = ReasonForm()
     if form.validate_on_submit():
         _act(
@@ -294,7 +294,7 @@ def reject_batch(lot_number: str):
 @role_required(*PHARMACY_STAFF)
 def worksheet(lot_number: str):
     """Show the printable worksheet."""
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     return render_template(
         "compounding/worksheet.html",
         batch=record,
@@ -307,7 +307,7 @@ def worksheet(lot_number: str):
 @role_required(*PHARMACY_STAFF)
 def worksheet_pdf(lot_number: str):
     """Return the worksheet as a PDF."""
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     pdf = batch_service.worksheet_pdf(record)
     return send_file(
         BytesIO(pdf), mimetype="application/pdf", download_name=f"worksheet-{record.lot_number}.pdf"
@@ -318,7 +318,7 @@ def worksheet_pdf(lot_number: str):
 @role_required(*PHARMACY_STAFF)
 def print_batch(lot_number: str):
     """Send the batch label and one vial label per serial to a configured printer."""
-    record = batch_service.get_batch(lot_number) or abort(404)
+    record = batch_service.get_batch(lot_number)
     form = PrintForm()
     if not form.validate_on_submit():
         flash_form_errors(form)

@@ -36,6 +36,7 @@ from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, U
 from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
+from pharmacy.services.errors import NotFound
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
@@ -164,9 +165,10 @@ def plan_batch(data: dict, now: datetime | None = None) -> BatchPlan:
     else:
         seen: set[int] = set()
         for raw in lot_ids:
-            lot = lot_service.get_lot(raw)
-            if lot is None:
-                errors["ingredient_lots"] = f"No ingredient lot {raw!r}."
+            try:
+                lot = lot_service.get_lot(raw)
+            except NotFound as exc:
+                errors["ingredient_lots"] = exc.message
                 break
             if lot.id in seen:
                 errors["ingredient_lots"] = f"Lot {lot.lot} (id {lot.id}) is listed twice."
@@ -327,13 +329,19 @@ def _insert_batch(plan: BatchPlan, actor: User | None) -> Batch:
     raise ConflictError("lot_number", "Could not number the batch; please try again.")
 
 
-def get_batch(lot_number: str) -> Batch | None:
-    """Return the batch with this lot number (case-insensitive input), or None."""
-    if not isinstance(lot_number, str) or not lot_number.strip():
-        return None
-    return db.session.execute(
-        select(Batch).where(Batch.lot_number == lot_number.strip().upper())
-    ).scalar_one_or_none()
+def get_batch(lot_number: str) -> Batch:
+    """Return the batch with this lot number (case-insensitive input).
+
+    :raise NotFound: no such batch.
+    """
+    batch = None
+    if isinstance(lot_number, str) and lot_number.strip():
+        batch = db.session.execute(
+            select(Batch).where(Batch.lot_number == lot_number.strip().upper())
+        ).scalar_one_or_none()
+    if batch is None:
+        raise NotFound(f"No batch {lot_number!r}.")
+    return batch
 
 
 BATCH_STATUSES = (QUARANTINE, RELEASED, "rejected", "recalled")
@@ -411,7 +419,7 @@ def record_sterility(
         recorded, or the batch is no longer in quarantine.
     """
     now = now or now_utc()
-    batch = _require(lot_number)
+    batch = get_batch(lot_number)
     errors: dict[str, str] = {}
     if result not in (PASSED, FAILED):
         errors["result"] = "Choose the result: 'passed' or 'failed'."
@@ -486,7 +494,7 @@ def release_batch(lot_number: str, actor: User | None, now: datetime | None = No
     :raise ConflictError: not in quarantine (e.g. released twice), a required sterility
         test has not passed, or the BUD has passed.
     """
-    batch = _require(lot_number)
+    batch = get_batch(lot_number)
     if batch.status != QUARANTINE:
         raise ConflictError(
             "status",
@@ -524,7 +532,7 @@ def reject_batch(lot_number: str, reason: Any, actor: User | None) -> Batch:
     :raise DomainError: unknown batch, or field ``reason`` empty.
     :raise ConflictError: already rejected or recalled.
     """
-    batch = _require(lot_number)
+    batch = get_batch(lot_number)
     if not isinstance(reason, str) or not reason.strip():
         raise DomainError("reason", "Give a reason for rejecting the batch.")
     if batch.status not in (QUARANTINE, RELEASED):
@@ -662,13 +670,6 @@ def _match_lots(spec: FormulationSpec, lots: list[IngredientLot]) -> dict[str, I
     if missing:
         raise DomainError("ingredient_lots", f"Choose a lot of {', '.join(missing)}.")
     return matched
-
-
-def _require(lot_number: str) -> Batch:
-    batch = get_batch(lot_number)
-    if batch is None:
-        raise DomainError("lot_number", f"No batch {lot_number!r}.")
-    return batch
 
 
 # --- Read models for the compounding pages ---------------------------------------------------

@@ -28,7 +28,7 @@ from pharmacy.domain.units import format_ml, format_qty
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Fill, Formulation, LabelRender, Order, User, now_utc
 from pharmacy.services import audit, continuity, followup
-from pharmacy.services.errors import NotFound
+from pharmacy.services import batches as batch_service
 from pharmacy.services.fills import get_fill
 from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
@@ -60,19 +60,6 @@ class Rendered:
 
 
 # --- loading --------------------------------------------------------------------------------
-
-
-def get_batch(lot_number: str) -> Batch:
-    """Return the batch with ``lot_number``.
-
-    :raise NotFound: no such batch lot.
-    """
-    batch = db.session.execute(
-        select(Batch).where(Batch.lot_number == lot_number)
-    ).scalar_one_or_none()
-    if batch is None:
-        raise NotFound(f"No batch {lot_number!r}.")
-    return batch
 
 
 def _printable_fill(fill: Fill) -> None:
@@ -542,7 +529,7 @@ def batch_labels(
     :raise DomainError: a bad ``count``, a reprint without ``reason``, or a refused label.
     """
     output = _output(output)
-    batch = get_batch(lot_number)
+    batch = batch_service.get_batch(lot_number)
     _printable_batch(batch)
     if count is None:
         count = batch.vials
@@ -582,7 +569,7 @@ def batch_label_items(lot_number: str) -> tuple[Batch, list]:
 
     :raise NotFound: no such batch. :raise ConflictError: the batch is rejected or recalled.
     """
-    batch = get_batch(lot_number)
+    batch = batch_service.get_batch(lot_number)
     _printable_batch(batch)
     vials = [_build(lambda n: vial_label(batch, serial=n), n) for n in range(1, batch.vials + 1)]
     return batch, [_build(batch_label, batch), *vials]

@@ -27,6 +27,7 @@ from pharmacy.domain.worksheet import check_release
 from pharmacy.extensions import db
 from pharmacy.models import IngredientLot, User, now_utc
 from pharmacy.services import audit
+from pharmacy.services.errors import NotFound
 from pharmacy.services.formulary import active_components
 from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.settings import local_today
@@ -58,15 +59,20 @@ def is_usable(lot: IngredientLot, today: date | None = None) -> bool:
     return lot.status == RELEASED and not is_expired(lot, today) and lot.quantity_on_hand > 0
 
 
-def get_lot(lot_id: Any) -> IngredientLot | None:
-    """Return the lot with this id, or None (also for ids that are not whole numbers)."""
-    if isinstance(lot_id, bool):
-        return None
-    try:
-        number = int(lot_id)
-    except (TypeError, ValueError):
-        return None
-    return db.session.get(IngredientLot, number)
+def get_lot(lot_id: Any) -> IngredientLot:
+    """Return the lot with this id.
+
+    :raise NotFound: no such lot (also for ids that are not whole numbers).
+    """
+    lot = None
+    if not isinstance(lot_id, bool):
+        try:
+            lot = db.session.get(IngredientLot, int(lot_id))
+        except (TypeError, ValueError, OverflowError):
+            lot = None
+    if lot is None:
+        raise NotFound(f"No ingredient lot {lot_id!r}.")
+    return lot
 
 
 def _lots_query(component: str | None, status: str | None) -> Select[Any]:
@@ -201,7 +207,7 @@ def release_lot(lot_id: Any, actor: User | None, today: date | None = None) -> I
     :raise ValidationFailed: naming each failed spec (assay_percent, lod_percent,
         coa_reference).
     """
-    lot = _require(lot_id)
+    lot = get_lot(lot_id)
     if lot.status != QUARANTINE:
         raise ConflictError(
             "status", f"Lot {lot.lot} is {lot.status}; only a lot in quarantine can be released."
@@ -233,7 +239,7 @@ def reject_lot(lot_id: Any, reason: Any, actor: User | None) -> IngredientLot:
     :raise DomainError: no such lot, or field ``reason`` empty.
     :raise ConflictError: already rejected or recalled.
     """
-    lot = _require(lot_id)
+    lot = get_lot(lot_id)
     if not isinstance(reason, str) or not reason.strip():
         raise DomainError("reason", "Give a reason for rejecting the lot.")
     if lot.status not in (QUARANTINE, RELEASED):
@@ -275,13 +281,6 @@ def to_dict(lot: IngredientLot, today: date | None = None) -> dict[str, Any]:
         "received_at": lot.received_dt.isoformat() if lot.received_dt else None,
         "released_at": lot.released_dt.isoformat() if lot.released_dt else None,
     }
-
-
-def _require(lot_id: Any) -> IngredientLot:
-    lot = get_lot(lot_id)
-    if lot is None:
-        raise DomainError("id", f"No ingredient lot {lot_id!r}.")
-    return lot
 
 
 MAX_QUANTITY = Decimal(1_000_000_000)  # below NUMERIC(14, 4)'s 10^10
