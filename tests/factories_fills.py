@@ -13,7 +13,6 @@ from decimal import Decimal
 from pharmacy.extensions import db
 from pharmacy.models import (
     Batch,
-    BatchComponent,
     Formulation,
     IngredientLot,
     Order,
@@ -69,26 +68,20 @@ def make_formulation(**overrides) -> Formulation:
 
 
 def make_ingredient_lot(**overrides) -> IngredientLot:
-    """Create and commit a released cyanocobalamin lot."""
-    n = next(_seq)
+    """Create and commit a released cyanocobalamin lot (the fills' preset of ``make_lot``)."""
     fields = {
         "component": "Cyanocobalamin USP",
         "manufacturer": "Acme Chem",
-        "lot": f"CN{n:05d}",
+        "lot": f"CN{next(_seq):05d}",
         "expiry": "2030-12",
         "expiry_date": date(2030, 12, 31),
-        "quantity_received": Decimal(10000),
-        "quantity_on_hand": Decimal(10000),
+        "quantity": Decimal(10000),
         "unit": "mg",
         "assay_percent": Decimal("99.0"),
         "lod_percent": Decimal("5.0"),
-        "status": "released",
+        **overrides,
     }
-    fields.update(overrides)
-    lot = IngredientLot(**fields)
-    db.session.add(lot)
-    db.session.commit()
-    return lot
+    return stock.make_lot(**fields)
 
 
 def make_batch(
@@ -100,36 +93,27 @@ def make_batch(
     ingredient_lots: list[IngredientLot] = (),
     **overrides,
 ) -> Batch:
-    """Create and commit a batch (released, 10 vials, BUD 60 days from now by default)."""
-    n = next(_seq)
-    formulation = formulation or make_formulation()
-    compounded = overrides.pop("compounded_dt", now_utc() - timedelta(days=1))
+    """Create and commit a batch (released, 10 vials, BUD 60 days from now by default).
+
+    The fills' preset of :func:`tests.factories_stock.make_batch`: compounded yesterday, no
+    sterility record, worksheet lines only for the ``ingredient_lots`` given.
+    """
     fields = {
-        "lot_number": f"CYT{n:06d}",
-        "formulation_id": formulation.id,
+        "lot_number": f"CYT{next(_seq):06d}",
         "vials": vials,
-        "vials_available": vials,
-        "compounded_dt": compounded,
+        "compounded_dt": now_utc() - timedelta(days=1),
         "bud_dt": bud_dt or now_utc() + timedelta(days=60),
+        "bud_rule": "",
         "status": status,
+        "sterility_test": None,
+        "sterility_recorded_dt": None,
+        "sterility_completed_dt": None,
+        "released_dt": None,
+        **overrides,
     }
-    fields.update(overrides)
-    batch = Batch(**fields)
-    for i, lot in enumerate(ingredient_lots):
-        batch.components.append(
-            BatchComponent(
-                ingredient_lot_id=lot.id,
-                position=i,
-                component=lot.component,
-                required=Decimal(1),
-                weigh=Decimal(1),
-                unit="mg",
-                drawn=Decimal(1),
-            )
-        )
-    db.session.add(batch)
-    db.session.commit()
-    return batch
+    return stock.make_batch(
+        formulation or make_formulation(), ingredient_lots=list(ingredient_lots), **fields
+    )
 
 
 def make_verified_order(patient: Patient | None = None, **overrides) -> Order:
