@@ -8,9 +8,8 @@ from flask_login import current_user
 from pharmacy.access import role_required
 from pharmacy.admin.forms import PrinterForm, ReasonForm, SettingsForm, UserForm
 from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
-from pharmacy.extensions import db
 from pharmacy.forms import attach_errors
-from pharmacy.models import User, now_utc
+from pharmacy.models import now_utc
 from pharmacy.pagination import cursor_from_request, text_arg
 from pharmacy.roles import ADMIN, ALL_ROLES, PHARMACIST
 from pharmacy.services import printing as printing_service
@@ -56,7 +55,7 @@ def new_user():
 @role_required(ADMIN)
 def edit_user(user_id: int):
     """Edit a user's role and details, or reset the password."""
-    user = db.session.get(User, user_id) or abort(404)
+    user = user_service.get_user(user_id)
     form = UserForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
         form.password.data = ""
@@ -77,7 +76,7 @@ def edit_user(user_id: int):
 @role_required(ADMIN)
 def set_active(user_id: int):
     """Activate or deactivate a user."""
-    user = db.session.get(User, user_id) or abort(404)
+    user = user_service.get_user(user_id)
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)

@@ -13,16 +13,8 @@ from pharmacy.api.schemas.formulations import (
     FormulationListOut,
     FormulationOut,
 )
-from pharmacy.errors import ApiError
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF
 from pharmacy.services import formulary as service
-
-
-def _existing(code: str):
-    formulation = service.current(code)
-    if formulation is None:
-        raise ApiError(404, f"No formulation {code!r}.")
-    return formulation
 
 
 @bp.post("/formulations")
@@ -56,7 +48,7 @@ def list_formulations():
 @operation(responses={200: FormulationOut, 404: ErrorOut})
 def get_formulation(code: str):
     """Return the current version of a formulation and the numbers of its older versions."""
-    formulation = _existing(code)
+    formulation = service.get_formulation(code)
     data = service.to_dict(formulation)
     data["versions"] = [
         {"version": f.version, "status": f.status, "id": f.id}
@@ -73,7 +65,7 @@ def get_formulation(code: str):
 )
 def update_formulation(code: str):
     """Edit a formulation (a new version when a batch used the current one)."""
-    _existing(code)
+    service.get_formulation(code)
     body = json_body()
     validate(FormulationIn, body)
     formulation = service.update_formulation(code, body, api_user())
@@ -85,7 +77,7 @@ def update_formulation(code: str):
 @operation(responses={200: FormulationOut, 404: ErrorOut, 409: ErrorOut}, body_required=False)
 def retire_formulation(code: str):
     """Retire a formulation: no new batches or orders match it."""
-    _existing(code)
+    service.get_formulation(code)
     return jsonify(service.to_dict(service.set_status(code, service.RETIRED, api_user())))
 
 
@@ -94,5 +86,5 @@ def retire_formulation(code: str):
 @operation(responses={200: FormulationOut, 404: ErrorOut, 409: ErrorOut}, body_required=False)
 def activate_formulation(code: str):
     """Make a retired formulation active again."""
-    _existing(code)
+    service.get_formulation(code)
     return jsonify(service.to_dict(service.set_status(code, service.ACTIVE, api_user())))

@@ -14,11 +14,10 @@ match inside ``cyanocobalamin`` and ``cobalt`` does not match ``cobaltous``.
 
 Sources of the name table (``../shared/research/domain.md``):
 
-* cyanocobalamin, vitamin B12, B12: the US cyanocobalamin injection label (domain.md section
-  4, "Formulation (label DESCRIPTION)"); its contraindication is "sensitivity to cobalt
-  and/or vitamin B12".
-* cobalamin, hydroxocobalamin, methylcobalamin: the other cobalamins share the corrin ring
-  (domain.md section 4, "Hydroxocobalamin (US label, for comparison)"); SPEC 5.1 lists them.
+* cyanocobalamin, vitamin B12, B12: the product's own names (domain.md section 4, the US
+  cyanocobalamin injection label, "Formulation (label DESCRIPTION)"); SPEC 5.1.
+* cobalamin, hydroxocobalamin, methylcobalamin: the related cobalamins SPEC 5.1 lists
+  (hydroxocobalamin: domain.md section 4, "Hydroxocobalamin (US label, for comparison)").
 * cobalt: cyanocobalamin is 4.34 % cobalt (domain.md, USP powder table, "cobalt 4.34%").
 * Ingredients: the formulation's own list (benzyl alcohol 1.5 % as the multiple-dose
   preservative, domain.md section 4 "Typical compounding formula").
@@ -164,15 +163,23 @@ def _compact(name: str) -> str:
     return "".join(_WORD.findall(_VIT.sub("vitamin", name).lower()))
 
 
-def _names_in(entry: str) -> set[str]:
-    """Return every run of whole words of ``entry``, each joined into one compact word."""
+def _names_in(entry: str, longest: int = 64) -> set[str]:
+    """Return every run of whole words of ``entry``, each joined into one compact word.
+
+    Runs longer than ``longest`` characters cannot spell a name, so the work stays linear
+    in the entry's length.
+    """
     found: set[str] = set()
     text = _VIT.sub("vitamin", entry).lower()
     for phrase in _PHRASE_BREAK.split(text):
         words = _WORD.findall(phrase)
         for i in range(len(words)):
-            for j in range(i + 1, len(words) + 1):
-                found.add("".join(words[i:j]))
+            joined = ""
+            for word in words[i:]:
+                joined += word
+                if len(joined) > longest:
+                    break
+                found.add(joined)
     return found
 
 
@@ -193,7 +200,7 @@ def screen(entries: Sequence[str], ingredients: Iterable[str] = ()) -> tuple[All
     for entry in entries:
         if is_none_known(entry):
             continue
-        runs = _names_in(entry)
+        runs = _names_in(entry, longest=max(len(c) for _, c, _ in substances))
         for name, compact, ingredient in substances:
             if compact in runs:
                 matches.append(AllergyMatch(entry, name, ingredient))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
@@ -33,7 +33,7 @@ def index():
 @role_required(*PHARMACY_STAFF)
 def detail(code: str):
     """Show a formulation's current version, its older versions and its recent batches."""
-    formulation = service.current(code) or abort(404)
+    formulation = service.get_formulation(code)
     return render_template(
         "formulary/detail.html",
         f=formulation,
@@ -74,7 +74,7 @@ def new():
 @role_required(PHARMACIST)
 def edit(code: str):
     """Edit a formulation: in place if unused, else as a new version."""
-    formulation = service.current(code) or abort(404)
+    formulation = service.get_formulation(code)
     form = FormulationForm()
     if request.method == "GET":
         form.fill_from(service.to_body(formulation))
@@ -97,7 +97,7 @@ def edit(code: str):
 @role_required(PHARMACIST)
 def set_status(code: str):
     """Retire or re-activate a formulation."""
-    formulation = service.current(code) or abort(404)
+    formulation = service.get_formulation(code)
     form = ActionForm()
     status = request.form.get("status", "")
     if form.validate_on_submit():

@@ -19,6 +19,7 @@ from pharmacy.domain.units import json_decimal
 from pharmacy.extensions import db
 from pharmacy.models import Batch, Formulation, FormulationIngredient, User
 from pharmacy.services import audit
+from pharmacy.services.errors import NotFound
 from pharmacy.services.tx import atomic
 
 ACTIVE = "active"
@@ -55,6 +56,17 @@ def current(code: str) -> Formulation | None:
         .order_by(Formulation.version.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def get_formulation(code: str) -> Formulation:
+    """Return the current version of ``code`` (see :func:`current`).
+
+    :raise NotFound: no formulation has this code.
+    """
+    formulation = current(code)
+    if formulation is None:
+        raise NotFound(f"No formulation {code!r}.")
+    return formulation
 
 
 def get_active(code: str) -> Formulation | None:

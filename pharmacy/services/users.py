@@ -15,6 +15,7 @@ from pharmacy.extensions import db
 from pharmacy.models import User, now_utc
 from pharmacy.roles import ALL_ROLES, PRESCRIBER
 from pharmacy.services import audit, throttle
+from pharmacy.services.errors import NotFound
 from pharmacy.services.sessions import end_all_sessions
 from pharmacy.services.tx import atomic
 
@@ -46,6 +47,17 @@ def find_user(username: str) -> User | None:
     return db.session.execute(
         select(User).where(db.func.lower(User.username) == username.strip().lower())
     ).scalar_one_or_none()
+
+
+def get_user(user_id: int) -> User:
+    """Return the user with ``user_id``.
+
+    :raise NotFound: no such user.
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    return user
 
 
 def throttle_message(wait_seconds: int) -> str:

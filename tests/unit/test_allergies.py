@@ -267,3 +267,12 @@ def test_a_reason_for_a_shown_alert_that_no_longer_applies_is_dropped():
     assert check_acknowledgements(now, given, shown=shown) == {"dose_above_max": "Oncology"}
     with pytest.raises(ValidationFailed):
         check_acknowledgements(now, given)  # never shown: refused
+
+
+def test_screening_a_long_entry_stays_fast():
+    import time
+
+    entry = "word " * 400 + "vit b-12"
+    started = time.perf_counter()
+    assert [m.substance for m in screen((entry,), MULTIPLE_DOSE)] == ["vitamin B12"]
+    assert time.perf_counter() - started < 0.5
