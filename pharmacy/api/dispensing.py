@@ -8,7 +8,13 @@ from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
-from pharmacy.api.schemas.fills import CheckIn, CheckOut, DispenseIn, FillOut
+from pharmacy.api.schemas.fills import (
+    CheckIn,
+    CheckOut,
+    DispenseIn,
+    DispenseRefusedOut,
+    FillOut,
+)
 from pharmacy.domain.final_check import RecheckFailed
 from pharmacy.models import now_utc
 from pharmacy.roles import PHARMACIST
@@ -45,7 +51,7 @@ def check_fill(fill_id: int):
 @api_roles(PHARMACIST)
 @operation(
     request=DispenseIn,
-    responses={200: FillOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    responses={200: FillOut, 404: ErrorOut, 409: DispenseRefusedOut, 422: ErrorOut},
     body_required=False,
 )
 def dispense_fill(fill_id: int):

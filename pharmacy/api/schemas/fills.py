@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from pharmacy.api.schemas.base import Out, Strict, Text, clean_text
+from pharmacy.api.schemas.common import ErrorOut
 
 
 def _scans(value: Any) -> Any:
@@ -51,6 +52,12 @@ class DispenseIn(Strict):
     """``POST /fills/<id>/dispense`` (the body is optional)."""
 
     pharmacist_initials: Text(10) | None = None
+
+
+class DispenseRefusedOut(ErrorOut):
+    """``409`` from dispensing: the error, and every reason the re-check found (SPEC 5.5)."""
+
+    reasons: list[str] = Field(default_factory=list)
 
 
 class FillOut(Out):
