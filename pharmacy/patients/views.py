@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pharmacy.access import role_required
@@ -13,9 +13,9 @@ from pharmacy.forms import attach_errors
 from pharmacy.pagination import cursor_from_request
 from pharmacy.patients.forms import PatientRecordForm
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
+from pharmacy.services import followup as followup_service
 from pharmacy.services import orders as order_service
 from pharmacy.services import patients as service
-from pharmacy.services.followup import can_see_patient
 from pharmacy.therapy.context import therapy_block
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -50,9 +50,7 @@ def index():
 @role_required(PRESCRIBER, *PHARMACY_STAFF)
 def detail(patient_id: int):
     """Show a patient, their orders and their therapy follow-up (prescribers: their own)."""
-    patient = service.get_patient(patient_id)
-    if patient is None or not can_see_patient(patient.id, current_user):
-        abort(404)
+    patient = followup_service.get_patient(patient_id, current_user)
     record_form = g.get("record_form")
     if record_form is None and current_user.role in PHARMACY_STAFF:
         record_form = PatientRecordForm(
@@ -77,8 +75,7 @@ def detail(patient_id: int):
 @role_required(*PHARMACY_STAFF)
 def edit_record(patient_id: int):
     """Save the patient's phone and address (staff) and allergies (pharmacists), audited."""
-    if service.get_patient(patient_id) is None:
-        abort(404)
+    followup_service.get_patient(patient_id, current_user)  # NotFound answers 404
     form = PatientRecordForm()
     if form.validate():
         try:

@@ -366,11 +366,6 @@ def order_counts(patient_ids: list[int]) -> dict[int, int]:
     return {patient_id: count for patient_id, count in rows}
 
 
-def get_patient(patient_id: int) -> Patient | None:
-    """Return the patient with ``patient_id``, or None."""
-    return db.session.get(Patient, patient_id)
-
-
 def patient_orders(patient: Patient, viewer: User) -> list[Order]:
     """Return the patient's orders ``viewer`` may see, newest first."""
     stmt = select(Order).where(Order.patient_id == patient.id)
