@@ -23,15 +23,12 @@ from barcode.charsets import code128 as _charset
 from barcode.codex import Code128, Gs1_128
 
 from labels.data import CODE128, GS1_128, Barcode, BarcodeDataError
-from labels.gs1 import CSET82, GS, is_valid_gtin
+from labels.gs1 import CSET82, FIXED_LENGTH, GS, NEEDS_GTIN, VARIABLE_MAX_LENGTH, is_valid_gtin
 
 START_A, START_B, START_C = 103, 104, 105
 CODE_C, CODE_B, CODE_A, FNC1 = 99, 100, 101, 102
 
 # GS1 AIs this system prints: fixed-length ones need no separator (GS1 syntax dictionary "*").
-_GS1_FIXED = {"01": 14, "11": 6, "17": 6}
-_GS1_VARIABLE = {"10": 20, "21": 20}
-_GS1_NEEDS_GTIN = {"10", "11", "17", "21"}
 # (current code set, symbol value) -> code set switched to; A's 101 and B's 100 are FNC4.
 _SWITCH = {
     ("A", CODE_B): "B",
@@ -121,20 +118,21 @@ def parse_gs1(data: str) -> tuple[tuple[str, str], ...]:
     while pos < len(data):
         ai = data[pos : pos + 2]
         pos += 2
-        if ai in _GS1_FIXED:
-            value = data[pos : pos + _GS1_FIXED[ai]]
+        if ai in FIXED_LENGTH:
+            value = data[pos : pos + FIXED_LENGTH[ai]]
             pos += len(value)
-            if len(value) != _GS1_FIXED[ai] or not value.isdigit():
-                raise _gs1_error(data, f"AI ({ai}) needs {_GS1_FIXED[ai]} digits, got {value!r}")
+            if len(value) != FIXED_LENGTH[ai] or not value.isdigit():
+                raise _gs1_error(data, f"AI ({ai}) needs {FIXED_LENGTH[ai]} digits, got {value!r}")
             if ai == "01" and not is_valid_gtin(value):
                 raise _gs1_error(data, f"GTIN {value} fails the GS1 mod-10 check digit")
-        elif ai in _GS1_VARIABLE:
+        elif ai in VARIABLE_MAX_LENGTH:
             end = data.find(GS, pos)
             value = data[pos:] if end < 0 else data[pos:end]
             pos = len(data) if end < 0 else end + 1
-            if not 1 <= len(value) <= _GS1_VARIABLE[ai] or not set(value) <= CSET82:
+            if not 1 <= len(value) <= VARIABLE_MAX_LENGTH[ai] or not set(value) <= CSET82:
                 raise _gs1_error(
-                    data, f"AI ({ai}) needs 1-{_GS1_VARIABLE[ai]} GS1 characters, got {value!r}"
+                    data,
+                    f"AI ({ai}) needs 1-{VARIABLE_MAX_LENGTH[ai]} GS1 characters, got {value!r}",
                 )
         else:
             raise _gs1_error(data, f"unsupported or malformed AI {ai!r} at position {pos - 2}")
@@ -142,7 +140,7 @@ def parse_gs1(data: str) -> tuple[tuple[str, str], ...]:
     if not pairs:
         raise _gs1_error(data, "empty element string")
     ais = {ai for ai, _ in pairs}
-    if ais & _GS1_NEEDS_GTIN and "01" not in ais:
+    if ais & NEEDS_GTIN and "01" not in ais:
         raise _gs1_error(data, "(10), (11), (17) and (21) are only valid with a GTIN (01)")
     return tuple(pairs)
 

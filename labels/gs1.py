@@ -17,6 +17,12 @@ CSET82 = frozenset(
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 )
 
+# The application identifiers this system prints and reads (GS1 General Specifications 3.2;
+# the syntax dictionary's "*" marks the predefined-length ones, which need no separator).
+FIXED_LENGTH = {"01": 14, "11": 6, "17": 6}  # GTIN, production date, expiry (YYMMDD)
+VARIABLE_MAX_LENGTH = {"10": 20, "21": 20}  # batch/lot, serial: up to 20 CSET 82 characters
+NEEDS_GTIN = frozenset({"10", "11", "17", "21"})  # valid only with a GTIN (01)
+
 _DIGITS = re.compile(r"[0-9]+")
 
 

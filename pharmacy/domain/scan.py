@@ -30,6 +30,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
+from labels import gs1
 from labels.gs1 import CSET82, GS, gtin_check_digit, is_valid_gtin
 from pharmacy.domain.errors import DomainError
 from pharmacy.domain.lots import month_end, validate_batch_lot
@@ -38,11 +39,12 @@ AI_GTIN = "01"
 AI_EXPIRY = "17"
 AI_LOT = "10"
 AI_SERIAL = "21"
-MAX_GS1_LOT_LENGTH = 20
+MAX_GS1_LOT_LENGTH = gs1.VARIABLE_MAX_LENGTH["10"]
 MAX_SERIAL = 999_999
 """The largest vial serial a scan may carry (no batch is that large; bounds the int)."""
 
-_FIXED_LENGTH = {AI_GTIN: 14, AI_EXPIRY: 6}  # predefined-length AIs: no separator needed
+# The predefined-length AIs a scan may carry: no separator needed after them.
+_FIXED_LENGTH = {ai: gs1.FIXED_LENGTH[ai] for ai in (AI_GTIN, AI_EXPIRY)}
 _AI_NAMES = {
     AI_GTIN: "GTIN",
     AI_EXPIRY: "expiry date",
