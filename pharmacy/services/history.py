@@ -577,7 +577,12 @@ class HistoryWriter:
         return _shift_json(plan["json"], days)
 
     def _new_orders(self, day: date, *, last: bool) -> None:
-        per_day = max(1, int(self.random.gauss(self.orders_per_day, self.orders_per_day / 10)))
+        # About ``orders_per_day`` prescriptions a day in all: renewals of patients in
+        # maintenance come first, new therapy makes up the rest (at least a tenth, so new
+        # patients keep arriving). Without this, renewals of renewals piled up year on year.
+        renewing = self.renewals.pop(day, [])
+        wanted = max(1, int(self.random.gauss(self.orders_per_day, self.orders_per_day / 10)))
+        per_day = max(wanted // 10, wanted - len(renewing))
         for _ in range(per_day):
             product = self.random.choice(self.products)
             preset = self.random.choice(tuple(PRESETS))
@@ -592,7 +597,7 @@ class HistoryWriter:
                 start,
                 last=last,
             )
-        for old in self.renewals.pop(day, []):
+        for old in renewing:
             # The prescriber renews: maintenance goes on from the first uncovered dose.
             self._write_order(
                 day,
