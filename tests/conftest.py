@@ -68,6 +68,17 @@ def pytest_unconfigure(config):
         traveller.stop()
 
 
+def pytest_terminal_summary(terminalreporter, config):
+    """Print what the fuzzers ran (tests/fuzz.py), after the results."""
+    from tests.fuzz import SUMMARY
+
+    lines = config.stash.get(SUMMARY, [])
+    if lines:
+        terminalreporter.section("fuzzing")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def pytest_report_header(config):
     value = config.getoption("--today")
     if value:

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
@@ -40,6 +41,16 @@ FUZZ_SETTINGS = settings(
 )
 
 
+SUMMARY = pytest.StashKey[list[str]]()
+
+
+def summary_lines(config) -> list[str]:
+    """Return the lines printed after the run (``pytest_terminal_summary`` in conftest)."""
+    if SUMMARY not in config.stash:
+        config.stash[SUMMARY] = []
+    return config.stash[SUMMARY]
+
+
 class Tally:
     """Count the operations and examples a run made, to print at the end."""
 
@@ -48,9 +59,8 @@ class Tally:
         self.examples = 0
 
     def report(self, config, label: str) -> None:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and self.examples:
-            reporter.write_line(
+        if self.examples:
+            summary_lines(config).append(
                 f"schemathesis ({label}): {len(self.operations)} operations, "
                 f"{self.examples} examples, no server error, every response conforms"
             )
@@ -131,9 +141,8 @@ class StatefulTally(Tally):
         self.succeeded: dict[str, int] = {}
 
     def report(self, config, label: str) -> None:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and self.examples:
-            reporter.write_line(
+        if self.examples:
+            summary_lines(config).append(
                 f"schemathesis stateful ({label}): {self.examples} calls over "
                 f"{len(self.operations)} operations following links; successes: "
                 + ", ".join(f"{op} x{n}" for op, n in sorted(self.succeeded.items()))
