@@ -39,9 +39,10 @@ def list_lots():
         request.args.get("status") or None,
         cursor_from_request(),
     )
+    actives = service.active_components()  # once for the page, not once per lot
     return jsonify(
         {
-            "ingredient_lots": [service.to_dict(lot) for lot in page.items],
+            "ingredient_lots": [service.to_dict(lot, actives=actives) for lot in page.items],
             "limit": page.limit,
             **page_links(page),
         }

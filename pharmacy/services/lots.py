@@ -43,10 +43,13 @@ ACTIVE_DRUG = "cyanocobalamin"
 _TEXT_LIMITS = {"component": 80, "manufacturer": 120, "lot": 40, "coa_reference": 120}
 
 
-def is_active_component(component: str) -> bool:
-    """Tell whether lots of ``component`` are the active (see the module docstring)."""
+def is_active_component(component: str, actives: set[str] | None = None) -> bool:
+    """Tell whether lots of ``component`` are the active (see the module docstring).
+
+    :param actives: :func:`active_components`, read once by a caller that asks for many lots.
+    """
     name = (component or "").strip().casefold()
-    return ACTIVE_DRUG in name or name in active_components()
+    return ACTIVE_DRUG in name or name in (active_components() if actives is None else actives)
 
 
 def is_expired(lot: IngredientLot, today: date | None = None) -> bool:
@@ -259,8 +262,11 @@ def reject_lot(lot_id: Any, reason: Any, actor: User | None) -> IngredientLot:
     return lot
 
 
-def to_dict(lot: IngredientLot, today: date | None = None) -> dict[str, Any]:
-    """Return the API form of a lot (SPEC: lot with ``quantity_on_hand``)."""
+def to_dict(
+    lot: IngredientLot, today: date | None = None, actives: set[str] | None = None
+) -> dict[str, Any]:
+    """Return the API form of a lot (SPEC: lot with ``quantity_on_hand``); a list passes
+    ``actives`` (:func:`active_components`) read once for its page."""
     return {
         "id": lot.id,
         "component": lot.component,
@@ -277,7 +283,7 @@ def to_dict(lot: IngredientLot, today: date | None = None) -> dict[str, Any]:
         "coa_reference": lot.coa_reference,
         "status": lot.status,
         "status_reason": lot.status_reason or None,
-        "is_active": is_active_component(lot.component),
+        "is_active": is_active_component(lot.component, actives),
         "received_at": lot.received_dt.isoformat() if lot.received_dt else None,
         "released_at": lot.released_dt.isoformat() if lot.released_dt else None,
     }

@@ -155,6 +155,7 @@ def list_orders(
         joinedload(Order.verified_by),
         joinedload(Order.closed_by),
         selectinload(Order.fills),
+        selectinload(Order.renews),  # a renewal names the order it continues
     )
     return read_page(stmt, Order.id, cursor or Cursor())
 
