@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -174,6 +175,24 @@ requires_pg = pytest.mark.skipif(
 def _admin_engine():
     url = make_url(PG_URL)
     return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=None)
+
+
+@contextmanager
+def empty_pg_database():
+    """Yield the URL of a new, empty PostgreSQL database (dropped afterwards), for tests that
+    migrate version-1 data themselves; skip when ``TEST_DATABASE_URL`` is not set."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL; .ci/run sets it")
+    name = f"b12_v1_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -83,22 +83,7 @@ def test_sqlite_v1_orders_get_the_defaults(tmp_path):
 
 @pytest.mark.pg
 def test_postgresql_v1_orders_get_the_defaults(tmp_path):
-    import uuid
+    from tests.conftest import _make_app, empty_pg_database
 
-    from sqlalchemy.engine import make_url
-
-    from tests.conftest import PG_URL, _admin_engine, _make_app
-
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL; .ci/run sets it")
-    name = f"b12_v1_{uuid.uuid4().hex[:10]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with empty_pg_database() as url:
         assert _upgrade_with_v1_data(_make_app(url, tmp_path)) == EXPECTED
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
