@@ -12,7 +12,7 @@ from typing import Any
 from flask import request, url_for
 
 from pharmacy.domain.errors import ValidationFailed
-from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, Page
+from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, DateKey, Page
 
 _DIGITS = 10  # 2**31 - 1 has ten digits: longer strings are refused before int() sees them
 
@@ -31,38 +31,88 @@ def _key_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | No
     return value
 
 
-def cursor_from_request(default_limit: int = DEFAULT_LIMIT) -> Cursor:
+def cursor_from_request(default_limit: int = DEFAULT_LIMIT, *, prefix: str = "") -> Cursor:
     """Return the page cursor the query string asks for.
 
+    :param prefix: names one of several lists on a page (``?awaiting_before=``); a prefixed
+        list takes no ``limit``.
     :raise ValidationFailed: a key or limit that is not a whole number in range (422, naming it).
     """
     errors: dict[str, str] = {}
-    before = _key_arg("before", 1, MAX_KEY, errors)
-    after = _key_arg("after", 0, MAX_KEY, errors)
-    limit = _key_arg("limit", 1, MAX_LIMIT, errors)
+    before = _key_arg(f"{prefix}before", 1, MAX_KEY, errors)
+    after = _key_arg(f"{prefix}after", 0, MAX_KEY, errors)
+    limit = None if prefix else _key_arg("limit", 1, MAX_LIMIT, errors)
     if before is not None and after is not None:
-        errors["after"] = "Give either before or after, not both."
+        errors[f"{prefix}after"] = "Give either before or after, not both."
     if errors:
         raise ValidationFailed(errors)
     return Cursor(before=before, after=after, limit=limit or default_limit)
 
 
-def page_links(page: Page[Any], *, external: bool = False) -> dict[str, str | None]:
+def page_links(
+    page: Page[Any], *, external: bool = False, prefix: str = ""
+) -> dict[str, str | None]:
     """Return ``{"next": url, "prev": url}`` for the current endpoint, keeping its filters.
 
     ``next`` opens the older page, ``prev`` the newer one; ``None`` where there is none.
+    ``prefix`` names one of several lists on a page: the others keep their place.
     """
-    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    before, after = f"{prefix}before", f"{prefix}after"
+    args = {k: v for k, v in request.args.items() if k not in (before, after)}
     view_args = dict(request.view_args or {})
     endpoint = request.endpoint or ""
 
-    def link(**cursor: int) -> str:
-        values: dict[str, Any] = {**view_args, **args, **cursor}
+    def link(name: str, key: int) -> str:
+        values: dict[str, Any] = {**view_args, **args, name: key}
         return url_for(endpoint, _external=external, **values)
 
     return {
-        "next": link(before=page.older) if page.older is not None else None,
-        "prev": link(after=page.newer) if page.newer is not None else None,
+        "next": link(before, page.older) if page.older is not None else None,
+        "prev": link(after, page.newer) if page.newer is not None else None,
+    }
+
+
+def date_keys_from_request() -> tuple[DateKey | None, DateKey | None]:
+    """Return the ``(after, before)`` keys of a list paged by date then id (``YYYY-MM-DD.<id>``).
+
+    :raise ValidationFailed: a key that is not so written, or both keys at once (422).
+    """
+    errors: dict[str, str] = {}
+    keys: dict[str, DateKey | None] = {}
+    for name in ("after", "before"):
+        raw = request.args.get(name, "").strip()
+        keys[name] = None
+        if not raw:
+            continue
+        try:
+            keys[name] = DateKey.parse(raw)
+        except ValueError:
+            errors[name] = "Must be a page key as YYYY-MM-DD.<number>."
+    if keys["after"] is not None and keys["before"] is not None:
+        errors["after"] = "Give either before or after, not both."
+    if errors:
+        raise ValidationFailed(errors)
+    return keys["after"], keys["before"]
+
+
+def date_key_links(
+    next_key: DateKey | None, prev_key: DateKey | None, *, external: bool = False
+) -> dict[str, str | None]:
+    """Return ``{"next": url, "prev": url}`` for a list paged by :class:`DateKey`.
+
+    ``next`` reads ``after=`` the key, ``prev`` reads ``before=`` it; the current
+    endpoint's other arguments are kept.
+    """
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    values: dict[str, Any] = {**(request.view_args or {}), **args}
+    endpoint = request.endpoint or ""
+    return {
+        "next": url_for(endpoint, _external=external, **values, after=str(next_key))
+        if next_key is not None
+        else None,
+        "prev": url_for(endpoint, _external=external, **values, before=str(prev_key))
+        if prev_key is not None
+        else None,
     }
 
 

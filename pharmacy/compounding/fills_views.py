@@ -12,6 +12,7 @@ from pharmacy.compounding.views import bp
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.idempotency import idempotent_form
+from pharmacy.pagination import date_key_links, date_keys_from_request
 from pharmacy.roles import PHARMACIST, TECHNICIAN
 from pharmacy.services import fills as fills_service
 from pharmacy.services import trace as trace_service
@@ -112,11 +113,20 @@ def void_fill(fill_id: int):
 @bp.get("/worklist")
 @role_required(TECHNICIAN)
 def worklist():
-    """Show what to compound (no stock for the next fill) and what to fill (due, in stock)."""
+    """Show what to compound (no stock for the next fill) and what to fill (due, in stock),
+    one page at a time (``?after=`` / ``?before=`` a ``YYYY-MM-DD.<id>`` key)."""
+    after, before = date_keys_from_request()
     today = fills_service.local_today()
-    lists = fills_service.worklist(today)
+    page = fills_service.worklist(today, fills_service.WorkCursor(after=after, before=before))
     return render_template(
-        "compounding/worklist.html", today=today, form=FillForm(), order_page=_order_page, **lists
+        "compounding/worklist.html",
+        today=today,
+        form=FillForm(),
+        order_page=_order_page,
+        to_fill=page.to_fill,
+        to_compound=page.to_compound,
+        links=date_key_links(page.next, page.prev),
+        here=request.full_path.rstrip("?"),
     )
 
 

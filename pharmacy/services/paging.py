@@ -4,12 +4,15 @@ A page is read newest first by an integer key (the row id, or the audit sequence
 ``before=<key>`` reads the page of older rows, ``after=<key>`` the page of newer ones. Each
 read asks for one row more than it shows, so whether a further page exists is known without
 counting the table (counting six million audit rows to show fifty cost most of a request).
+Lists ordered by a date, oldest first (the work lists), page by a :class:`DateKey`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
@@ -21,6 +24,7 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_KEY = 2**31 - 1
+_DATE_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\.[0-9]{1,10}")
 
 
 @dataclass(frozen=True)
@@ -86,3 +90,38 @@ def read_page(
 def _run(query: Select[Any], scalars: bool) -> list[Any]:
     result = db.session.execute(query)
     return list(result.scalars() if scalars else result)
+
+
+@dataclass(frozen=True, order=True)
+class DateKey:
+    """A keyset position in a list ordered by a date, then the row id (oldest date first).
+
+    Written in links as ``YYYY-MM-DD.<id>``; comparisons follow the list's order.
+    """
+
+    on: date
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.on.isoformat()}.{self.id}"
+
+    @classmethod
+    def parse(cls, raw: str) -> DateKey:
+        """Return the key written as ``YYYY-MM-DD.<id>``.
+
+        :raise ValueError: anything else, or an id out of range.
+        """
+        if not _DATE_KEY.fullmatch(raw):
+            raise ValueError(raw)
+        day, _, ident = raw.partition(".")
+        if int(ident) > MAX_KEY:
+            raise ValueError(raw)
+        return cls(date.fromisoformat(day), int(ident))
+
+    def successor_bound(self) -> DateKey:
+        """Return the smallest key above this one: ``before`` it includes this row."""
+        return DateKey(self.on, self.id + 1)
+
+    def predecessor_bound(self) -> DateKey:
+        """Return the largest key below this one: ``after`` it includes this row."""
+        return DateKey(self.on, self.id - 1)
