@@ -45,8 +45,10 @@ Decisions a pharmacist would expect, documented here once:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import or_, select, tuple_, update
@@ -676,6 +678,25 @@ def _usable_batches(products: set[tuple]) -> dict[tuple, list[Batch]]:
     return found
 
 
+class _Shelf:
+    """One product's usable batches, earliest BUD first: the vials whose BUD covers a date."""
+
+    def __init__(self, batches: list[Batch], zone: tzinfo) -> None:
+        self.batches = batches
+        self.zone = zone
+        # from_index[i]: the vials in batches[i:], each later BUD covering at least as much.
+        self.from_index = list(accumulate(reversed([b.vials_available for b in batches])))[::-1]
+        self.from_index.append(0)
+
+    def vials_covering(self, first_dose: date) -> int:
+        """Return the vials of the batches whose BUD covers ``first_dose`` (SPEC 2.4)."""
+        # BUDs come in order, so the batches that cover the date are the tail of the list.
+        i = bisect_left(
+            self.batches, True, key=lambda b: bud_covers(b.bud_dt, first_dose, self.zone)
+        )
+        return self.from_index[i]
+
+
 def _work_key(order: Order) -> DateKey:
     assert order.next_fill_allowed_from is not None  # the work lists' query requires it
     return DateKey(order.next_fill_allowed_from, order.id)
@@ -728,15 +749,16 @@ def worklist(today: date, cursor: WorkCursor | None = None) -> WorkPage:
     def product(o: Order) -> tuple:
         return (o.drug, o.concentration_mcg_per_ml, o.vial_volume_ml, o.container)
 
-    stock = _usable_batches({product(o) for o in orders})
     zone = pharmacy_zone()
+    shelves = {
+        p: _Shelf(batches, zone)
+        for p, batches in _usable_batches({product(o) for o in orders}).items()
+    }
     listed: list[tuple[int, WorkItem, bool]] = []  # (position read, item, short of stock)
     for position, order in enumerate(orders):
         first = order.next_fill_due_by
         assert first is not None  # set with next_fill_number on every verified order
-        available = sum(
-            b.vials_available for b in stock[product(order)] if bud_covers(b.bud_dt, first, zone)
-        )
+        available = shelves[product(order)].vials_covering(first)
         upcoming = NextFill(
             order.next_fill_number,
             order.next_fill_allowed_from,

@@ -5,12 +5,15 @@ links, then the previous links back, lists every order exactly once in its secti
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from pharmacy.domain.bud import bud_covers
 from pharmacy.extensions import db
 from pharmacy.models import Order
 from pharmacy.services import fills as fills_service
@@ -152,3 +155,22 @@ def test_a_key_past_the_end_shows_an_empty_page_with_a_way_back(app, as_user, op
     back = PREV.search(html).group(1).replace("&amp;", "&")
     fill, compound = _sections(client.get(back).get_data(as_text=True))
     assert fill or compound
+
+
+def test_vials_covering_a_date_match_the_bud_rule_batch_by_batch() -> None:
+    """The shelf's sums over the tail of the BUD-ordered batches equal the plain rule."""
+    zone = ZoneInfo("America/New_York")
+    start = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)  # 22:30 the day before, local time
+    batches = sorted(
+        (
+            SimpleNamespace(bud_dt=start + timedelta(hours=7 * i), vials_available=i % 4 + 1)
+            for i in range(40)
+        ),
+        key=lambda b: b.bud_dt,
+    )
+    shelf = fills_service._Shelf(batches, zone)
+    for offset in range(-2, 16):
+        day = date(2026, 3, 1) + timedelta(days=offset)
+        expected = sum(b.vials_available for b in batches if bud_covers(b.bud_dt, day, zone))
+        assert shelf.vials_covering(day) == expected, day
+    assert fills_service._Shelf([], zone).vials_covering(date(2026, 3, 1)) == 0
