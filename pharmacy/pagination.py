@@ -6,13 +6,16 @@ older rows, ``?after=<key>`` for newer ones, ``?limit=`` (API) for the page size
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request, url_for
 
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, DateKey, Page
+
+T = TypeVar("T")
 
 _DIGITS = 10  # 2**31 - 1 has ten digits: longer strings are refused before int() sees them
 
@@ -148,3 +151,48 @@ def text_arg(name: str, max_length: int = 40) -> str:
     if len(raw) > max_length or any(ord(ch) < 32 for ch in raw):
         raise ValidationFailed({name: f"Must be at most {max_length} printable characters."})
     return raw
+
+
+def position_args(
+    parse: Callable[[str, str], T], default_limit: int = DEFAULT_LIMIT
+) -> tuple[T | None, T | None, int]:
+    """Return ``(after, before, limit)`` for a list ordered by a composite position.
+
+    ``parse(raw, name)`` reads one position (the continuity list's ``Key.parse``).
+
+    :raise ValidationFailed: a position that is not one the list wrote, both given, or a
+        limit out of range (422, naming each).
+    """
+    errors: dict[str, str] = {}
+    found: dict[str, T | None] = {}
+    for name in ("after", "before"):
+        raw = request.args.get(name, "")
+        found[name] = None
+        if raw:
+            try:
+                found[name] = parse(raw, name)
+            except ValidationFailed as exc:
+                errors.update(exc.errors)
+    limit = _key_arg("limit", 1, MAX_LIMIT, errors)
+    if found["after"] is not None and found["before"] is not None:
+        errors["after"] = "Give either before or after, not both."
+    if errors:
+        raise ValidationFailed(errors)
+    return found["after"], found["before"], limit or default_limit
+
+
+def position_links(
+    next_position: str | None, prev_position: str | None, *, external: bool = False
+) -> dict[str, str | None]:
+    """Return ``{"next": url, "prev": url}`` by position, keeping the current filters."""
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    view_args = dict(request.view_args or {})
+    endpoint = request.endpoint or ""
+
+    def link(**position: str) -> str:
+        return url_for(endpoint, _external=external, **view_args, **args, **position)
+
+    return {
+        "next": link(after=next_position) if next_position is not None else None,
+        "prev": link(before=prev_position) if prev_position is not None else None,
+    }

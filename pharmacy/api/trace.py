@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, stream_with_context
 
 from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.body import json_body
 from pharmacy.api.schemas.base import operation, validate
 from pharmacy.api.schemas.common import ErrorOut
-from pharmacy.api.schemas.trace import RecallIn, TraceOut, TraceQuery
+from pharmacy.api.schemas.trace import RecallIn, TraceOut, TracePageOut, TraceQuery
 from pharmacy.errors import ApiError
+from pharmacy.pagination import cursor_from_request, page_links
 from pharmacy.roles import PHARMACIST
 from pharmacy.services import trace as trace_service
 
@@ -18,27 +19,34 @@ from pharmacy.services import trace as trace_service
 @api_roles(PHARMACIST)
 @operation(
     query=TraceQuery,
-    responses={200: TraceOut, 404: ErrorOut, 422: ErrorOut},
+    responses={200: TracePageOut, 404: ErrorOut, 422: ErrorOut},
 )
 def trace():
-    """Return the batches, fills, patients and prescribers a lot reached (JSON or CSV)."""
+    """Return the batches, fills, patients and prescribers a lot reached (JSON or CSV).
+
+    JSON is a page of fills, newest first (``before``/``after``/``limit``, with ``next`` and
+    ``prev`` links); ``format=csv`` streams every fill, one row each, for a recall list.
+    """
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(422, "format must be json or csv.", fields={"format": "Use json or csv."})
-    result = trace_service.trace(request.args.get("ingredient_lot"), request.args.get("batch_lot"))
+    cursor = cursor_from_request(default_limit=trace_service.PAGE_LIMIT)
+    traced = trace_service.resolve(
+        request.args.get("ingredient_lot"), request.args.get("batch_lot")
+    )
     if fmt == "csv":
-        query = result["query"]
         name = (
-            f"ingredient-lot-{query['ingredient_lot']}"
-            if query["ingredient_lot"] is not None
-            else f"batch-{query['batch_lot']}"
+            f"ingredient-lot-{traced.ingredient_lot_id}"
+            if traced.ingredient_lot_id is not None
+            else f"batch-{traced.batch_lot}"
         )
         return Response(
-            trace_service.trace_csv(result),
+            stream_with_context(trace_service.trace_csv(traced)),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="trace-{name}.csv"'},
         )
-    return jsonify(result)
+    result, page = trace_service.trace_page(traced, cursor)
+    return jsonify({**result, **page_links(page)})
 
 
 @bp.post("/recalls")

@@ -12,7 +12,7 @@ from pharmacy.compounding.views import bp
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.idempotency import idempotent_form
-from pharmacy.pagination import date_key_links, date_keys_from_request
+from pharmacy.pagination import cursor_from_request, date_key_links, date_keys_from_request
 from pharmacy.roles import PHARMACIST, TECHNICIAN
 from pharmacy.services import fills as fills_service
 from pharmacy.services import trace as trace_service
@@ -133,23 +133,31 @@ def worklist():
 @bp.get("/trace")
 @role_required(PHARMACIST)
 def trace():
-    """Trace an ingredient lot or batch lot to batches, fills, patients and prescribers."""
+    """Trace an ingredient lot or batch lot to batches, fills, patients and prescribers.
+
+    The fills come a page at a time, newest first (``before``/``after`` a fill id).
+    """
     ingredient_lot = request.args.get("ingredient_lot", "").strip()
     batch_lot = request.args.get("batch_lot", "").strip()
     result = None
+    page = None
     error = None
     status = 200
     if ingredient_lot or batch_lot:
         try:
-            result = trace_service.trace(ingredient_lot or None, batch_lot or None)
+            cursor = cursor_from_request(default_limit=trace_service.PAGE_LIMIT)
+            traced = trace_service.resolve(ingredient_lot or None, batch_lot or None)
+            result, page = trace_service.trace_page(traced, cursor)
         except ValidationFailed as exc:
-            error, status = exc.message, 422
+            field, message = next(iter(exc.errors.items()))
+            error, status = f"{field.replace('_', ' ').capitalize()}: {message}", 422
         except trace_service.NotFound as exc:
             error, status = str(exc), 404
     form = RecallForm(ingredient_lot=ingredient_lot, batch_lot=batch_lot)
     return render_template(
         "compounding/trace.html",
         result=result,
+        page=page,
         error=error,
         form=form,
         ingredient_lot=ingredient_lot,

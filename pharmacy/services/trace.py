@@ -5,6 +5,12 @@ Voided fills are listed (with their status) but their patients are not contacts:
 went back to stock and never reached anyone. Allocated and checked fills are contacts'
 fills too: the pharmacy must pull them from the shelf, and the patient may be expecting
 them. Patients and prescribers are each listed once, in the order first reached.
+
+A lot can reach thousands of fills over the years, so a person reads the trace a page of
+fills at a time (:func:`trace_page`, newest first, by fill id), a spreadsheet gets every fill
+streamed in chunks (:func:`trace_csv`), and only a recall stores the whole of it
+(:func:`trace`). Each reads the fills with their people in one joined statement and their
+allocations with their serials in another, never one fill at a time.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from pharmacy.domain.errors import ConflictError, ValidationFailed
 from pharmacy.extensions import db
@@ -27,13 +34,20 @@ from pharmacy.models import (
     FillVial,
     IngredientLot,
     Order,
+    Patient,
     Recall,
     User,
     now_utc,
 )
 from pharmacy.services import audit
 from pharmacy.services.fills import NotFound
+from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.tx import atomic
+
+OPEN = ("allocated", "checked")  # fill statuses holding vials that have not left the pharmacy
+PAGE_LIMIT = 200  # fills on one page of a trace (the most ``limit`` allows)
+PULL_LIMIT = 1000  # open fills listed to pull: a few days' work at most, never history
+CSV_CHUNK = 1000  # fills read at a time while streaming the CSV
 
 CSV_COLUMNS = (
     "rx_number",
@@ -84,9 +98,34 @@ def parse_query(ingredient_lot: Any, batch_lot: Any) -> tuple[int | None, str | 
     return None, batch_lot.strip().upper()
 
 
-def _resolve(
-    ingredient_lot_id: int | None, batch_lot: str | None
-) -> tuple[IngredientLot | None, list[Batch]]:
+@dataclass(frozen=True)
+class Traced:
+    """A resolved trace query: the ingredient lot (``None`` for a batch lot) and its batches."""
+
+    ingredient_lot_id: int | None
+    batch_lot: str | None
+    lot: IngredientLot | None
+    batches: list[Batch]
+
+    @property
+    def batch_ids(self) -> list[int]:
+        return [b.id for b in self.batches]
+
+    def reached(self) -> Select[Any]:
+        """Return the ids of the fills that took vials from these batches (a subquery)."""
+        allocation = aliased(FillAllocation)  # never correlated with an outer fill_allocations
+        return select(allocation.fill_id).where(allocation.batch_id.in_(self.batch_ids))
+
+
+def resolve(ingredient_lot: Any, batch_lot: Any) -> Traced:
+    """Check the query and load the lot and the batches it reached (two statements).
+
+    The batches an ingredient lot went into are bounded by the lot itself, never by history.
+
+    :raise ValidationFailed: neither or both given, or a lot id that is not a whole number.
+    :raise NotFound: the lot does not exist.
+    """
+    ingredient_lot_id, batch_lot = parse_query(ingredient_lot, batch_lot)
     if ingredient_lot_id is not None:
         lot = db.session.get(IngredientLot, ingredient_lot_id)
         if lot is None:
@@ -102,153 +141,329 @@ def _resolve(
                     )
                 )
                 .order_by(Batch.compounded_dt, Batch.id)
-                .options(selectinload(Batch.formulation))
+                .options(joinedload(Batch.formulation))
             ).scalars()
         )
-        return lot, batches
+        return Traced(ingredient_lot_id, None, lot, batches)
     batch = db.session.execute(
-        select(Batch).where(Batch.lot_number == batch_lot)
+        select(Batch).where(Batch.lot_number == batch_lot).options(joinedload(Batch.formulation))
     ).scalar_one_or_none()
     if batch is None:
         raise NotFound(f"There is no batch lot {batch_lot}.")
-    return None, [batch]
+    return Traced(None, batch_lot, None, [batch])
 
 
-def _person_patient(patient) -> dict[str, Any]:
+def _fill_rows(fill_ids: Select[Any] | list[int]) -> list[Any]:
+    """Return each fill with its order's Rx, patient and prescriber: one joined statement."""
+    patient, prescriber = aliased(Patient), aliased(User)
+    return list(
+        db.session.execute(
+            select(
+                Fill.id,
+                Fill.fill_number,
+                Fill.status,
+                Fill.dispense_date,
+                Fill.dispensed_dt,
+                Order.rx_number,
+                patient.id.label("patient_id"),
+                patient.first_name,
+                patient.last_name,
+                patient.dob,
+                patient.phone.label("patient_phone"),
+                patient.address,
+                patient.mrn,
+                prescriber.id.label("prescriber_id"),
+                prescriber.full_name.label("prescriber_name"),
+                prescriber.username,
+                prescriber.npi,
+                prescriber.clinic,
+                prescriber.phone.label("prescriber_phone"),
+            )
+            .join(Order, Order.id == Fill.order_id)
+            .join(patient, patient.id == Order.patient_id)
+            .join(prescriber, prescriber.id == Order.prescriber_id)
+            .where(Fill.id.in_(fill_ids))
+            .order_by(Fill.id)
+        )
+    )
+
+
+def _allocation_rows(fill_ids: Select[Any] | list[int], batch_ids: list[int]) -> list[Any]:
+    """Return the allocations these fills took from these batches, one row per serial (or
+    one row with no serial), in fill, allocation and serial order: one statement."""
+    return list(
+        db.session.execute(
+            select(
+                FillAllocation.id,
+                FillAllocation.fill_id,
+                FillAllocation.vials,
+                Batch.lot_number,
+                FillVial.serial,
+            )
+            .join(Batch, Batch.id == FillAllocation.batch_id)
+            .outerjoin(FillVial, FillVial.allocation_id == FillAllocation.id)
+            .where(FillAllocation.fill_id.in_(fill_ids), FillAllocation.batch_id.in_(batch_ids))
+            .order_by(FillAllocation.fill_id, FillAllocation.id, FillVial.serial)
+        )
+    )
+
+
+def _fill_entries(fill_ids: Select[Any] | list[int], batch_ids: list[int]) -> list[dict[str, Any]]:
+    """Return the trace entry of each fill, oldest first, in two statements whatever their
+    number (the fills with their people, then their allocations with their serials).
+
+    :param fill_ids: the ids, or a bounded query of them (a page, a chunk).
+    """
+    if not batch_ids or (isinstance(fill_ids, list) and not fill_ids):
+        return []
+    entries: dict[int, dict[str, Any]] = {}
+    for row in _fill_rows(fill_ids):
+        entries[row.id] = {
+            "id": row.id,
+            "rx_number": row.rx_number,
+            "fill_number": row.fill_number,
+            "status": row.status,
+            "dispense_date": row.dispense_date.isoformat(),
+            "dispensed_at": row.dispensed_dt.isoformat() if row.dispensed_dt else None,
+            "vials": 0,
+            "batch_lots": [],
+            "serials": [],
+            "patient": {
+                "id": row.patient_id,
+                "name": f"{row.first_name} {row.last_name}",
+                "dob": row.dob.isoformat(),
+                "phone": row.patient_phone or None,
+                "address": row.address or None,
+                "mrn": row.mrn,
+            },
+            "prescriber": {
+                "id": row.prescriber_id,
+                "name": row.prescriber_name or row.username,
+                "npi": row.npi,
+                "clinic": row.clinic,
+                "phone": row.prescriber_phone,
+            },
+        }
+    last_allocation = None
+    group: dict[str, Any] = {}
+    if not entries:
+        return []
+    for allocation_id, fill_id, vials, lot_number, serial in _allocation_rows(
+        list(entries), batch_ids
+    ):
+        entry = entries.get(fill_id)
+        if entry is None:  # pragma: no cover - a fill written between the two statements
+            continue
+        if allocation_id != last_allocation:
+            last_allocation = allocation_id
+            entry["vials"] += vials
+            group = {"batch_lot": lot_number, "serials": []}
+            entry["serials"].append(group)
+            if lot_number not in entry["batch_lots"]:
+                entry["batch_lots"].append(lot_number)
+        if serial is not None:
+            group["serials"].append(serial)
+    return list(entries.values())
+
+
+def _contacts(fills: Iterable[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
+    """Return the patients and prescribers of these fills, each once, in the order reached.
+
+    Voided fills reached no one: their vials went back to stock.
+    """
+    patients: dict[int, dict[str, Any]] = {}
+    prescribers: dict[int, dict[str, Any]] = {}
+    for fill in fills:
+        if fill["status"] != "voided":
+            patients.setdefault(fill["patient"]["id"], fill["patient"])
+            prescribers.setdefault(fill["prescriber"]["id"], fill["prescriber"])
+    return list(patients.values()), list(prescribers.values())
+
+
+def _lot_entry(lot: IngredientLot) -> dict[str, Any]:
     return {
-        "id": patient.id,
-        "name": patient.full_name,
-        "dob": patient.dob.isoformat(),
-        "phone": patient.phone or None,
-        "address": patient.address or None,
-        "mrn": patient.mrn,
+        "id": lot.id,
+        "component": lot.component,
+        "manufacturer": lot.manufacturer,
+        "lot": lot.lot,
+        "expiry": lot.expiry,
+        "status": lot.status,
     }
 
 
-def _person_prescriber(prescriber: User) -> dict[str, Any]:
+def _batch_entry(b: Batch) -> dict[str, Any]:
     return {
-        "id": prescriber.id,
-        "name": prescriber.full_name or prescriber.username,
-        "npi": prescriber.npi,
-        "clinic": prescriber.clinic,
-        "phone": prescriber.phone,
+        "lot_number": b.lot_number,
+        "formulation": {
+            "code": b.formulation.code,
+            "version": b.formulation.version,
+            "name": b.formulation.name,
+        },
+        "status": b.status,
+        "vials": b.vials,
+        "vials_available": b.vials_available,
+        "bud": b.bud_dt.isoformat(),
     }
 
 
-def trace(ingredient_lot_id: int | None = None, batch_lot: str | None = None) -> dict[str, Any]:
-    """Return every batch, fill, patient and prescriber reached from one lot.
+def _result(
+    traced: Traced, fills: list[dict[str, Any]], to_pull: list[dict[str, Any]]
+) -> dict[str, Any]:
+    patients, prescribers = _contacts(fills)
+    result: dict[str, Any] = {
+        "query": {"ingredient_lot": traced.ingredient_lot_id, "batch_lot": traced.batch_lot},
+        "batches": [_batch_entry(b) for b in traced.batches],
+        "fills": fills,
+        # SPEC 5.5: fills holding these vials but not dispensed yet; a recall pulls them (the
+        # dispense re-check refuses them; they are voided and filled again).
+        "fills_to_pull": to_pull,
+        "patients": patients,
+        "prescribers": prescribers,
+    }
+    if traced.lot is not None:
+        result["ingredient_lot"] = _lot_entry(traced.lot)
+    return result
+
+
+def trace(ingredient_lot_id: Any = None, batch_lot: Any = None) -> dict[str, Any]:
+    """Return every batch, fill, patient and prescriber reached from one lot, whole.
+
+    What a recall stores: two statements a chunk of :data:`CSV_CHUNK` fills. A person reads
+    :func:`trace_page` instead, and a spreadsheet :func:`trace_csv`.
 
     :raise ValidationFailed: neither or both given.
     :raise NotFound: the lot does not exist.
     """
-    ingredient_lot_id, batch_lot = parse_query(ingredient_lot_id, batch_lot)
-    lot, batches = _resolve(ingredient_lot_id, batch_lot)
-    batch_ids = [b.id for b in batches]
-    allocations = (
-        list(
+    traced = resolve(ingredient_lot_id, batch_lot)
+    fills = [fill for chunk in _chunks(traced) for fill in chunk]
+    return _result(traced, fills, [f for f in fills if f["status"] in OPEN])
+
+
+def _totals(traced: Traced) -> dict[str, int]:
+    """Count the whole trace in one statement: fills, fills to pull, and the people to call."""
+    if not traced.batches:
+        return {"fills": 0, "fills_to_pull": 0, "patients": 0, "prescribers": 0}
+    reached_someone = Fill.status != "voided"
+    row = db.session.execute(
+        select(
+            func.count(Fill.id),
+            func.count(case((Fill.status.in_(OPEN), Fill.id))),
+            func.count(distinct(case((reached_someone, Order.patient_id)))),
+            func.count(distinct(case((reached_someone, Order.prescriber_id)))),
+        )
+        .join(Order, Order.id == Fill.order_id)
+        .where(Fill.id.in_(traced.reached()))
+    ).one()
+    return dict(zip(("fills", "fills_to_pull", "patients", "prescribers"), row, strict=True))
+
+
+def trace_page(traced: Traced, cursor: Cursor) -> tuple[dict[str, Any], Page[int]]:
+    """Return one page of a trace, newest fill first, and the page (its fill ids and keys).
+
+    ``fills``, ``patients`` and ``prescribers`` are this page's; ``fills_to_pull`` lists the
+    open fills of the whole trace (open work, never history: at most :data:`PULL_LIMIT`), and
+    ``totals`` counts the whole trace. A constant number of statements whatever the lot
+    reached (seven for an ingredient lot).
+    """
+    if not traced.batches:
+        page: Page[int] = Page([], None, None, cursor.limit)
+        result = _result(traced, [], [])
+    else:
+        reached = select(FillAllocation.fill_id).where(
+            FillAllocation.batch_id.in_(traced.batch_ids)
+        )
+        page = read_page(
+            reached.distinct(), FillAllocation.fill_id, cursor, key=lambda fill_id: fill_id
+        )
+        pull_ids = list(
             db.session.execute(
-                select(FillAllocation)
-                .join(Fill, FillAllocation.fill_id == Fill.id)
-                .where(FillAllocation.batch_id.in_(batch_ids))
-                .order_by(Fill.id, FillAllocation.id)
-                # One statement for the rows, then one per related table for all of them:
-                # an ingredient lot that reached 2,000 fills used to cost 6,000 statements.
-                .options(
-                    selectinload(FillAllocation.batch),
-                    selectinload(FillAllocation.fill)
-                    .selectinload(Fill.order)
-                    .options(selectinload(Order.patient), selectinload(Order.prescriber)),
-                )
+                select(Fill.id)
+                .where(Fill.status.in_(OPEN), Fill.id.in_(reached))
+                .order_by(Fill.id.desc())
+                .limit(PULL_LIMIT)
             ).scalars()
         )
-        if batch_ids
-        else []
-    )
-
-    serials = _serials_by_allocation(batch_ids)
-    fills: dict[int, dict[str, Any]] = {}
-    patients: dict[int, dict[str, Any]] = {}
-    prescribers: dict[int, dict[str, Any]] = {}
-    for allocation in allocations:
-        fill = allocation.fill
-        order = fill.order
-        entry = fills.get(fill.id)
-        if entry is None:
-            entry = fills[fill.id] = {
-                "id": fill.id,
-                "rx_number": order.rx_number,
-                "fill_number": fill.fill_number,
-                "status": fill.status,
-                "dispense_date": fill.dispense_date.isoformat(),
-                "dispensed_at": fill.dispensed_dt.isoformat() if fill.dispensed_dt else None,
-                "vials": 0,
-                "batch_lots": [],
-                "serials": [],
-                "patient": _person_patient(order.patient),
-                "prescriber": _person_prescriber(order.prescriber),
-            }
-        entry["vials"] += allocation.vials
-        entry["serials"].append(
-            {
-                "batch_lot": allocation.batch.lot_number,
-                "serials": serials.get(allocation.id, []),
-            }
-        )
-        if allocation.batch.lot_number not in entry["batch_lots"]:
-            entry["batch_lots"].append(allocation.batch.lot_number)
-        if fill.status != "voided":
-            patients.setdefault(order.patient.id, _person_patient(order.patient))
-            prescribers.setdefault(order.prescriber.id, _person_prescriber(order.prescriber))
-
-    result: dict[str, Any] = {
-        "query": {"ingredient_lot": ingredient_lot_id, "batch_lot": batch_lot},
-        "batches": [
-            {
-                "lot_number": b.lot_number,
-                "formulation": {
-                    "code": b.formulation.code,
-                    "version": b.formulation.version,
-                    "name": b.formulation.name,
-                },
-                "status": b.status,
-                "vials": b.vials,
-                "vials_available": b.vials_available,
-                "bud": b.bud_dt.isoformat(),
-            }
-            for b in batches
-        ],
-        "fills": list(fills.values()),
-        # SPEC 5.5: fills holding these vials but not dispensed yet; a recall pulls them (the
-        # dispense re-check refuses them; they are voided and filled again).
-        "fills_to_pull": [f for f in fills.values() if f["status"] in ("allocated", "checked")],
-        "patients": list(patients.values()),
-        "prescribers": list(prescribers.values()),
-    }
-    if lot is not None:
-        result["ingredient_lot"] = {
-            "id": lot.id,
-            "component": lot.component,
-            "manufacturer": lot.manufacturer,
-            "lot": lot.lot,
-            "expiry": lot.expiry,
-            "status": lot.status,
+        entries = {
+            e["id"]: e
+            for e in _fill_entries(sorted(set(page.items) | set(pull_ids)), traced.batch_ids)
         }
-    return result
+        fills = [entries[i] for i in page.items if i in entries]
+        result = _result(traced, fills, [entries[i] for i in pull_ids if i in entries])
+    result["totals"] = _totals(traced)
+    result["limit"] = page.limit
+    return result, page
 
 
-def _serials_by_allocation(batch_ids: list[int]) -> dict[int, list[int]]:
-    """Return the serials each allocation of these batches took, in one query."""
-    if not batch_ids:
-        return {}
-    out: dict[int, list[int]] = {}
-    rows = db.session.execute(
-        select(FillVial.allocation_id, FillVial.serial)
-        .where(FillVial.batch_id.in_(batch_ids))
-        .order_by(FillVial.allocation_id, FillVial.serial)
-    )
-    for allocation_id, serial in rows:
-        out.setdefault(allocation_id, []).append(serial)
-    return out
+def _chunks(traced: Traced, chunk: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Yield the trace's fill entries ``chunk`` at a time (:data:`CSV_CHUNK`), oldest first.
+
+    Each chunk is keyed on the last fill id of the one before: two statements a chunk.
+    """
+    size = chunk or CSV_CHUNK
+    if not traced.batches:
+        return
+    after = 0
+    while True:
+        ids = (
+            select(FillAllocation.fill_id)
+            .where(FillAllocation.batch_id.in_(traced.batch_ids), FillAllocation.fill_id > after)
+            .distinct()
+            .order_by(FillAllocation.fill_id)
+            .limit(size)
+        )
+        fills = _fill_entries(ids, traced.batch_ids)
+        if fills:
+            yield fills
+        if len(fills) < size:
+            return
+        after = fills[-1]["id"]
+
+
+def trace_csv(traced: Traced, chunk: int | None = None) -> Iterator[str]:
+    """Yield the trace as CSV: the header line, then one row per fill that took vials from
+    the lot, oldest first, a chunk of rows at a time.
+
+    A generator reading ``chunk`` fills at a time (:func:`_chunks`), so a response streams a
+    recall list of any length without holding it whole.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+
+    def line(values: Iterable[Any]) -> None:
+        writer.writerow([_csv_cell(v) for v in values])
+
+    def flush() -> str:
+        text = out.getvalue()
+        out.seek(0)
+        out.truncate()
+        return text
+
+    line(CSV_COLUMNS)
+    yield flush()
+    for fills in _chunks(traced, chunk):
+        for fill in fills:
+            patient, prescriber = fill["patient"], fill["prescriber"]
+            line(
+                (
+                    fill["rx_number"],
+                    fill["fill_number"],
+                    fill["status"],
+                    fill["dispense_date"],
+                    fill["dispensed_at"],
+                    " ".join(fill["batch_lots"]),
+                    fill["vials"],
+                    serial_text(fill["serials"]),
+                    patient["name"],
+                    patient["dob"],
+                    patient["phone"],
+                    patient["address"],
+                    prescriber["name"],
+                    prescriber["npi"],
+                    prescriber["clinic"],
+                    prescriber["phone"],
+                )
+            )
+        yield flush()
 
 
 def serial_text(groups: list[dict[str, Any]]) -> str:
@@ -262,45 +477,6 @@ def _csv_cell(value: Any) -> str:
     if text and text[0] in "=+-@\t\r":
         return "'" + text
     return text
-
-
-def trace_csv(result: dict[str, Any]) -> Iterator[str]:
-    """Yield the trace as CSV lines: one row per affected fill (header only when none).
-
-    A generator, so a response can stream a large recall list instead of building it whole.
-    """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-
-    def line(values: Iterable[Any]) -> str:
-        out.seek(0)
-        out.truncate()
-        writer.writerow([_csv_cell(v) for v in values])
-        return out.getvalue()
-
-    yield line(CSV_COLUMNS)
-    for fill in result["fills"]:
-        patient, prescriber = fill["patient"], fill["prescriber"]
-        yield line(
-            (
-                fill["rx_number"],
-                fill["fill_number"],
-                fill["status"],
-                fill["dispense_date"],
-                fill["dispensed_at"],
-                " ".join(fill["batch_lots"]),
-                fill["vials"],
-                serial_text(fill["serials"]),
-                patient["name"],
-                patient["dob"],
-                patient["phone"],
-                patient["address"],
-                prescriber["name"],
-                prescriber["npi"],
-                prescriber["clinic"],
-                prescriber["phone"],
-            )
-        )
 
 
 @atomic
@@ -323,8 +499,9 @@ def recall(
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ValidationFailed({"reason": "Give the reason for the recall."})
-    ingredient_lot_id, batch_lot = parse_query(ingredient_lot_id, batch_lot)
-    lot, batches = _resolve(ingredient_lot_id, batch_lot)
+    traced = resolve(ingredient_lot_id, batch_lot)
+    ingredient_lot_id, batch_lot = traced.ingredient_lot_id, traced.batch_lot
+    lot, batches = traced.lot, traced.batches
     to_recall = [b for b in batches if b.status != "recalled"]
     lot_to_recall = lot is not None and lot.status != "recalled"
     if not to_recall and not lot_to_recall:

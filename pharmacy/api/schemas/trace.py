@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from pharmacy.api.schemas.base import Id, Out, Query, Strict, Text
+from pharmacy.api.schemas.base import Id, Out, Strict, Text
+from pharmacy.api.schemas.common import PageOut, PageQuery
 
 
 class RecallIn(Strict):
@@ -15,8 +16,9 @@ class RecallIn(Strict):
     reason: Text(2000) | None = None
 
 
-class TraceQuery(Query):
-    """``GET /trace``: one of the two lots; JSON or CSV."""
+class TraceQuery(PageQuery):
+    """``GET /trace``: one of the two lots; JSON (a page of fills: ``before``/``after``
+    a fill id, ``limit`` fills, 200 at most and by default) or CSV (every fill)."""
 
     ingredient_lot: Id | None = None
     batch_lot: Text(40) | None = None
@@ -28,3 +30,20 @@ class TraceOut(Out):
 
     query: dict
     fills_to_pull: list[dict] = Field(default_factory=list)
+
+
+class TraceTotals(Out):
+    """The whole trace counted, across all its pages."""
+
+    fills: int
+    fills_to_pull: int
+    patients: int
+    prescribers: int
+
+
+class TracePageOut(TraceOut, PageOut):
+    """One page of a trace, newest fill first: ``fills`` and the ``patients`` and
+    ``prescribers`` they reached are this page's; ``fills_to_pull`` and ``totals`` cover the
+    whole trace; ``next``/``prev`` open the older and newer pages of fills."""
+
+    totals: TraceTotals
