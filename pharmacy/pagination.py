@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import request, url_for
 
 from pharmacy.domain.errors import ValidationFailed
-from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, DateKey, Page
+from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, Page
 
 T = TypeVar("T")
 
@@ -72,50 +72,6 @@ def page_links(
     return {
         "next": link(before, page.older) if page.older is not None else None,
         "prev": link(after, page.newer) if page.newer is not None else None,
-    }
-
-
-def date_keys_from_request() -> tuple[DateKey | None, DateKey | None]:
-    """Return the ``(after, before)`` keys of a list paged by date then id (``YYYY-MM-DD.<id>``).
-
-    :raise ValidationFailed: a key that is not so written, or both keys at once (422).
-    """
-    errors: dict[str, str] = {}
-    keys: dict[str, DateKey | None] = {}
-    for name in ("after", "before"):
-        raw = request.args.get(name, "").strip()
-        keys[name] = None
-        if not raw:
-            continue
-        try:
-            keys[name] = DateKey.parse(raw)
-        except ValueError:
-            errors[name] = "Must be a page key as YYYY-MM-DD.<number>."
-    if keys["after"] is not None and keys["before"] is not None:
-        errors["after"] = "Give either before or after, not both."
-    if errors:
-        raise ValidationFailed(errors)
-    return keys["after"], keys["before"]
-
-
-def date_key_links(
-    next_key: DateKey | None, prev_key: DateKey | None, *, external: bool = False
-) -> dict[str, str | None]:
-    """Return ``{"next": url, "prev": url}`` for a list paged by :class:`DateKey`.
-
-    ``next`` reads ``after=`` the key, ``prev`` reads ``before=`` it; the current
-    endpoint's other arguments are kept.
-    """
-    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
-    values: dict[str, Any] = {**(request.view_args or {}), **args}
-    endpoint = request.endpoint or ""
-    return {
-        "next": url_for(endpoint, _external=external, **values, after=str(next_key))
-        if next_key is not None
-        else None,
-        "prev": url_for(endpoint, _external=external, **values, before=str(prev_key))
-        if prev_key is not None
-        else None,
     }
 
 

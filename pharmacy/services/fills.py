@@ -51,7 +51,7 @@ from datetime import date, timedelta, tzinfo
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import or_, select, text, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pharmacy.database import rows_updated
@@ -74,6 +74,7 @@ from pharmacy.models import (
     User,
     now_utc,
 )
+from pharmacy.models.orders import OPEN_ORDER
 from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
@@ -624,9 +625,9 @@ class WorkItem:
 # The compound list looks this far ahead: a batch takes days (sterility tests two weeks).
 COMPOUND_LOOKAHEAD_DAYS = 21
 WORKLIST_PAGE = 50  # orders listed on one page of the work lists (both sections together)
-# Orders read for one page: an order due later whose stock is on the shelf is on neither
-# list, so a page reads more orders than it lists, in one query, to fill up.
-WORKLIST_READ = 3 * WORKLIST_PAGE
+# An order due later whose stock is on the shelf is on neither list, so a page reads this
+# many times the orders it lists, in one query, to fill up.
+WORKLIST_READ_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -635,6 +636,7 @@ class WorkCursor:
 
     after: DateKey | None = None
     before: DateKey | None = None
+    limit: int = WORKLIST_PAGE
 
 
 @dataclass(frozen=True)
@@ -702,20 +704,21 @@ def _work_key(order: Order) -> DateKey:
     return DateKey(order.next_fill_allowed_from, order.id)
 
 
-def _work_orders(today: date, cursor: WorkCursor) -> list[Order]:
-    """Return up to ``WORKLIST_READ + 1`` open orders from the cursor on, in reading order.
+def _work_orders(today: date, cursor: WorkCursor, read: int) -> list[Order]:
+    """Return up to ``read + 1`` open orders from the cursor on, in reading order.
 
     Reading forward (no cursor, or ``after``) the orders come oldest allowed date first;
     reading back (``before``) they come newest first.
     """
     horizon = today + timedelta(days=COMPOUND_LOOKAHEAD_DAYS)
     key = tuple_(Order.next_fill_allowed_from, Order.id)
+    # The open-order condition is the text of the partial index ix_orders_open_next_fill's,
+    # so the database can prove the index applies and reads it (date, then id) from the
+    # cursor on. The query reads the orders table alone: its columns need no table name.
     query = select(Order).where(
-        Order.status == "verified",
+        text(OPEN_ORDER),
         Order.next_fill_number.is_not(None),
         Order.next_fill_allowed_from <= horizon,
-        Order.therapy_stopped_on.is_(None),
-        or_(Order.renewal_state.is_(None), Order.renewal_state != "replaced"),
         or_(Order.expires_on.is_(None), Order.expires_on >= today),
     )
     if cursor.before is not None:
@@ -726,7 +729,7 @@ def _work_orders(today: date, cursor: WorkCursor) -> list[Order]:
         if cursor.after is not None:
             query = query.where(key > tuple_(cursor.after.on, cursor.after.id))
         query = query.order_by(Order.next_fill_allowed_from, Order.id)
-    return list(db.session.execute(query.limit(WORKLIST_READ + 1)).scalars())
+    return list(db.session.execute(query.limit(read + 1)).scalars())
 
 
 def worklist(today: date, cursor: WorkCursor | None = None) -> WorkPage:
@@ -737,14 +740,15 @@ def worklist(today: date, cursor: WorkCursor | None = None) -> WorkPage:
     three weeks, lacks matching stock, with the vials missing. Expired, completed, stopped
     and replaced orders, and orders with no fills left, are on neither list.
 
-    A page lists up to ``WORKLIST_PAGE`` orders of the two lists together, keyset-paged by
+    A page lists up to ``cursor.limit`` orders of the two lists together, keyset-paged by
     (next fill allowed from, id). Whatever the history, a page runs one query for the
     orders, one per product for the stock and one for the listed orders' patients (SPEC 9).
     """
     cursor = cursor or WorkCursor()
-    orders = _work_orders(today, cursor)
-    more = len(orders) > WORKLIST_READ
-    orders = orders[:WORKLIST_READ]
+    read = cursor.limit * WORKLIST_READ_FACTOR
+    orders = _work_orders(today, cursor, read)
+    more = len(orders) > read
+    orders = orders[:read]
 
     def product(o: Order) -> tuple:
         return (o.drug, o.concentration_mcg_per_ml, o.vial_volume_ml, o.container)
@@ -769,10 +773,10 @@ def worklist(today: date, cursor: WorkCursor | None = None) -> WorkPage:
         )
         if upcoming.shortfall > 0 or upcoming.due(today):
             listed.append((position, WorkItem(order, upcoming), upcoming.shortfall > 0))
-    shown = listed[:WORKLIST_PAGE]
+    shown = listed[: cursor.limit]
     # Where this page stops in reading order: after its last listed order when more listed
     # orders were read, else after everything read (the rest were on neither list).
-    if len(listed) > WORKLIST_PAGE:
+    if len(listed) > cursor.limit:
         onward: DateKey | None = _work_key(shown[-1][1].order)
     elif more:
         onward = _work_key(orders[-1])

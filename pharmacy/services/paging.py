@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 
+from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
 
 T = TypeVar("T")
@@ -106,17 +107,19 @@ class DateKey:
         return f"{self.on.isoformat()}.{self.id}"
 
     @classmethod
-    def parse(cls, raw: str) -> DateKey:
-        """Return the key written as ``YYYY-MM-DD.<id>``.
+    def parse(cls, raw: str, name: str) -> DateKey:
+        """Read a key from the query string argument ``name``.
 
-        :raise ValueError: anything else, or an id out of range.
+        :raise ValidationFailed: not a key written as above (422, naming the argument).
         """
-        if not _DATE_KEY.fullmatch(raw):
-            raise ValueError(raw)
-        day, _, ident = raw.partition(".")
-        if int(ident) > MAX_KEY:
-            raise ValueError(raw)
-        return cls(date.fromisoformat(day), int(ident))
+        if _DATE_KEY.fullmatch(raw.strip()):
+            day, _, ident = raw.strip().partition(".")
+            try:
+                if int(ident) <= MAX_KEY:
+                    return cls(date.fromisoformat(day), int(ident))
+            except ValueError:
+                pass
+        raise ValidationFailed({name: "Must be a list position from a next or prev link."})
 
     def successor_bound(self) -> DateKey:
         """Return the smallest key above this one: ``before`` it includes this row."""
