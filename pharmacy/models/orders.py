@@ -73,6 +73,8 @@ class Order(Model):
         ),
         _open_index("ix_orders_open_expires", "expires_on"),
         _open_index("ix_orders_followed_labs", "labs_due_on", where=FOLLOWED_ORDER),
+        # A patient's newest followed order (the symptoms_worse item names it).
+        _open_index("ix_orders_followed_patient", "patient_id", where=FOLLOWED_ORDER),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
