@@ -6,13 +6,16 @@ older rows, ``?after=<key>`` for newer ones, ``?limit=`` (API) for the page size
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request, url_for
 
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, Page
+
+T = TypeVar("T")
 
 _DIGITS = 10  # 2**31 - 1 has ten digits: longer strings are refused before int() sees them
 
@@ -31,38 +34,44 @@ def _key_arg(name: str, low: int, high: int, errors: dict[str, str]) -> int | No
     return value
 
 
-def cursor_from_request(default_limit: int = DEFAULT_LIMIT) -> Cursor:
+def cursor_from_request(default_limit: int = DEFAULT_LIMIT, *, prefix: str = "") -> Cursor:
     """Return the page cursor the query string asks for.
 
+    :param prefix: names one of several lists on a page (``?awaiting_before=``); a prefixed
+        list takes no ``limit``.
     :raise ValidationFailed: a key or limit that is not a whole number in range (422, naming it).
     """
     errors: dict[str, str] = {}
-    before = _key_arg("before", 1, MAX_KEY, errors)
-    after = _key_arg("after", 0, MAX_KEY, errors)
-    limit = _key_arg("limit", 1, MAX_LIMIT, errors)
+    before = _key_arg(f"{prefix}before", 1, MAX_KEY, errors)
+    after = _key_arg(f"{prefix}after", 0, MAX_KEY, errors)
+    limit = None if prefix else _key_arg("limit", 1, MAX_LIMIT, errors)
     if before is not None and after is not None:
-        errors["after"] = "Give either before or after, not both."
+        errors[f"{prefix}after"] = "Give either before or after, not both."
     if errors:
         raise ValidationFailed(errors)
     return Cursor(before=before, after=after, limit=limit or default_limit)
 
 
-def page_links(page: Page[Any], *, external: bool = False) -> dict[str, str | None]:
+def page_links(
+    page: Page[Any], *, external: bool = False, prefix: str = ""
+) -> dict[str, str | None]:
     """Return ``{"next": url, "prev": url}`` for the current endpoint, keeping its filters.
 
     ``next`` opens the older page, ``prev`` the newer one; ``None`` where there is none.
+    ``prefix`` names one of several lists on a page: the others keep their place.
     """
-    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    before, after = f"{prefix}before", f"{prefix}after"
+    args = {k: v for k, v in request.args.items() if k not in (before, after)}
     view_args = dict(request.view_args or {})
     endpoint = request.endpoint or ""
 
-    def link(**cursor: int) -> str:
-        values: dict[str, Any] = {**view_args, **args, **cursor}
+    def link(name: str, key: int) -> str:
+        values: dict[str, Any] = {**view_args, **args, name: key}
         return url_for(endpoint, _external=external, **values)
 
     return {
-        "next": link(before=page.older) if page.older is not None else None,
-        "prev": link(after=page.newer) if page.newer is not None else None,
+        "next": link(before, page.older) if page.older is not None else None,
+        "prev": link(after, page.newer) if page.newer is not None else None,
     }
 
 
@@ -98,3 +107,48 @@ def text_arg(name: str, max_length: int = 40) -> str:
     if len(raw) > max_length or any(ord(ch) < 32 for ch in raw):
         raise ValidationFailed({name: f"Must be at most {max_length} printable characters."})
     return raw
+
+
+def position_args(
+    parse: Callable[[str, str], T], default_limit: int = DEFAULT_LIMIT
+) -> tuple[T | None, T | None, int]:
+    """Return ``(after, before, limit)`` for a list ordered by a composite position.
+
+    ``parse(raw, name)`` reads one position (the continuity list's ``Key.parse``).
+
+    :raise ValidationFailed: a position that is not one the list wrote, both given, or a
+        limit out of range (422, naming each).
+    """
+    errors: dict[str, str] = {}
+    found: dict[str, T | None] = {}
+    for name in ("after", "before"):
+        raw = request.args.get(name, "")
+        found[name] = None
+        if raw:
+            try:
+                found[name] = parse(raw, name)
+            except ValidationFailed as exc:
+                errors.update(exc.errors)
+    limit = _key_arg("limit", 1, MAX_LIMIT, errors)
+    if found["after"] is not None and found["before"] is not None:
+        errors["after"] = "Give either before or after, not both."
+    if errors:
+        raise ValidationFailed(errors)
+    return found["after"], found["before"], limit or default_limit
+
+
+def position_links(
+    next_position: str | None, prev_position: str | None, *, external: bool = False
+) -> dict[str, str | None]:
+    """Return ``{"next": url, "prev": url}`` by position, keeping the current filters."""
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    view_args = dict(request.view_args or {})
+    endpoint = request.endpoint or ""
+
+    def link(**position: str) -> str:
+        return url_for(endpoint, _external=external, **view_args, **args, **position)
+
+    return {
+        "next": link(after=next_position) if next_position is not None else None,
+        "prev": link(before=prev_position) if prev_position is not None else None,
+    }

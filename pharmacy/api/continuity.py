@@ -15,6 +15,7 @@ from pharmacy.api.schemas.continuity import (
 )
 from pharmacy.api.schemas.orders import OrderOut
 from pharmacy.models import now_utc
+from pharmacy.pagination import position_args, position_links
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
 from pharmacy.services import orders as order_service
@@ -22,16 +23,36 @@ from pharmacy.services import orders as order_service
 
 @bp.get("/follow-up")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
-@operation(query=FollowUpQuery, responses={200: FollowUpListOut})
+@operation(query=FollowUpQuery, responses={200: FollowUpListOut, 422: ErrorOut})
 def follow_up_list():
-    """List what needs acting on (prescribers: their own patients), most urgent first."""
+    """List what needs acting on (prescribers: their own patients), most urgent first.
+
+    A page at a time: ``next`` and ``prev`` are the links to the neighbouring pages
+    (``?after=`` / ``?before=`` a position, ``?limit=`` up to 200). ``counts`` gives every
+    kind's number of items; a count stops at 1000 (``counts_capped_at``).
+    """
     query = validate(FollowUpQuery, request.args.to_dict())
-    today = order_service.local_today()
-    items = continuity_list.follow_up_list(api_user(), today=today)
-    counts = continuity_list.counts(items)
-    if query.kind:
-        items = [i for i in items if i.kind == query.kind]
-    return jsonify({"items": [i.to_dict() for i in items], "counts": counts})
+    after, before, limit = position_args(continuity_list.Key.parse)
+    page = continuity_list.follow_up_page(
+        api_user(),
+        today=order_service.local_today(),
+        kind=query.kind,
+        after=after,
+        before=before,
+        limit=limit,
+    )
+    return jsonify(
+        {
+            "items": [i.to_dict() for i in page.items],
+            "counts": page.counts,
+            "counts_capped_at": continuity_list.COUNT_CAP,
+            "limit": page.limit,
+            **position_links(
+                page.next.encode() if page.next else None,
+                page.prev.encode() if page.prev else None,
+            ),
+        }
+    )
 
 
 @bp.post("/orders/<rx_number>/renewal-request")

@@ -12,10 +12,11 @@ from pharmacy.compounding.views import bp
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.forms import SafeForm as FlaskForm
 from pharmacy.idempotency import idempotent_form
-from pharmacy.pagination import cursor_from_request
+from pharmacy.pagination import cursor_from_request, position_args, position_links
 from pharmacy.roles import PHARMACIST, TECHNICIAN
 from pharmacy.services import fills as fills_service
 from pharmacy.services import trace as trace_service
+from pharmacy.services.paging import DateKey
 
 
 class FillForm(FlaskForm):
@@ -113,11 +114,22 @@ def void_fill(fill_id: int):
 @bp.get("/worklist")
 @role_required(TECHNICIAN)
 def worklist():
-    """Show what to compound (no stock for the next fill) and what to fill (due, in stock)."""
+    """Show what to compound (no stock for the next fill) and what to fill (due, in stock),
+    a page at a time (``?after=`` / ``?before=`` a ``YYYY-MM-DD.<id>`` key, ``?limit=``)."""
+    after, before, limit = position_args(DateKey.parse, fills_service.WORKLIST_PAGE)
     today = fills_service.local_today()
-    lists = fills_service.worklist(today)
+    page = fills_service.worklist(today, fills_service.WorkCursor(after, before, limit))
     return render_template(
-        "compounding/worklist.html", today=today, form=FillForm(), order_page=_order_page, **lists
+        "compounding/worklist.html",
+        today=today,
+        form=FillForm(),
+        order_page=_order_page,
+        to_fill=page.to_fill,
+        to_compound=page.to_compound,
+        links=position_links(
+            str(page.next) if page.next else None, str(page.prev) if page.prev else None
+        ),
+        here=request.full_path.rstrip("?"),
     )
 
 

@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from pharmacy.access import role_required
 from pharmacy.domain.errors import DomainError, ValidationFailed
 from pharmacy.models import now_utc
+from pharmacy.pagination import position_args, position_links
 from pharmacy.roles import PHARMACIST, PRESCRIBER
 from pharmacy.services import continuity_list, renewals
 from pharmacy.services import orders as order_service
@@ -41,20 +42,24 @@ class RenewForm(FlaskForm):
 @bp.get("/")
 @role_required(PHARMACIST)
 def index():
-    """Show what needs acting on, filterable by kind, with counts and each row's action."""
+    """Show a page of what needs acting on, filterable by kind, with counts and actions."""
     today = order_service.local_today()
-    items = continuity_list.follow_up_list(current_user, today=today)
-    counts = continuity_list.counts(items)
     kind = request.args.get("kind") or None
     if kind is not None and kind not in continuity_list.KINDS:
         flash("Unknown kind of item: showing all of them.", "error")
         kind = None
-    shown = [i for i in items if kind is None or i.kind == kind]
+    after, before, limit = position_args(continuity_list.Key.parse)
+    page = continuity_list.follow_up_page(
+        current_user, today=today, kind=kind, after=after, before=before, limit=limit
+    )
     return render_template(
         "continuity/index.html",
-        items=shown,
-        counts=counts,
-        total=len(items),
+        page=page,
+        items=page.items,
+        links=continuity_links(page),
+        counts=page.counts,
+        total=page.total,
+        cap=continuity_list.COUNT_CAP,
         kind=kind,
         kinds=continuity_list.KINDS,
         labels=continuity_list.KIND_LABELS,
@@ -63,18 +68,31 @@ def index():
     )
 
 
+def continuity_links(page: continuity_list.ListPage, *, external: bool = False) -> dict:
+    """Return the next and previous links of a page of the continuity list."""
+    return position_links(
+        page.next.encode() if page.next else None,
+        page.prev.encode() if page.prev else None,
+        external=external,
+    )
+
+
 @bp.get("/export.csv")
 @role_required(PHARMACIST)
 def export():
-    """Return the list as CSV for outreach calls (one row per item)."""
+    """Return the whole list as CSV for outreach calls (one row per item).
+
+    Read a page of queries at a time (``iter_items``); the list holds what needs acting on
+    today, so it is built in memory.
+    """
     today = order_service.local_today()
-    items = continuity_list.follow_up_list(
-        current_user, today=today, kind=request.args.get("kind") or None
-    )
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in continuity_list.KINDS:
+        kind = None
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["kind", "rx_number", "patient", "dob", "phone", "since", "detail"])
-    for item in items:
+    for item in continuity_list.iter_items(current_user, today=today, kind=kind):
         patient = item.patient
         writer.writerow(
             [

@@ -10,6 +10,7 @@ from pharmacy.dispensing.forms import CheckForm, DispenseForm
 from pharmacy.domain.errors import ConflictError, DomainError
 from pharmacy.domain.final_check import RecheckFailed
 from pharmacy.models import now_utc
+from pharmacy.pagination import cursor_from_request
 from pharmacy.print_forms import (
     PrintForm,
     RetryForm,
@@ -23,6 +24,7 @@ from pharmacy.services import dispensing as service
 from pharmacy.services import fills as fills_service
 from pharmacy.services import labels as label_service
 from pharmacy.services import printing as printing_service
+from pharmacy.services.paging import Cursor
 
 bp = Blueprint("dispensing", __name__, url_prefix="/fills")
 
@@ -32,12 +34,13 @@ RECENT_DISPENSED = 20
 @bp.get("/")
 @role_required(*PHARMACY_STAFF)
 def fills():
-    """List fills awaiting final check, ready to dispense, and recently dispensed."""
+    """List fills awaiting final check and ready to dispense, each paged newest first
+    (``?awaiting_before=`` / ``?ready_before=`` ...), and the most recently dispensed."""
     return render_template(
         "dispensing/fills.html",
-        awaiting=service.fills_by_status("allocated"),
-        ready=service.fills_by_status("checked"),
-        dispensed=service.fills_by_status("dispensed", RECENT_DISPENSED),
+        awaiting=service.fills_by_status("allocated", cursor_from_request(prefix="awaiting_")),
+        ready=service.fills_by_status("checked", cursor_from_request(prefix="ready_")),
+        dispensed=service.fills_by_status("dispensed", Cursor(limit=RECENT_DISPENSED)).items,
     )
 
 

@@ -8,7 +8,9 @@ from flask import Blueprint, Response, current_app, redirect, render_template, u
 from flask_login import current_user
 
 from pharmacy.access import public, role_required
-from pharmacy.roles import ALL_ROLES
+from pharmacy.pagination import position_args, position_links
+from pharmacy.roles import ALL_ROLES, PRESCRIBER
+from pharmacy.services import continuity_list
 from pharmacy.services.worklists import home_summary
 
 bp = Blueprint("main", __name__)
@@ -38,6 +40,15 @@ def favicon():
 @role_required(*ALL_ROLES)
 def home():
     """Show the signed-in role's work at a glance."""
-    return render_template(
-        f"main/home_{current_user.role}.html", summary=home_summary(current_user)
-    )
+    after = before = None
+    if current_user.role == PRESCRIBER:
+        after, before, _ = position_args(continuity_list.Key.parse)
+    summary = home_summary(current_user, inbox_after=after, inbox_before=before)
+    links = {}
+    if "inbox" in summary:
+        inbox = summary["inbox"]
+        links = position_links(
+            inbox.next.encode() if inbox.next else None,
+            inbox.prev.encode() if inbox.prev else None,
+        )
+    return render_template(f"main/home_{current_user.role}.html", summary=summary, links=links)

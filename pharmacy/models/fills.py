@@ -19,11 +19,13 @@ class Fill(Model):
     """One dispensing of an order: ``fill_number`` 0 is the original, 1.. the refills."""
 
     __tablename__ = "fills"
+    # Lists read fills of one status newest first (SPEC 9: never every dispensed fill).
+    __table_args__ = (Index("ix_fills_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     fill_number: Mapped[int]
-    status: Mapped[str] = mapped_column(String(12), default="allocated", index=True)
+    status: Mapped[str] = mapped_column(String(12), default="allocated")
     vials: Mapped[int]
     dispense_date: Mapped[date]  # the first day of the fill's window
     plan: Mapped[dict] = mapped_column(JSON)  # the plan JSON used to size the fill

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import Model
@@ -47,7 +47,16 @@ class SymptomReport(Model):
     """How the patient's symptoms changed, recorded at pick-up or at a visit (SPEC 7.3)."""
 
     __tablename__ = "symptom_reports"
-    __table_args__ = (Index("ix_symptom_reports_patient_date", "patient_id", "report_date"),)
+    __table_args__ = (
+        Index("ix_symptom_reports_patient_date", "patient_id", "report_date"),
+        Index(
+            "ix_symptom_reports_awaiting_review",
+            "report_date",
+            "id",
+            sqlite_where=text("awaiting_review"),
+            postgresql_where=text("awaiting_review"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
@@ -55,6 +64,10 @@ class SymptomReport(Model):
     symptoms: Mapped[dict] = mapped_column(JSON)
     # Any symptom ``worse`` or ``new``: the continuity list filters on it (SPEC 7.5).
     worse: Mapped[bool] = mapped_column(default=False, index=True)
+    # SPEC 7.5 ``symptoms_worse``: this report is worse, is the patient's latest, and no
+    # review of the patient's orders came on or after it. Kept by services.followup when a
+    # report or a review is recorded, so the list reads a small index, not every report.
+    awaiting_review: Mapped[bool] = mapped_column(default=False, server_default=false())
     note: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(10), default="web")
     recorded_dt: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import Model
@@ -22,6 +22,21 @@ ORDER_STATUSES = ("submitted", "verified", "rejected", "cancelled", "completed",
 # requested: a pharmacist asked the prescriber; renewed: a renewal order was submitted;
 # replaced: that renewal was verified, so this order is filled no more.
 RENEWAL_STATES = ("requested", "renewed", "replaced")
+
+# An order whose therapy the pharmacy still follows: verified, not stopped, not replaced by
+# its renewal. Ten years of history are almost all orders that are none of these, so the
+# work lists and the continuity list read partial indexes over only these (SPEC 9); the
+# queries repeat the same predicate (services.continuity_list.open_order) so the database
+# can use them.
+OPEN_ORDER = (
+    "status = 'verified' AND therapy_stopped_on IS NULL"
+    " AND (renewal_state IS NULL OR renewal_state <> 'replaced')"
+)
+FOLLOWED_ORDER = "status = 'verified' AND therapy_stopped_on IS NULL"
+
+
+def _open_index(name: str, *columns: str, where: str = OPEN_ORDER) -> Index:
+    return Index(name, *columns, "id", sqlite_where=text(where), postgresql_where=text(where))
 
 
 class Counter(Model):
@@ -40,9 +55,26 @@ class Order(Model):
     # The work lists and the continuity list read the stored next-fill state (SPEC 5.4,
     # 7.5) through these, never by re-planning every order.
     __table_args__ = (
-        Index("ix_orders_status_next_fill_allowed_from", "status", "next_fill_allowed_from"),
-        Index("ix_orders_status_undispensed_from", "status", "undispensed_from"),
-        Index("ix_orders_status_renewal_from", "status", "renewal_from"),
+        _open_index(
+            "ix_orders_open_next_fill",
+            "next_fill_allowed_from",
+            where=OPEN_ORDER + " AND next_fill_number IS NOT NULL",
+        ),
+        _open_index("ix_orders_open_undispensed", "undispensed_from"),
+        _open_index(
+            "ix_orders_open_renewal",
+            "renewal_from",
+            where=OPEN_ORDER + " AND renewal_state IS NULL",
+        ),
+        _open_index(
+            "ix_orders_renewal_requested",
+            "renewal_requested_dt",
+            where=OPEN_ORDER + " AND renewal_state = 'requested'",
+        ),
+        _open_index("ix_orders_open_expires", "expires_on"),
+        _open_index("ix_orders_followed_labs", "labs_due_on", where=FOLLOWED_ORDER),
+        # A patient's newest followed order (the symptoms_worse item names it).
+        _open_index("ix_orders_followed_patient", "patient_id", where=FOLLOWED_ORDER),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +101,7 @@ class Order(Model):
     # SPEC 7.4: a prescriber's ``stop`` review ends the order's future fills from this date.
     therapy_stopped_on: Mapped[date | None]
     # SPEC 7.5: the earliest checkpoint still waiting for results (services.followup).
-    labs_due_on: Mapped[date | None] = mapped_column(index=True)
+    labs_due_on: Mapped[date | None]
     sig: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
     status_reason: Mapped[str] = mapped_column(Text, default="")

@@ -37,6 +37,7 @@ from pharmacy.models import (
 from pharmacy.services import audit, continuity
 from pharmacy.services.labels import initials, local_date, previous_renders
 from pharmacy.services.locks import lock_fill, lock_order
+from pharmacy.services.paging import Cursor, Page, read_page
 from pharmacy.services.tx import atomic
 
 MAX_SCANS = 200
@@ -332,18 +333,15 @@ def result_to_dict(result: CheckResult) -> dict:
     }
 
 
-def fills_by_status(status: str, limit: int = 100) -> list[Fill]:
-    """Return at most ``limit`` fills in ``status``, newest first, with the order, patient and
-    allocated batches each list row shows loaded for all of them at once."""
-    return list(
-        db.session.execute(
-            select(Fill)
-            .where(Fill.status == status)
-            .order_by(Fill.id.desc())
-            .limit(limit)
-            .options(
-                selectinload(Fill.order).selectinload(Order.patient),
-                selectinload(Fill.allocations).selectinload(FillAllocation.batch),
-            )
-        ).scalars()
+def fills_by_status(status: str, cursor: Cursor | None = None) -> Page[Fill]:
+    """Return one page of the fills in ``status``, newest first (keyset by id), with the
+    order, patient and allocated batches each list row shows loaded for the page at once."""
+    query = (
+        select(Fill)
+        .where(Fill.status == status)
+        .options(
+            selectinload(Fill.order).selectinload(Order.patient),
+            selectinload(Fill.allocations).selectinload(FillAllocation.batch),
+        )
     )
+    return read_page(query, Fill.id, cursor or Cursor())

@@ -45,12 +45,14 @@ Decisions a pharmacist would expect, documented here once:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
+from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import or_, select, text, tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pharmacy.database import rows_updated
 from pharmacy.domain.bud import bud_covers, bud_days_from
@@ -68,12 +70,15 @@ from pharmacy.models import (
     FillVial,
     Formulation,
     Order,
+    Patient,
     User,
     now_utc,
 )
+from pharmacy.models.orders import OPEN_ORDER
 from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
+from pharmacy.services.paging import DateKey
 from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -619,7 +624,35 @@ class WorkItem:
 
 # The compound list looks this far ahead: a batch takes days (sterility tests two weeks).
 COMPOUND_LOOKAHEAD_DAYS = 21
-WORKLIST_LIMIT = 500
+WORKLIST_PAGE = 50  # orders listed on one page of the work lists (both sections together)
+# An order due later whose stock is on the shelf is on neither list, so a page reads this
+# many times the orders it lists, in one query, to fill up.
+WORKLIST_READ_FACTOR = 3
+
+
+@dataclass(frozen=True)
+class WorkCursor:
+    """Which page of the work lists: the orders after ``after`` or before ``before``."""
+
+    after: DateKey | None = None
+    before: DateKey | None = None
+    limit: int = WORKLIST_PAGE
+
+
+@dataclass(frozen=True)
+class WorkPage:
+    """One page of the work lists, and the keys that open the pages next to it.
+
+    Both sections list orders of one stretch of the list, ordered by the day their next
+    fill may be made (then id): the overdue first. ``next`` is the ``after=`` key of the
+    following page, ``prev`` the ``before=`` key of the preceding one; ``None`` when there is
+    no such page.
+    """
+
+    to_fill: list[WorkItem]
+    to_compound: list[WorkItem]
+    next: DateKey | None
+    prev: DateKey | None
 
 
 def _usable_batches(products: set[tuple]) -> dict[tuple, list[Batch]]:
@@ -647,46 +680,89 @@ def _usable_batches(products: set[tuple]) -> dict[tuple, list[Batch]]:
     return found
 
 
-def worklist(today: date) -> dict[str, list[WorkItem]]:
-    """Return the technician's work lists from the orders' stored next-fill state.
+class _Shelf:
+    """One product's usable batches, earliest BUD first: the vials whose BUD covers a date."""
+
+    def __init__(self, batches: list[Batch], zone: tzinfo) -> None:
+        self.batches = batches
+        self.zone = zone
+        # from_index[i]: the vials in batches[i:], each later BUD covering at least as much.
+        self.from_index = list(accumulate(reversed([b.vials_available for b in batches])))[::-1]
+        self.from_index.append(0)
+
+    def vials_covering(self, first_dose: date) -> int:
+        """Return the vials of the batches whose BUD covers ``first_dose`` (SPEC 2.4)."""
+        # BUDs come in order, so the batches that cover the date are the tail of the list.
+        i = bisect_left(
+            self.batches, True, key=lambda b: bud_covers(b.bud_dt, first_dose, self.zone)
+        )
+        return self.from_index[i]
+
+
+def _work_key(order: Order) -> DateKey:
+    assert order.next_fill_allowed_from is not None  # the work lists' query requires it
+    return DateKey(order.next_fill_allowed_from, order.id)
+
+
+def _work_orders(today: date, cursor: WorkCursor, read: int) -> list[Order]:
+    """Return up to ``read + 1`` open orders from the cursor on, in reading order.
+
+    Reading forward (no cursor, or ``after``) the orders come oldest allowed date first;
+    reading back (``before``) they come newest first.
+    """
+    horizon = today + timedelta(days=COMPOUND_LOOKAHEAD_DAYS)
+    key = tuple_(Order.next_fill_allowed_from, Order.id)
+    # The open-order condition is the text of the partial index ix_orders_open_next_fill's,
+    # so the database can prove the index applies and reads it (date, then id) from the
+    # cursor on. The query reads the orders table alone: its columns need no table name.
+    query = select(Order).where(
+        text(OPEN_ORDER),
+        Order.next_fill_number.is_not(None),
+        Order.next_fill_allowed_from <= horizon,
+        or_(Order.expires_on.is_(None), Order.expires_on >= today),
+    )
+    if cursor.before is not None:
+        query = query.where(key < tuple_(cursor.before.on, cursor.before.id)).order_by(
+            Order.next_fill_allowed_from.desc(), Order.id.desc()
+        )
+    else:
+        if cursor.after is not None:
+            query = query.where(key > tuple_(cursor.after.on, cursor.after.id))
+        query = query.order_by(Order.next_fill_allowed_from, Order.id)
+    return list(db.session.execute(query.limit(read + 1)).scalars())
+
+
+def worklist(today: date, cursor: WorkCursor | None = None) -> WorkPage:
+    """Return one page of the technician's work lists, from the orders' stored next-fill state.
 
     ``to_fill``: verified orders whose next fill is due (refill window open) and whose
     stock is on the shelf. ``to_compound``: verified orders whose next fill, due within
     three weeks, lacks matching stock, with the vials missing. Expired, completed, stopped
-    and replaced orders, and orders with no fills left, are on neither list. One query for
-    the orders and one per product for the stock, whatever the history (SPEC 9).
+    and replaced orders, and orders with no fills left, are on neither list.
+
+    A page lists up to ``cursor.limit`` orders of the two lists together, keyset-paged by
+    (next fill allowed from, id). Whatever the history, a page runs one query for the
+    orders, one per product for the stock and one for the listed orders' patients (SPEC 9).
     """
-    horizon = today + timedelta(days=COMPOUND_LOOKAHEAD_DAYS)
-    orders = list(
-        db.session.execute(
-            select(Order)
-            .options(selectinload(Order.patient))
-            .where(
-                Order.status == "verified",
-                Order.next_fill_number.is_not(None),
-                Order.next_fill_allowed_from <= horizon,
-                Order.therapy_stopped_on.is_(None),
-                or_(Order.renewal_state.is_(None), Order.renewal_state != "replaced"),
-                or_(Order.expires_on.is_(None), Order.expires_on >= today),
-            )
-            .order_by(Order.next_fill_allowed_from, Order.id)
-            .limit(WORKLIST_LIMIT)
-        ).scalars()
-    )
+    cursor = cursor or WorkCursor()
+    read = cursor.limit * WORKLIST_READ_FACTOR
+    orders = _work_orders(today, cursor, read)
+    more = len(orders) > read
+    orders = orders[:read]
 
     def product(o: Order) -> tuple:
         return (o.drug, o.concentration_mcg_per_ml, o.vial_volume_ml, o.container)
 
-    stock = _usable_batches({product(o) for o in orders})
     zone = pharmacy_zone()
-    to_fill: list[WorkItem] = []
-    to_compound: list[WorkItem] = []
-    for order in orders:
+    shelves = {
+        p: _Shelf(batches, zone)
+        for p, batches in _usable_batches({product(o) for o in orders}).items()
+    }
+    listed: list[tuple[int, WorkItem, bool]] = []  # (position read, item, short of stock)
+    for position, order in enumerate(orders):
         first = order.next_fill_due_by
         assert first is not None  # set with next_fill_number on every verified order
-        available = sum(
-            b.vials_available for b in stock[product(order)] if bud_covers(b.bud_dt, first, zone)
-        )
+        available = shelves[product(order)].vials_covering(first)
         upcoming = NextFill(
             order.next_fill_number,
             order.next_fill_allowed_from,
@@ -695,10 +771,44 @@ def worklist(today: date) -> dict[str, list[WorkItem]]:
             order.next_fill_vials or 1,
             available,
         )
-        item = WorkItem(order, upcoming)
-        if upcoming.shortfall > 0:
-            to_compound.append(item)
-        elif upcoming.due(today):
-            to_fill.append(item)
-    to_fill.sort(key=lambda i: (i.next.first_dose or date.max, i.order.id))
-    return {"to_fill": to_fill, "to_compound": to_compound}
+        if upcoming.shortfall > 0 or upcoming.due(today):
+            listed.append((position, WorkItem(order, upcoming), upcoming.shortfall > 0))
+    shown = listed[: cursor.limit]
+    # Where this page stops in reading order: after its last listed order when more listed
+    # orders were read, else after everything read (the rest were on neither list).
+    if len(listed) > cursor.limit:
+        onward: DateKey | None = _work_key(shown[-1][1].order)
+    elif more:
+        onward = _work_key(orders[-1])
+    else:
+        onward = None
+    # The way back starts just past the first order read (or the cursor, when none was).
+    if orders:
+        back: DateKey | None = _work_key(orders[0])
+    elif cursor.after is not None:
+        back = cursor.after.successor_bound()
+    elif cursor.before is not None:
+        back = cursor.before.predecessor_bound()
+    else:
+        back = None
+    if cursor.before is not None:
+        shown.reverse()
+        next_key, prev_key = back, onward
+    else:
+        next_key, prev_key = onward, back if cursor.after is not None else None
+    _load_patients([item.order for _, item, _ in shown])
+    to_fill = [item for _, item, short in shown if not short]
+    to_compound = [item for _, item, short in shown if short]
+    return WorkPage(to_fill, to_compound, next_key, prev_key)
+
+
+def _load_patients(orders: list[Order]) -> None:
+    """Load the patients of ``orders`` in one query and attach them to their orders."""
+    ids = {o.patient_id for o in orders}
+    if not ids:
+        return
+    patients = {
+        p.id: p for p in db.session.execute(select(Patient).where(Patient.id.in_(ids))).scalars()
+    }
+    for order in orders:
+        set_committed_value(order, "patient", patients[order.patient_id])

@@ -11,6 +11,10 @@ Stored state for the continuity list (indexed, never a re-plan):
   stored, so it is refreshed then (:func:`refresh_labs_due`). ``labs_overdue`` is then
   ``labs_due_on + 14 days < today`` on active orders.
 * ``symptom_reports.worse``: the report has a ``worse`` or ``new`` symptom.
+* ``symptom_reports.awaiting_review``: the report is worse, is the patient's latest, and no
+  review of the patient's orders was recorded on or after its date. Set when a report is
+  recorded (:func:`_mark_awaiting_review`), cleared by a later report or a review, so
+  ``symptoms_worse`` reads a small partial index, not ten years of reports.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, literal_column, select, update
 from sqlalchemy.orm import aliased
 
 from pharmacy.domain import fhir_observation
@@ -269,6 +273,59 @@ def record_fhir_observation(resource: object, *, actor: User, today: date) -> Ob
 # --- symptom reports (SPEC 7.3) -----------------------------------------------------------
 
 
+def _mark_awaiting_review(report: SymptomReport) -> None:
+    """Store whether the new ``report`` waits for a prescriber's review (SPEC 7.5).
+
+    Only the patient's latest report can wait: a later one already recorded leaves this
+    one quiet; otherwise this one replaces whatever report waited before it.
+    """
+    later = db.session.execute(
+        select(SymptomReport.id).where(
+            SymptomReport.patient_id == report.patient_id,
+            SymptomReport.id != report.id,
+            SymptomReport.report_date > report.report_date,
+        )
+    ).first()
+    if later is not None:
+        report.awaiting_review = False
+        return
+    db.session.execute(
+        update(SymptomReport)
+        .where(
+            SymptomReport.patient_id == report.patient_id,
+            SymptomReport.awaiting_review.is_(True),
+            SymptomReport.id != report.id,
+        )
+        .values(awaiting_review=False)
+    )
+    reviewed = db.session.execute(
+        select(OrderReview.id)
+        .join(Order, Order.id == OrderReview.order_id)
+        .where(
+            Order.patient_id == report.patient_id,
+            OrderReview.reviewed_on >= report.report_date,
+        )
+    ).first()
+    report.awaiting_review = bool(report.worse) and reviewed is None
+
+
+# The same rule over every stored report at once (the history generator's bulk writes).
+AWAITING_REVIEW_SQL = """
+UPDATE symptom_reports SET awaiting_review = (
+  worse
+  AND NOT EXISTS (
+    SELECT 1 FROM symptom_reports later
+    WHERE later.patient_id = symptom_reports.patient_id
+      AND (later.report_date > symptom_reports.report_date
+           OR (later.report_date = symptom_reports.report_date AND later.id > symptom_reports.id)))
+  AND NOT EXISTS (
+    SELECT 1 FROM order_reviews JOIN orders ON orders.id = order_reviews.order_id
+    WHERE orders.patient_id = symptom_reports.patient_id
+      AND order_reviews.reviewed_on >= symptom_reports.report_date))
+WHERE worse OR awaiting_review
+"""
+
+
 @atomic
 def record_symptom_report(
     patient: Patient,
@@ -298,6 +355,7 @@ def record_symptom_report(
     )
     db.session.add(report)
     db.session.flush()
+    _mark_awaiting_review(report)
     audit.record(
         "symptoms.reported",
         "patient",
@@ -465,6 +523,16 @@ def record_review(
     if decision == "stop":
         order.therapy_stopped_on = today
     db.session.flush()
+    # The prescriber has seen the patient's reports up to today.
+    db.session.execute(
+        update(SymptomReport)
+        .where(
+            SymptomReport.patient_id == order.patient_id,
+            SymptomReport.awaiting_review.is_(True),
+            SymptomReport.report_date <= today,
+        )
+        .values(awaiting_review=False)
+    )
     audit.record(
         "order.reviewed",
         "order",
@@ -585,17 +653,28 @@ def _patient_dict(row: Any) -> dict[str, Any]:
     }
 
 
-def labs_overdue_items(
-    *, today: date, prescriber_id: int | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
-    """Return ``labs_overdue`` items: active orders whose pending checkpoint is overdue.
+def followed_order() -> Any:
+    """Return the SQL condition of an order whose therapy is followed up.
 
-    One indexed query whatever the number of orders. ``since`` is the first overdue day
-    (the checkpoint date + 15 days); the oldest come first.
+    Written with literals, as the partial index ``ix_orders_followed_labs`` is, so the
+    database can prove the index applies.
+    """
+    return and_(
+        Order.status == literal_column("'verified'"),
+        Order.therapy_stopped_on.is_(None),
+    )
+
+
+def labs_overdue_query(*, today: date, prescriber_id: int | None = None) -> Any:
+    """Return the ``labs_overdue`` rows as a query ordered by checkpoint, then order id.
+
+    Reads the partial index of followed orders by ``labs_due_on``: the orders past their
+    checkpoint by more than 14 days, whatever the number of orders.
     """
     cutoff = today - fu.DUE_AFTER
     stmt = (
         select(
+            Order.id,
             Order.rx_number,
             Order.labs_due_on,
             Order.patient_id,
@@ -604,45 +683,49 @@ def labs_overdue_items(
             Patient.dob,
         )
         .join(Patient, Patient.id == Order.patient_id)
-        .where(
-            Order.status.in_(FOLLOWED_STATUSES),
-            Order.therapy_stopped_on.is_(None),
-            Order.labs_due_on < cutoff,
-        )
+        .where(followed_order(), Order.labs_due_on < cutoff)
         .order_by(Order.labs_due_on, Order.id)
-        .limit(limit)
     )
     if prescriber_id is not None:
         stmt = stmt.where(Order.prescriber_id == prescriber_id)
-    return [
-        {
-            "kind": "labs_overdue",
-            "rx_number": row.rx_number,
-            "patient": _patient_dict(row),
-            "since": (row.labs_due_on + fu.DUE_AFTER + timedelta(days=1)).isoformat(),
-            "checkpoint": row.labs_due_on.isoformat(),
-        }
-        for row in db.session.execute(stmt)
-    ]
+    return stmt
 
 
-def symptoms_worse_items(
+def labs_overdue_item(row: Any) -> dict[str, Any]:
+    """Return one ``labs_overdue`` item from a row of :func:`labs_overdue_query`."""
+    return {
+        "kind": "labs_overdue",
+        "rx_number": row.rx_number,
+        "patient": _patient_dict(row),
+        "since": (row.labs_due_on + fu.DUE_AFTER + timedelta(days=1)).isoformat(),
+        "checkpoint": row.labs_due_on.isoformat(),
+    }
+
+
+def labs_overdue_items(
     *, today: date, prescriber_id: int | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
-    """Return ``symptoms_worse`` items: the patient's latest report has ``worse`` or ``new``.
+    """Return ``labs_overdue`` items: active orders whose pending checkpoint is overdue.
 
-    One query whatever the number of reports: the report must be the patient's latest
-    (no later one), the patient must have an active order (the newest one is named), and no
-    review of that patient's orders may have been recorded on or after the report (the
-    prescriber has seen it). ``since`` is the report's date; the oldest come first.
+    ``since`` is the first overdue day (the checkpoint date + 15 days); the oldest first.
     """
-    later = aliased(SymptomReport)
+    stmt = labs_overdue_query(today=today, prescriber_id=prescriber_id).limit(limit)
+    return [labs_overdue_item(row) for row in db.session.execute(stmt)]
+
+
+def symptoms_worse_query(*, today: date, prescriber_id: int | None = None) -> Any:
+    """Return the ``symptoms_worse`` rows as a query ordered by report date, then report id.
+
+    Reads only the reports still awaiting review (the patient's latest, worse, no review
+    since: stored by :func:`_mark_awaiting_review`); the patient must have a followed order
+    (the newest one is named).
+    """
     newest_order = aliased(Order)
     rx = (
         select(newest_order.rx_number)
         .where(
             newest_order.patient_id == SymptomReport.patient_id,
-            newest_order.status.in_(FOLLOWED_STATUSES),
+            newest_order.status == literal_column("'verified'"),
             newest_order.therapy_stopped_on.is_(None),
             *([newest_order.prescriber_id == prescriber_id] if prescriber_id is not None else []),
         )
@@ -651,15 +734,7 @@ def symptoms_worse_items(
         .correlate(SymptomReport)
         .scalar_subquery()
     )
-    reviewed = (
-        select(OrderReview.id)
-        .join(Order, Order.id == OrderReview.order_id)
-        .where(
-            Order.patient_id == SymptomReport.patient_id,
-            OrderReview.reviewed_on >= SymptomReport.report_date,
-        )
-    )
-    stmt = (
+    return (
         select(
             SymptomReport.id,
             SymptomReport.report_date,
@@ -672,36 +747,32 @@ def symptoms_worse_items(
         )
         .join(Patient, Patient.id == SymptomReport.patient_id)
         .where(
-            SymptomReport.worse.is_(True),
+            SymptomReport.awaiting_review,
             SymptomReport.report_date <= today,
-            ~exists(
-                select(later.id).where(
-                    later.patient_id == SymptomReport.patient_id,
-                    or_(
-                        later.report_date > SymptomReport.report_date,
-                        and_(
-                            later.report_date == SymptomReport.report_date,
-                            later.id > SymptomReport.id,
-                        ),
-                    ),
-                )
-            ),
-            ~exists(reviewed),
             rx.is_not(None),
         )
         .order_by(SymptomReport.report_date, SymptomReport.id)
-        .limit(limit)
     )
-    return [
-        {
-            "kind": "symptoms_worse",
-            "rx_number": row.rx_number,
-            "patient": _patient_dict(row),
-            "since": row.report_date.isoformat(),
-            "symptoms": sorted(k for k, v in (row.symptoms or {}).items() if v in fu.WORSE),
-        }
-        for row in db.session.execute(stmt)
-    ]
+
+
+def symptoms_worse_item(row: Any) -> dict[str, Any]:
+    """Return one ``symptoms_worse`` item from a row of :func:`symptoms_worse_query`."""
+    return {
+        "kind": "symptoms_worse",
+        "rx_number": row.rx_number,
+        "patient": _patient_dict(row),
+        "since": row.report_date.isoformat(),
+        "symptoms": sorted(k for k, v in (row.symptoms or {}).items() if v in fu.WORSE),
+    }
+
+
+def symptoms_worse_items(
+    *, today: date, prescriber_id: int | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Return ``symptoms_worse`` items: the patient's latest report has ``worse`` or ``new``
+    and no review of the patient's orders has been recorded on or after it."""
+    stmt = symptoms_worse_query(today=today, prescriber_id=prescriber_id).limit(limit)
+    return [symptoms_worse_item(row) for row in db.session.execute(stmt)]
 
 
 __all__ = [

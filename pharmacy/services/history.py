@@ -58,7 +58,7 @@ from pharmacy.models import (
     SymptomReport,
     User,
 )
-from pharmacy.services import audit
+from pharmacy.services import audit, followup
 
 Progress = Callable[[str, int, int], None]
 
@@ -744,6 +744,11 @@ class HistoryWriter:
             self.renewals.setdefault(
                 max(order["renewal_from"] - timedelta(days=10), start + timedelta(days=1)), []
             ).append(order)
+        elif made == allowed and long_ago:
+            # Not renewed: the prescriber later recorded that therapy ended there, as a
+            # pharmacy clears its list (otherwise it would ask for renewals for ten years).
+            order["therapy_stopped_on"] = after
+            order["stop"] = True
         if made < allowed and not order.get("stop"):
             _, per_fill = self._plan(order, supply, taken)
             previous = start + timedelta(days=(made - 1) * supply) if made else None
@@ -1011,6 +1016,9 @@ class HistoryWriter:
                 )
         if self.rx_counter is not None:
             self.rx_counter.value = self.next_rx - 1
+        # Which symptom reports still wait for a review (services.followup keeps it one
+        # report at a time; the bulk-written history sets it in one statement).
+        db.session.execute(text(followup.AWAITING_REVIEW_SQL))
         db.session.commit()
         # Every event was hashed here with the key: routine checks start after them, and
         # ``flask audit verify --full`` re-checks the whole chain.

@@ -4,16 +4,20 @@ A page is read newest first by an integer key (the row id, or the audit sequence
 ``before=<key>`` reads the page of older rows, ``after=<key>`` the page of newer ones. Each
 read asks for one row more than it shows, so whether a further page exists is known without
 counting the table (counting six million audit rows to show fifty cost most of a request).
+Lists ordered by a date, oldest first (the work lists), page by a :class:`DateKey`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 
+from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
 
 T = TypeVar("T")
@@ -21,6 +25,7 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_KEY = 2**31 - 1
+_DATE_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\.[0-9]{1,10}")
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,40 @@ def read_page(
 def _run(query: Select[Any], scalars: bool) -> list[Any]:
     result = db.session.execute(query)
     return list(result.scalars() if scalars else result)
+
+
+@dataclass(frozen=True, order=True)
+class DateKey:
+    """A keyset position in a list ordered by a date, then the row id (oldest date first).
+
+    Written in links as ``YYYY-MM-DD.<id>``; comparisons follow the list's order.
+    """
+
+    on: date
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.on.isoformat()}.{self.id}"
+
+    @classmethod
+    def parse(cls, raw: str, name: str) -> DateKey:
+        """Read a key from the query string argument ``name``.
+
+        :raise ValidationFailed: not a key written as above (422, naming the argument).
+        """
+        if _DATE_KEY.fullmatch(raw.strip()):
+            day, _, ident = raw.strip().partition(".")
+            try:
+                if int(ident) <= MAX_KEY:
+                    return cls(date.fromisoformat(day), int(ident))
+            except ValueError:
+                pass
+        raise ValidationFailed({name: "Must be a list position from a next or prev link."})
+
+    def successor_bound(self) -> DateKey:
+        """Return the smallest key above this one: ``before`` it includes this row."""
+        return DateKey(self.on, self.id + 1)
+
+    def predecessor_bound(self) -> DateKey:
+        """Return the largest key below this one: ``after`` it includes this row."""
+        return DateKey(self.on, self.id - 1)

@@ -26,17 +26,34 @@ def _capped(query) -> str:
     return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)
 
 
-def home_summary(user: User, today: date | None = None) -> dict:
+INBOX_PAGE = 20
+
+
+def home_summary(
+    user: User,
+    today: date | None = None,
+    *,
+    inbox_after: continuity_list.Key | None = None,
+    inbox_before: continuity_list.Key | None = None,
+) -> dict:
     """Return the numbers and lists for ``user``'s home page.
 
-    Prescribers get their inbox (the continuity list of their patients, SPEC 7.5);
-    pharmacists the number of follow-up items.
+    Prescribers get a page of their inbox (the continuity list of their patients, SPEC
+    7.5); pharmacists the number of follow-up items (counted, not listed).
     """
 
     today = today or local_today()
     summary: dict = {}
-    if user.role in ("prescriber", "pharmacist"):
-        summary["inbox"] = continuity_list.follow_up_list(user, today=today)
+    if user.role == "prescriber":
+        summary["inbox"] = continuity_list.follow_up_page(
+            user, today=today, after=inbox_after, before=inbox_before, limit=INBOX_PAGE
+        )
+    if user.role == "pharmacist":
+        counts = continuity_list.counts(today, None)
+        capped = any(n >= continuity_list.COUNT_CAP for n in counts.values())
+        total = sum(counts.values())
+        summary["follow_up"] = f"{total}+" if capped else str(total)
+        summary["follow_up_any"] = total > 0
     if user.role == "prescriber":
         mine = select(Order).where(Order.prescriber_id == user.id)
         summary["recent_orders"] = list(

@@ -35,9 +35,12 @@ PAGES = (
     ("pharmacist", "/compounding/trace?ingredient_lot={ingredient_lot}"),
     ("pharmacist", "/fills/"),
     ("pharmacist", "/admin/audit"),
+    ("pharmacist", "/follow-up/"),
+    ("pharmacist", "/follow-up/?kind=renewal_needed"),
     ("technician", "/home"),
     ("technician", "/compounding/worklist"),
     ("prescriber", "/orders/"),
+    ("prescriber", "/home"),
 )
 # One record's page reads that record's own rows: its count depends on the record (how many
 # different people touched it), never on history, so it is held under a fixed ceiling.
@@ -51,6 +54,7 @@ API_LISTS = (
     ("/api/v1/batches", "batches", 50),
     ("/api/v1/ingredient-lots?limit=5", "ingredient_lots", 5),
     ("/api/v1/audit", "events", 50),
+    ("/api/v1/follow-up?limit=5", "items", 5),
 )
 
 

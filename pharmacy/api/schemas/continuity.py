@@ -33,9 +33,12 @@ class RenewIn(Strict):
 
 
 class FollowUpQuery(Strict):
-    """``GET /follow-up?kind=``: one kind of item only."""
+    """``GET /follow-up``: one kind of item only, and the page (positions from the links)."""
 
     kind: FollowUpKind | None = None
+    after: Text(64) | None = None
+    before: Text(64) | None = None
+    limit: Int(ge=1, le=200) | None = None
 
 
 class NextFillOut(Out):
@@ -66,7 +69,12 @@ class FollowUpItemOut(Out):
 
 
 class FollowUpListOut(Out):
-    """``GET /follow-up``: the items, most urgent first, and how many of each kind."""
+    """``GET /follow-up``: a page of items, most urgent first, how many of each kind (each
+    count stops at ``counts_capped_at``), and the links to the neighbouring pages."""
 
     items: list[FollowUpItemOut]
     counts: dict[str, int]
+    counts_capped_at: int
+    limit: int
+    next: str | None
+    prev: str | None
