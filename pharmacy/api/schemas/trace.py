@@ -37,8 +37,6 @@ class TraceTotals(Out):
 
     fills: int
     fills_to_pull: int
-    patients: int
-    prescribers: int
 
 
 class TracePageOut(TraceOut, PageOut):
