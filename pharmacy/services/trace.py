@@ -32,6 +32,7 @@ from pharmacy.models import (
     Fill,
     FillAllocation,
     FillVial,
+    Formulation,
     IngredientLot,
     Order,
     Patient,
@@ -98,6 +99,13 @@ def parse_query(ingredient_lot: Any, batch_lot: Any) -> tuple[int | None, str | 
     return None, batch_lot.strip().upper()
 
 
+# The formulation columns a trace shows: not its JSON procedure and equipment, which a join
+# would repeat, and parse, once per batch.
+_FORMULATION = joinedload(Batch.formulation).load_only(
+    Formulation.code, Formulation.version, Formulation.name
+)
+
+
 @dataclass(frozen=True)
 class Traced:
     """A resolved trace query: the ingredient lot (``None`` for a batch lot) and its batches."""
@@ -146,12 +154,12 @@ def resolve(ingredient_lot: Any, batch_lot: Any) -> Traced:
             .join(BatchComponent, BatchComponent.batch_id == Batch.id)
             .where(BatchComponent.ingredient_lot_id == lot.id)
             .order_by(Batch.compounded_dt, Batch.id)
-            .options(joinedload(Batch.formulation))
+            .options(_FORMULATION)
         ).scalars()
         batches = list({batch.id: batch for batch in rows}.values())
         return Traced(ingredient_lot_id, None, lot, batches)
     batch = db.session.execute(
-        select(Batch).where(Batch.lot_number == batch_lot).options(joinedload(Batch.formulation))
+        select(Batch).where(Batch.lot_number == batch_lot).options(_FORMULATION)
     ).scalar_one_or_none()
     if batch is None:
         raise NotFound(f"There is no batch lot {batch_lot}.")
@@ -221,83 +229,119 @@ def _allocation_rows(fill_ids: list[int], traced: Traced) -> list[Any]:
     )
 
 
+Taken = tuple[int, list[str], list[tuple[str, list[int]]]]  # vials, batch lots, serials
+
+
+def _fill_rows_with_allocations(
+    fill_ids: Select[Any] | list[int], traced: Traced
+) -> tuple[list[Any], list[Any]]:
+    """Return the fills (oldest first) and their allocations: two statements."""
+    if not traced.batches or (isinstance(fill_ids, list) and not fill_ids):
+        return [], []
+    fills = _fill_rows(fill_ids)
+    return fills, _allocation_rows([row[0] for row in fills], traced) if fills else []
+
+
+def _walk(fills: list[Any], allocations: list[Any], traced: Traced) -> Iterator[tuple[Any, Taken]]:
+    """Yield each fill row with the vials it took from the traced batches: how many, from
+    which batch lots, and their serials by allocation.
+
+    Both lists come ordered by fill id, so one pass pairs them, and whatever it builds for a
+    fill is dropped as soon as the caller is done with it (a whole CSV's worth of small lists
+    alive at once set off the garbage collector's full pass, 80 ms here).
+    """
+    lot_numbers = {batch.id: batch.lot_number for batch in traced.batches}
+    rows = iter(allocations)
+    pending = next(rows, None)
+    for fill in fills:
+        fill_id = fill[0]
+        vials, lots, groups = 0, [], []
+        serials: list[int] = []
+        last_allocation = None
+        while pending is not None and pending[1] <= fill_id:
+            allocation_id, of_fill, allocated, batch_id, serial = pending
+            pending = next(rows, None)
+            lot_number = lot_numbers.get(batch_id)
+            if of_fill != fill_id or lot_number is None:  # pragma: no cover - written meanwhile
+                continue
+            if allocation_id != last_allocation:
+                last_allocation = allocation_id
+                vials += allocated
+                serials = []
+                groups.append((lot_number, serials))
+                if lot_number not in lots:
+                    lots.append(lot_number)
+            if serial is not None:
+                serials.append(serial)
+        yield fill, (vials, lots, groups)
+
+
+def _entries(fills: list[Any], allocations: list[Any], traced: Traced) -> list[dict[str, Any]]:
+    """Return the JSON entry of each fill, in the order of ``fills``."""
+    out = []
+    # Rows unpacked by position: reading 19 columns by name cost more than the query.
+    for (
+        (
+            fill_id,
+            fill_number,
+            status,
+            dispense_date,
+            dispensed_dt,
+            rx_number,
+            patient_id,
+            first_name,
+            last_name,
+            dob,
+            patient_phone,
+            address,
+            mrn,
+            prescriber_id,
+            prescriber_name,
+            username,
+            npi,
+            clinic,
+            prescriber_phone,
+        ),
+        (vials, lots, groups),
+    ) in _walk(fills, allocations, traced):
+        out.append(
+            {
+                "id": fill_id,
+                "rx_number": rx_number,
+                "fill_number": fill_number,
+                "status": status,
+                "dispense_date": dispense_date.isoformat(),
+                "dispensed_at": dispensed_dt.isoformat() if dispensed_dt else None,
+                "vials": vials,
+                "batch_lots": lots,
+                "serials": [{"batch_lot": lot, "serials": serials} for lot, serials in groups],
+                "patient": {
+                    "id": patient_id,
+                    "name": f"{first_name} {last_name}",
+                    "dob": dob.isoformat(),
+                    "phone": patient_phone or None,
+                    "address": address or None,
+                    "mrn": mrn,
+                },
+                "prescriber": {
+                    "id": prescriber_id,
+                    "name": prescriber_name or username,
+                    "npi": npi,
+                    "clinic": clinic,
+                    "phone": prescriber_phone,
+                },
+            }
+        )
+    return out
+
+
 def _fill_entries(fill_ids: Select[Any] | list[int], traced: Traced) -> list[dict[str, Any]]:
     """Return the trace entry of each fill, oldest first, in two statements whatever their
     number (the fills with their people, then their allocations with their serials).
 
     :param fill_ids: the ids, or a bounded query of them (a page, a chunk).
     """
-    if not traced.batches or (isinstance(fill_ids, list) and not fill_ids):
-        return []
-    entries: dict[int, dict[str, Any]] = {}
-    # Rows unpacked by position: reading 19 columns by name cost more than the query.
-    for (
-        fill_id,
-        fill_number,
-        status,
-        dispense_date,
-        dispensed_dt,
-        rx_number,
-        patient_id,
-        first_name,
-        last_name,
-        dob,
-        patient_phone,
-        address,
-        mrn,
-        prescriber_id,
-        prescriber_name,
-        username,
-        npi,
-        clinic,
-        prescriber_phone,
-    ) in _fill_rows(fill_ids):
-        entries[fill_id] = {
-            "id": fill_id,
-            "rx_number": rx_number,
-            "fill_number": fill_number,
-            "status": status,
-            "dispense_date": dispense_date.isoformat(),
-            "dispensed_at": dispensed_dt.isoformat() if dispensed_dt else None,
-            "vials": 0,
-            "batch_lots": [],
-            "serials": [],
-            "patient": {
-                "id": patient_id,
-                "name": f"{first_name} {last_name}",
-                "dob": dob.isoformat(),
-                "phone": patient_phone or None,
-                "address": address or None,
-                "mrn": mrn,
-            },
-            "prescriber": {
-                "id": prescriber_id,
-                "name": prescriber_name or username,
-                "npi": npi,
-                "clinic": clinic,
-                "phone": prescriber_phone,
-            },
-        }
-    last_allocation = None
-    group: dict[str, Any] = {}
-    if not entries:
-        return []
-    lot_numbers = {batch.id: batch.lot_number for batch in traced.batches}
-    for allocation_id, fill_id, vials, batch_id, serial in _allocation_rows(list(entries), traced):
-        lot_number = lot_numbers.get(batch_id)
-        entry = entries.get(fill_id)
-        if entry is None or lot_number is None:  # pragma: no cover - written meanwhile
-            continue
-        if allocation_id != last_allocation:
-            last_allocation = allocation_id
-            entry["vials"] += vials
-            group = {"batch_lot": lot_number, "serials": []}
-            entry["serials"].append(group)
-            if lot_number not in entry["batch_lots"]:
-                entry["batch_lots"].append(lot_number)
-        if serial is not None:
-            group["serials"].append(serial)
-    return list(entries.values())
+    return _entries(*_fill_rows_with_allocations(fill_ids, traced), traced)
 
 
 def _contacts(fills: Iterable[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
@@ -369,7 +413,7 @@ def trace(ingredient_lot_id: Any = None, batch_lot: Any = None) -> dict[str, Any
     :raise NotFound: the lot does not exist.
     """
     traced = resolve(ingredient_lot_id, batch_lot)
-    fills = [fill for chunk in _chunks(traced) for fill in chunk]
+    fills = [fill for rows in _chunks(traced) for fill in _entries(*rows, traced)]
     return _result(traced, fills, [f for f in fills if f["status"] in OPEN])
 
 
@@ -431,16 +475,14 @@ def trace_page(traced: Traced, cursor: Cursor) -> tuple[dict[str, Any], Page[int
     return result, page
 
 
-def _chunks(traced: Traced, chunk: int | None = None) -> Iterator[list[dict[str, Any]]]:
-    """Yield the trace's fill entries ``chunk`` at a time (:data:`CSV_CHUNK`), oldest first.
-
-    Each chunk is keyed on the last fill id of the one before: two statements a chunk.
+def _chunks(traced: Traced, chunk: int | None = None) -> Iterator[tuple[list[Any], list[Any]]]:
+    """Yield the trace's fills and their allocations ``chunk`` fills at a time
+    (:data:`CSV_CHUNK`), oldest first: two statements a chunk, each keyed on the last fill id
+    of the chunk before.
     """
     size = chunk or CSV_CHUNK
-    if not traced.batches:
-        return
     after = 0
-    while True:
+    while traced.batches:
         ids = (
             select(FillAllocation.fill_id)
             .where(traced.from_batches(FillAllocation.batch_id), FillAllocation.fill_id > after)
@@ -448,12 +490,12 @@ def _chunks(traced: Traced, chunk: int | None = None) -> Iterator[list[dict[str,
             .order_by(FillAllocation.fill_id)
             .limit(size)
         )
-        fills = _fill_entries(ids, traced)
+        fills, allocations = _fill_rows_with_allocations(ids, traced)
         if fills:
-            yield fills
+            yield fills, allocations
         if len(fills) < size:
             return
-        after = fills[-1]["id"]
+        after = fills[-1][0]
 
 
 def trace_csv(traced: Traced, chunk: int | None = None) -> Iterator[str]:
@@ -466,46 +508,60 @@ def trace_csv(traced: Traced, chunk: int | None = None) -> Iterator[str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
 
-    def line(values: Iterable[Any]) -> None:
-        writer.writerow([_csv_cell(v) for v in values])
-
     def flush() -> str:
         text = out.getvalue()
         out.seek(0)
         out.truncate()
         return text
 
-    line(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS)
     yield flush()
-    for fills in _chunks(traced, chunk):
-        for fill in fills:
-            patient, prescriber = fill["patient"], fill["prescriber"]
-            line(
-                (
-                    fill["rx_number"],
-                    fill["fill_number"],
-                    fill["status"],
-                    fill["dispense_date"],
-                    fill["dispensed_at"],
-                    " ".join(fill["batch_lots"]),
-                    fill["vials"],
-                    serial_text(fill["serials"]),
-                    patient["name"],
-                    patient["dob"],
-                    patient["phone"],
-                    patient["address"],
-                    prescriber["name"],
-                    prescriber["npi"],
-                    prescriber["clinic"],
-                    prescriber["phone"],
-                )
+    for fills, allocations in _chunks(traced, chunk):
+        for (
+            (
+                _,
+                fill_number,
+                status,
+                dispense_date,
+                dispensed_dt,
+                rx_number,
+                _,
+                first_name,
+                last_name,
+                dob,
+                patient_phone,
+                address,
+                _,
+                _,
+                prescriber_name,
+                username,
+                npi,
+                clinic,
+                prescriber_phone,
+            ),
+            (vials, lots, groups),
+        ) in _walk(fills, allocations, traced):
+            writer.writerow(
+                [
+                    _csv_cell(rx_number),
+                    fill_number,
+                    status,
+                    dispense_date.isoformat(),
+                    dispensed_dt.isoformat() if dispensed_dt else "",
+                    _csv_cell(" ".join(lots)),
+                    vials,
+                    _csv_cell(" ".join(f"{lot}/{n}" for lot, serials in groups for n in serials)),
+                    _csv_cell(f"{first_name} {last_name}"),
+                    dob.isoformat(),
+                    _csv_cell(patient_phone),
+                    _csv_cell(address),
+                    _csv_cell(prescriber_name or username),
+                    _csv_cell(npi),
+                    _csv_cell(clinic),
+                    _csv_cell(prescriber_phone),
+                ]
             )
         yield flush()
-
-
-def serial_text(groups: list[dict[str, Any]]) -> str:
-    """Return a fill's serials as ``LOT/1 LOT/2`` (the DataMatrix form of a vial)."""
-    return " ".join(f"{g['batch_lot']}/{s}" for g in groups for s in g["serials"])
 
 
 def _csv_cell(value: Any) -> str:
@@ -618,5 +674,7 @@ def batch_choices() -> list[Batch]:
     """Return the latest batches, newest first (suggestions for the trace form; any older
     batch is traced by typing its lot number)."""
     return list(
-        db.session.execute(select(Batch).order_by(Batch.id.desc()).limit(CHOICES)).scalars()
+        db.session.execute(
+            select(Batch).order_by(Batch.id.desc()).limit(CHOICES).options(_FORMULATION)
+        ).scalars()
     )
