@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
@@ -448,7 +448,7 @@ def batch_vials(batch: Batch, cursor: Cursor | None = None) -> BatchVials:
         .join(FillVial, FillVial.allocation_id == FillAllocation.id)
         .where(FillVial.batch_id == batch.id, FillVial.returned.is_(False))
     )
-    stmt: Select[Any] = (
+    stmt = (
         select(
             Fill.id,
             Fill.fill_number,
@@ -461,7 +461,7 @@ def batch_vials(batch: Batch, cursor: Cursor | None = None) -> BatchVials:
         .join(Patient, Patient.id == Order.patient_id)
         .where(Fill.id.in_(live))
     )
-    page = read_page(stmt, Fill.id, cursor or Cursor(), scalars=False)
+    page = read_page(cast("Select[Any]", stmt), Fill.id, cursor or Cursor(), scalars=False)
     rows = [HeldFill(**row._asdict(), serials=serials.get(row.id, [])) for row in page.items]
     return BatchVials(
         fills=Page(rows, page.older, page.newer, page.limit),
