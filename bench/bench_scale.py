@@ -60,6 +60,18 @@ PAGES = (
     ("pharmacist", "/api/v1/trace?batch_lot={batch_lot}"),
     ("pharmacist", "/api/v1/trace?ingredient_lot={busy_lot}"),
     ("pharmacist", "/api/v1/trace?ingredient_lot={busy_lot}&format=csv"),
+    ("pharmacist", "/follow-up/"),
+    ("pharmacist", "/api/v1/follow-up"),
+    ("pharmacist", "/patients/{patient_id}"),
+    ("pharmacist", "/api/v1/patients/{patient_id}/observations"),
+    ("pharmacist", "/api/v1/patients/{patient_id}/symptom-reports"),
+    ("pharmacist", "/api/v1/orders/{rx_number}/follow-up"),
+    ("pharmacist", "/compounding/batches/{batch_lot}"),
+    ("pharmacist", "/api/v1/batches/{batch_lot}"),
+    ("pharmacist", "/compounding/lots/{busy_lot}"),
+    ("pharmacist", "/api/v1/ingredient-lots/{busy_lot}"),
+    ("pharmacist", "/formulations/"),
+    ("pharmacist", "/api/v1/formulations"),
 )
 
 
@@ -116,7 +128,15 @@ def _app(url: str):
 
 def _targets(app) -> dict[str, str]:
     from pharmacy.extensions import db
-    from pharmacy.models import Batch, BatchComponent, Fill, FillAllocation, Order
+    from pharmacy.models import (
+        Batch,
+        BatchComponent,
+        Fill,
+        FillAllocation,
+        Observation,
+        Order,
+        Patient,
+    )
 
     with app.app_context():
         busy_batch = db.session.execute(
@@ -144,7 +164,18 @@ def _targets(app) -> dict[str, str]:
         last_order = db.session.execute(select(db.func.max(Order.id))).scalar() or 1
         rx_number = db.session.execute(select(Order.rx_number).order_by(Order.id).limit(1)).scalar()
         fill_id = db.session.execute(select(db.func.min(Fill.id))).scalar()
+        # The patient with the most lab results (the trend picture and its lists).
+        patient_id = (
+            db.session.execute(
+                select(Observation.patient_id)
+                .group_by(Observation.patient_id)
+                .order_by(db.func.count().desc())
+                .limit(1)
+            ).scalar()
+            or db.session.execute(select(db.func.min(Patient.id))).scalar()
+        )
         return {
+            "patient_id": str(patient_id),
             "batch_lot": batch_lot,
             "busy_lot": str(busy_lot),
             "busiest_lot": str(busiest_lot),

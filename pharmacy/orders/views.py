@@ -12,7 +12,7 @@ from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import apply_errors
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
-from pharmacy.pagination import cursor_from_request, date_args
+from pharmacy.pagination import cursor_from_request, date_args, position_links
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity
@@ -91,12 +91,18 @@ def index():
 def queue():
     """Show the orders waiting for verification, oldest first, with alerts and plan pictures."""
     today = service.local_today()
+    cursor = cursor_from_request(default_limit=service.QUEUE_PAGE)
+    page = service.verification_queue(after=cursor.after, before=cursor.before, limit=cursor.limit)
     items = [
         {"order": o, "age": service.patient_age(o.patient.dob, today), **_picture(o)}
-        for o in service.verification_queue()
+        for o in page.items
     ]
+    links = position_links(
+        str(page.next) if page.next is not None else None,
+        str(page.prev) if page.prev is not None else None,
+    )
     return render_template(
-        "orders/queue.html", items=items, form=ReasonForm(), limit=service.QUEUE_LIMIT
+        "orders/queue.html", items=items, form=ReasonForm(), page=page, links=links
     )
 
 

@@ -7,6 +7,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -160,21 +161,59 @@ def list_orders(
     return read_page(stmt, Order.id, cursor or Cursor())
 
 
-QUEUE_LIMIT = 50
+QUEUE_PAGE = 20
 
 
-def verification_queue(limit: int = QUEUE_LIMIT) -> list[Order]:
-    """Return the orders waiting for a pharmacist, oldest first (at most ``limit``), with
-    the patient and prescriber each row shows."""
-    return list(
-        db.session.execute(
-            select(Order)
-            .where(Order.status == "submitted")
-            .order_by(Order.submitted_dt, Order.id)
-            .limit(limit)
-            .options(selectinload(Order.patient), selectinload(Order.prescriber))
-        ).scalars()
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the verification queue, oldest first, and how many orders wait in all.
+
+    ``next`` is the ``after=`` id of the following (newer) page, ``prev`` the ``before=``
+    id of the preceding (older) one; ``None`` when there is none.
+    """
+
+    items: list[Order]
+    next: int | None
+    prev: int | None
+    waiting: int
+
+
+def verification_queue(
+    *, after: int | None = None, before: int | None = None, limit: int = QUEUE_PAGE
+) -> QueuePage:
+    """Return a page of the orders waiting for a pharmacist, oldest first (by id, the order
+    they were submitted in), with the patient and prescriber each row shows.
+
+    Each order on the page is planned and drawn, so a page is short; the count of waiting
+    orders reads the status index (only the day's submissions are ``submitted``).
+    """
+    stmt = (
+        select(Order)
+        .where(Order.status == "submitted")
+        .options(selectinload(Order.patient), selectinload(Order.prescriber))
     )
+    if before is not None:
+        rows = list(
+            db.session.execute(
+                stmt.where(Order.id < before).order_by(Order.id.desc()).limit(limit + 1)
+            ).scalars()
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        rows.reverse()
+        next_id, prev_id = (rows[-1].id if rows else None), (rows[0].id if more else None)
+    else:
+        if after is not None:
+            stmt = stmt.where(Order.id > after)
+        rows = list(db.session.execute(stmt.order_by(Order.id).limit(limit + 1)).scalars())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_id = rows[-1].id if more else None
+        prev_id = rows[0].id if after is not None and rows else None
+    waiting = db.session.execute(
+        select(func.count()).select_from(Order).where(Order.status == "submitted")
+    ).scalar_one()
+    return QueuePage(rows, next_id, prev_id, waiting)
 
 
 def status_history(order: Order) -> list[AuditEvent]:

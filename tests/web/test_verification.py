@@ -225,3 +225,24 @@ def test_pharmacist_cancels_until_dispensed(app, client, api, formulations, fill
         db.session.commit()
     response = cancel(client, api, rx)
     assert response.status_code == (200 if allowed else 409), response.get_json()
+
+
+def test_queue_pages_oldest_first_with_links(app, as_user):
+    from tests.factories_orders import make_order
+
+    with app.app_context(), write_intent():
+        rxs = [make_order().rx_number for _ in range(25)]
+        db.session.commit()
+    pharmacist = as_user("pharmacist")
+    first = pharmacist.get("/orders/queue").get_data(as_text=True)
+    assert "25 orders waiting" in first and "20 on this page" in first
+    shown = [rx for rx in rxs if f"Rx {rx}</a>" in first]
+    assert shown == rxs[:20]
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    link = first.split('" rel="next"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
+    second = pharmacist.get(link).get_data(as_text=True)
+    assert [rx for rx in rxs if f"Rx {rx}</a>" in second] == rxs[20:]
+    back = second.split('" rel="prev"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
+    again = pharmacist.get(back).get_data(as_text=True)
+    assert [rx for rx in rxs if f"Rx {rx}</a>" in again] == rxs[:20]
+    assert pharmacist.get("/orders/queue?after=x").status_code == 422
