@@ -185,6 +185,7 @@ def test_trace_page_shows_a_page_of_fills_with_links(as_user, lots):
     assert html.count('<span class="badge status-allocated">') >= 10
     assert 'rel="next"' in html and 'rel="prev"' not in html
     assert f'<span class="tile-value">{MANY}</span>' in html
+    assert "on this page" in html and "not only this page, is stored with the recall" in html
     href = html.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
     second = client.get(href).get_data(as_text=True)
     assert 'rel="next"' in second and 'rel="prev"' in second
