@@ -185,6 +185,7 @@ def test_trace_page_shows_a_page_of_fills_with_links(as_user, lots):
     assert html.count('<span class="badge status-allocated">') >= 10
     assert 'rel="next"' in html and 'rel="prev"' not in html
     assert f'<span class="tile-value">{MANY}</span>' in html
+    assert "on this page" in html and "not only this page, is stored with the recall" in html
     href = html.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
     second = client.get(href).get_data(as_text=True)
     assert 'rel="next"' in second and 'rel="prev"' in second
@@ -255,3 +256,16 @@ def test_openapi_documents_the_trace_paging(client):
     body = op["responses"]["200"]["content"]["application/json"]["schema"]
     text = str(spec)
     assert "TracePageOut" in str(body) and "totals" in text and "next" in text
+
+
+def test_fills_to_pull_are_bounded_and_counted(client, api, as_user, lots, monkeypatch):
+    monkeypatch.setattr(trace_service, "PULL_LIMIT", 5)
+    body = client.get(
+        f"/api/v1/trace?ingredient_lot={lots['many']}&limit=3", headers=api("pharmacist")
+    ).get_json()
+    ids = [f["id"] for f in body["fills_to_pull"]]
+    assert len(ids) == 5 and ids == sorted(ids, reverse=True)
+    assert body["totals"]["fills_to_pull"] == MANY
+    assert {f["rx_number"] for f in body["fills_to_pull"]} <= set(lots["rx"]["many"])
+    html = as_user("pharmacist").get(f"/compounding/trace?ingredient_lot={lots['many']}")
+    assert f"the latest 5 of {MANY}" in html.get_data(as_text=True)

@@ -41,7 +41,8 @@ class TraceTotals(Out):
 
 class TracePageOut(TraceOut, PageOut):
     """One page of a trace, newest fill first: ``fills`` and the ``patients`` and
-    ``prescribers`` they reached are this page's; ``fills_to_pull`` and ``totals`` cover the
-    whole trace; ``next``/``prev`` open the older and newer pages of fills."""
+    ``prescribers`` they reached are this page's; ``fills_to_pull`` holds the latest 200 open
+    fills of the whole trace and ``totals`` counts it all; ``next``/``prev`` open the older
+    and newer pages of fills. ``format=csv`` lists every fill."""
 
     totals: TraceTotals
