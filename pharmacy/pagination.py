@@ -13,7 +13,16 @@ from typing import Any, TypeVar
 from flask import request, url_for
 
 from pharmacy.domain.errors import ValidationFailed
-from pharmacy.services.paging import DEFAULT_LIMIT, MAX_KEY, MAX_LIMIT, Cursor, Page
+from pharmacy.services.paging import (
+    DEFAULT_LIMIT,
+    MAX_KEY,
+    MAX_LIMIT,
+    Cursor,
+    DatedCursor,
+    DatedPage,
+    DateKey,
+    Page,
+)
 
 T = TypeVar("T")
 
@@ -52,22 +61,57 @@ def cursor_from_request(default_limit: int = DEFAULT_LIMIT, *, prefix: str = "")
     return Cursor(before=before, after=after, limit=limit or default_limit)
 
 
+def dated_cursor_from_request(
+    default_limit: int = DEFAULT_LIMIT, *, prefix: str = ""
+) -> DatedCursor:
+    """Return the page cursor of a newest-first dated list (positions ``YYYY-MM-DD.<id>``).
+
+    :param prefix: names one of several lists on a page; a prefixed list takes no ``limit``.
+    :raise ValidationFailed: a position the list did not write, both given, or a limit out
+        of range (422, naming each).
+    """
+    errors: dict[str, str] = {}
+    found: dict[str, DateKey | None] = {}
+    for name in (f"{prefix}before", f"{prefix}after"):
+        raw = request.args.get(name, "")
+        found[name] = None
+        if raw:
+            try:
+                found[name] = DateKey.parse(raw, name)
+            except ValidationFailed as exc:
+                errors.update(exc.errors)
+    limit = None if prefix else _key_arg("limit", 1, MAX_LIMIT, errors)
+    before, after = found[f"{prefix}before"], found[f"{prefix}after"]
+    if before is not None and after is not None:
+        errors[f"{prefix}after"] = "Give either before or after, not both."
+    if errors:
+        raise ValidationFailed(errors)
+    return DatedCursor(before=before, after=after, limit=limit or default_limit)
+
+
 def page_links(
-    page: Page[Any], *, external: bool = False, prefix: str = ""
+    page: Page[Any] | DatedPage[Any],
+    *,
+    external: bool = False,
+    prefix: str = "",
+    endpoint: str | None = None,
+    values: dict[str, Any] | None = None,
 ) -> dict[str, str | None]:
     """Return ``{"next": url, "prev": url}`` for the current endpoint, keeping its filters.
 
     ``next`` opens the older page, ``prev`` the newer one; ``None`` where there is none.
     ``prefix`` names one of several lists on a page: the others keep their place.
+    ``endpoint`` and its ``values`` name the page when a form's POST drew it again (a 422):
+    the links then open that page, not the form's address.
     """
     before, after = f"{prefix}before", f"{prefix}after"
     args = {k: v for k, v in request.args.items() if k not in (before, after)}
-    view_args = dict(request.view_args or {})
-    endpoint = request.endpoint or ""
+    view_args = dict(values or {}) if endpoint else dict(request.view_args or {})
+    endpoint = endpoint or request.endpoint or ""
 
-    def link(name: str, key: int) -> str:
-        values: dict[str, Any] = {**view_args, **args, name: key}
-        return url_for(endpoint, _external=external, **values)
+    def link(name: str, key: int | DateKey) -> str:
+        merged: dict[str, Any] = {**view_args, **args, name: str(key)}
+        return url_for(endpoint, _external=external, **merged)
 
     return {
         "next": link(before, page.older) if page.older is not None else None,

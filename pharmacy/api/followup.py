@@ -9,10 +9,12 @@ from flask import Response, jsonify, request
 
 from pharmacy.api.base import api_roles, api_user, bp
 from pharmacy.api.schemas.base import operation, parse_body
+from pharmacy.api.schemas.common import DatedPageQuery, ErrorOut
 from pharmacy.api.schemas.followup import (
     FollowUpOut,
     ObservationIn,
     ObservationList,
+    ObservationListQuery,
     ObservationOut,
     ReviewIn,
     ReviewOut,
@@ -22,6 +24,7 @@ from pharmacy.api.schemas.followup import (
 )
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
 from pharmacy.domain.fhir_observation import searchset, to_observation
+from pharmacy.pagination import dated_cursor_from_request, page_links
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as service
 from pharmacy.services import orders as order_service
@@ -58,12 +61,28 @@ def create_observation(patient_id: int):
 
 @bp.get("/patients/<int:patient_id>/observations")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
-@operation(responses={200: ObservationList})
+@operation(
+    query=ObservationListQuery,
+    responses={200: ObservationList, 404: ErrorOut, 422: ErrorOut},
+)
 def list_observations(patient_id: int):
-    """List the patient's lab results, oldest first (``?test=b12`` to filter)."""
+    """List the patient's lab results a page at a time (``?test=b12`` to filter).
+
+    The first page holds the latest results, oldest first within the page; ``next`` opens
+    the older ones and ``prev`` the newer (``?before=`` / ``?after=`` a position from those
+    links, ``?limit=`` up to 200, default 50).
+    """
     patient = service.get_patient(patient_id, api_user())
-    rows = service.list_observations(patient.id, request.args.get("test") or None)
-    return jsonify({"observations": [service.observation_to_dict(o) for o in rows]})
+    page = service.observations_page(
+        patient.id, dated_cursor_from_request(), request.args.get("test") or None
+    )
+    return jsonify(
+        {
+            "observations": [service.observation_to_dict(o) for o in reversed(page.items)],
+            "limit": page.limit,
+            **page_links(page),
+        }
+    )
 
 
 @bp.post("/patients/<int:patient_id>/symptom-reports")
@@ -90,12 +109,26 @@ def create_symptom_report(patient_id: int):
 
 @bp.get("/patients/<int:patient_id>/symptom-reports")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
-@operation(responses={200: SymptomReportList})
+@operation(
+    query=DatedPageQuery,
+    responses={200: SymptomReportList, 404: ErrorOut, 422: ErrorOut},
+)
 def list_symptom_reports(patient_id: int):
-    """List the patient's symptom reports, oldest first."""
+    """List the patient's symptom reports a page at a time.
+
+    The first page holds the latest reports, oldest first within the page; ``next`` opens
+    the older ones and ``prev`` the newer (``?before=`` / ``?after=`` a position from those
+    links, ``?limit=`` up to 200, default 50).
+    """
     patient = service.get_patient(patient_id, api_user())
-    rows = service.list_symptom_reports(patient.id)
-    return jsonify({"symptom_reports": [service.symptom_report_to_dict(r) for r in rows]})
+    page = service.symptom_reports_page(patient.id, dated_cursor_from_request())
+    return jsonify(
+        {
+            "symptom_reports": [service.symptom_report_to_dict(r) for r in reversed(page.items)],
+            "limit": page.limit,
+            **page_links(page),
+        }
+    )
 
 
 @bp.post("/orders/<rx_number>/reviews")

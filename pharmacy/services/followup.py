@@ -51,6 +51,7 @@ from pharmacy.services import audit, continuity
 from pharmacy.services import orders as order_service
 from pharmacy.services.continuity import order_terms
 from pharmacy.services.errors import NotFound
+from pharmacy.services.paging import DatedCursor, DatedPage, DateKey, read_dated_page
 from pharmacy.services.settings import get_settings
 from pharmacy.services.tx import atomic
 
@@ -226,6 +227,26 @@ def list_observations(patient_id: int, test: str | None = None) -> list[Observat
     return list(reversed(list(rows)))
 
 
+def observation_key(obs: Observation) -> DateKey:
+    """Return a lab result's place in its patient's list: its date, then its id."""
+    return DateKey(obs.effective_date, obs.id)
+
+
+def observations_page(
+    patient_id: int, cursor: DatedCursor, test: str | None = None
+) -> DatedPage[Observation]:
+    """Return one page of the patient's results, newest first by date (SPEC 9: keyset).
+
+    :raise DomainError: an unknown ``test``.
+    """
+    stmt = select(Observation).where(Observation.patient_id == patient_id)
+    if test:
+        stmt = stmt.where(Observation.test == fu.lab_test(test).code)
+    return read_dated_page(
+        stmt, Observation.effective_date, Observation.id, cursor, key=observation_key
+    )
+
+
 def record_fhir_observation(resource: object, *, actor: User, today: date) -> Observation:
     """Record a lab result from an R4 Observation (see :mod:`pharmacy.domain.fhir_observation`).
 
@@ -390,6 +411,19 @@ def list_symptom_reports(patient_id: int) -> list[SymptomReport]:
         .limit(MAX_LISTED)
     ).scalars()
     return list(reversed(list(rows)))
+
+
+def report_key(report: SymptomReport) -> DateKey:
+    """Return a symptom report's place in its patient's list: its date, then its id."""
+    return DateKey(report.report_date, report.id)
+
+
+def symptom_reports_page(patient_id: int, cursor: DatedCursor) -> DatedPage[SymptomReport]:
+    """Return one page of the patient's symptom reports, newest first by date (keyset)."""
+    stmt = select(SymptomReport).where(SymptomReport.patient_id == patient_id)
+    return read_dated_page(
+        stmt, SymptomReport.report_date, SymptomReport.id, cursor, key=report_key
+    )
 
 
 # --- checkpoints (SPEC 7.4, 2.9) ----------------------------------------------------------
@@ -786,6 +820,7 @@ __all__ = [
     "list_observations",
     "list_symptom_reports",
     "observation_to_dict",
+    "observations_page",
     "order_checkpoints",
     "order_frame",
     "order_pdc",
@@ -796,6 +831,7 @@ __all__ = [
     "refresh_labs_due",
     "review_to_dict",
     "symptom_report_to_dict",
+    "symptom_reports_page",
     "symptoms_worse_items",
 ]
 

@@ -4,7 +4,8 @@ A page is read newest first by an integer key (the row id, or the audit sequence
 ``before=<key>`` reads the page of older rows, ``after=<key>`` the page of newer ones. Each
 read asks for one row more than it shows, so whether a further page exists is known without
 counting the table (counting six million audit rows to show fifty cost most of a request).
-Lists ordered by a date, oldest first (the work lists), page by a :class:`DateKey`.
+Lists ordered by a date, oldest first (the work lists), page by a :class:`DateKey`; so do a
+patient's records ordered by the date they describe, newest first (:func:`read_dated_page`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, tuple_
 
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
@@ -128,3 +129,77 @@ class DateKey:
     def predecessor_bound(self) -> DateKey:
         """Return the largest key below this one: ``after`` it includes this row."""
         return DateKey(self.on, self.id - 1)
+
+
+@dataclass(frozen=True)
+class DatedCursor:
+    """Where a page of a newest-first dated list starts: before (older than) or after (newer
+    than) a position, and its size."""
+
+    before: DateKey | None = None
+    after: DateKey | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+@dataclass(frozen=True)
+class DatedPage(Generic[T]):
+    """One page of a list ordered by a date then the row id, newest first.
+
+    ``older`` is the ``before=`` position of the next (older) page, ``newer`` the ``after=``
+    position of the previous (newer) page; ``None`` when there is no such page.
+    """
+
+    items: list[T]
+    older: DateKey | None
+    newer: DateKey | None
+    limit: int
+
+
+def read_dated_page(
+    stmt: Select[Any],
+    date_column: Any,
+    id_column: Any,
+    cursor: DatedCursor,
+    *,
+    key: Callable[[Any], DateKey],
+) -> DatedPage[Any]:
+    """Run ``stmt`` for one page ordered by ``date_column``, then ``id_column``, newest first.
+
+    A lab result entered late for an old date takes its place by that date, which an id
+    order would not give. One statement, reading one row more than it shows.
+
+    :param stmt: the filtered query of whole rows, without ORDER BY or LIMIT.
+    :param key: reads a row's position back from it.
+    """
+    position = tuple_(date_column, id_column)
+    limit = cursor.limit
+    if cursor.after is not None:
+        after = cursor.after
+        query = (
+            stmt.where(position > tuple_(after.on, after.id))
+            .order_by(date_column.asc(), id_column.asc())
+            .limit(limit + 1)
+        )
+        rows = list(db.session.execute(query).scalars())
+        more_newer = len(rows) > limit
+        rows = rows[:limit]
+        rows.reverse()
+        # We came from an older page, so older rows exist past the last one shown.
+        older = key(rows[-1]) if rows else _bound(after, after.successor_bound())
+        return DatedPage(rows, older, key(rows[0]) if more_newer and rows else None, limit)
+    query = stmt
+    if cursor.before is not None:
+        query = query.where(position < tuple_(cursor.before.on, cursor.before.id))
+    query = query.order_by(date_column.desc(), id_column.desc()).limit(limit + 1)
+    rows = list(db.session.execute(query).scalars())
+    more_older = len(rows) > limit
+    rows = rows[:limit]
+    newer = None
+    if cursor.before is not None:
+        newer = key(rows[0]) if rows else _bound(cursor.before, cursor.before.predecessor_bound())
+    return DatedPage(rows, key(rows[-1]) if more_older else None, newer, limit)
+
+
+def _bound(given: DateKey, bound: DateKey) -> DateKey | None:
+    """Return ``bound`` when a link can carry it (ids run 0..MAX_KEY), else ``given``."""
+    return bound if 0 <= bound.id <= MAX_KEY else given

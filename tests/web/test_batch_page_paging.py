@@ -109,3 +109,13 @@ def test_statements_do_not_grow_with_the_fills_of_the_batch(app, as_user):
         counts.append(len(seen))
     assert counts[0] == counts[1], counts
     assert counts[1] <= 20
+
+
+def test_a_form_error_draws_the_page_with_links_to_the_page_not_the_form(app, as_user, busy):
+    response = as_user("pharmacist").post(
+        f"/compounding/batches/{busy['lot']}/sterility", data={"result": ""}
+    )
+    assert response.status_code == 422
+    next_url = _link(NEXT, response.get_data(as_text=True))
+    assert next_url is not None
+    assert next_url.startswith(f"/compounding/batches/{busy['lot']}?before=")

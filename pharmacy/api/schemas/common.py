@@ -33,6 +33,19 @@ class PageQuery(Query):
     limit: Int(ge=1, le=200) | None = None
 
 
+# A position in a list ordered by a date, then an id (``2024-05-01.123``), from a link.
+POSITION = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\.[0-9]{1,10}$"
+
+
+class DatedPageQuery(Query):
+    """Keyset paging of a list ordered by date, newest first: ``before``/``after`` a position
+    taken from a ``next`` or ``prev`` link, ``limit`` rows."""
+
+    before: Text(21, pattern=POSITION) | None = None
+    after: Text(21, pattern=POSITION) | None = None
+    limit: Int(ge=1, le=200) | None = None
+
+
 class PageOut(Out):
     """The paging part of a list answer: the page size and the links to its neighbours."""
 

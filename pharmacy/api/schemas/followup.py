@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from pharmacy.api.schemas.base import Day, Num, Out, Strict, Text
+from pharmacy.api.schemas.common import DatedPageQuery, PageOut
 from pharmacy.domain.followup import SYMPTOMS
 from pharmacy.services.followup import ObservationInput
 
@@ -62,8 +63,15 @@ class ObservationOut(Out):
     lab: str | None = None
 
 
-class ObservationList(Out):
-    """``GET /patients/<id>/observations``."""
+class ObservationListQuery(DatedPageQuery):
+    """``GET /patients/<id>/observations``: one test only, and the page."""
+
+    test: Text(40) | None = None
+
+
+class ObservationList(PageOut):
+    """``GET /patients/<id>/observations``: a page of results, oldest first within it;
+    ``next`` opens the older results."""
 
     observations: list[ObservationOut]
 
@@ -87,8 +95,9 @@ class SymptomReportOut(Out):
     note: str | None = None
 
 
-class SymptomReportList(Out):
-    """``GET /patients/<id>/symptom-reports``."""
+class SymptomReportList(PageOut):
+    """``GET /patients/<id>/symptom-reports``: a page of reports, oldest first within it;
+    ``next`` opens the older reports."""
 
     symptom_reports: list[SymptomReportOut]
 
