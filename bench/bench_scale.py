@@ -150,7 +150,7 @@ def _targets(app) -> dict[str, str]:
             or db.session.execute(select(Batch.lot_number).limit(1)).scalar()
         )
         # SPEC 9's budget row: the ingredient lot that reached nearest 2,000 fills (the
-        # busiest lot of ten years reaches several times that; it is timed as busiest_lot).
+        # busiest lot of ten years reaches several times that: PAGES may use it as busiest_lot).
         reached = db.session.execute(
             select(
                 BatchComponent.ingredient_lot_id,
