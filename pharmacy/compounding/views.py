@@ -28,7 +28,6 @@ from pharmacy.print_forms import (
 )
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, TECHNICIAN
 from pharmacy.services import batches as batch_service
-from pharmacy.services import fills as fills_service
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import labels as label_service
 from pharmacy.services import lots as lot_service
@@ -218,7 +217,7 @@ def _batch_page(record, sterility_form: SterilityForm) -> str:
         incubation_days=incubation_days,
         sterility_ready=record.compounded_dt + timedelta(days=incubation_days),
         rows=batch_service.worksheet_rows(record),
-        vials=fills_service.batch_vials(record),
+        vials=batch_service.batch_vials(record, cursor_from_request()),
         printers=printing_service.printers_for("batch"),
         print_jobs=printing_service.jobs_for("batch", record.lot_number),
         print_form=PrintForm(formdata=None),

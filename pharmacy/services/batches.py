@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -32,7 +32,19 @@ from pharmacy.domain.lots import DEFAULT_BATCH_PREFIX, batch_lot_number, next_ba
 from pharmacy.domain.units import json_decimal, plain_decimal
 from pharmacy.domain.worksheet import Coa, WorksheetLine, convert_amount, worksheet
 from pharmacy.extensions import db
-from pharmacy.models import Batch, BatchComponent, Formulation, IngredientLot, User, now_utc
+from pharmacy.models import (
+    Batch,
+    BatchComponent,
+    Fill,
+    FillAllocation,
+    FillVial,
+    Formulation,
+    IngredientLot,
+    Order,
+    Patient,
+    User,
+    now_utc,
+)
 from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
@@ -390,6 +402,71 @@ def list_batches(
 def is_expired(batch: Batch, now: datetime | None = None) -> bool:
     """Tell whether the batch's BUD has passed."""
     return batch.bud_dt <= (now or now_utc())
+
+
+@dataclass(frozen=True)
+class HeldFill:
+    """A live fill holding vials of the batch, as its page lists it."""
+
+    id: int
+    fill_number: int
+    status: str
+    rx_number: str
+    first_name: str
+    last_name: str
+    serials: list[int]
+
+
+@dataclass(frozen=True)
+class BatchVials:
+    """Where a batch's vials are: one page of the live fills holding some, and the serials
+    still on the shelf."""
+
+    fills: Page[HeldFill]
+    free: list[int]
+
+
+def batch_vials(batch: Batch, cursor: Cursor | None = None) -> BatchVials:
+    """Return the serials of ``batch`` still on the shelf and one page of the live (not
+    voided) fills holding the others, newest fill first.
+
+    Two statements whatever the batch's history: its live serials (at most ``batch.vials``
+    rows), then the page of fills with their order and patient joined.
+    """
+    held = db.session.execute(
+        select(FillAllocation.fill_id, FillVial.serial)
+        .join(FillAllocation, FillVial.allocation_id == FillAllocation.id)
+        .where(FillVial.batch_id == batch.id, FillVial.returned.is_(False))
+        .order_by(FillVial.serial)
+    ).all()
+    serials: dict[int, list[int]] = {}
+    for fill_id, serial in held:
+        serials.setdefault(fill_id, []).append(serial)
+    taken = {serial for _, serial in held}
+    live = (
+        select(FillAllocation.fill_id)
+        .join(FillVial, FillVial.allocation_id == FillAllocation.id)
+        .where(FillVial.batch_id == batch.id, FillVial.returned.is_(False))
+    )
+    stmt = (
+        select(
+            Fill.id,
+            Fill.fill_number,
+            Fill.status,
+            Order.rx_number,
+            Patient.first_name,
+            Patient.last_name,
+        )
+        .join(Order, Order.id == Fill.order_id)
+        .join(Patient, Patient.id == Order.patient_id)
+        .where(Fill.id.in_(live))
+    )
+    page = read_page(cast("Select[Any]", stmt), Fill.id, cursor or Cursor(), scalars=False)
+    rows = [HeldFill(**row._asdict(), serials=serials.get(row.id, [])) for row in page.items]
+    return BatchVials(
+        fills=Page(rows, page.older, page.newer, page.limit),
+        free=[s for s in range(1, batch.vials + 1) if s not in taken],
+    )
 
 
 MAX_STERILITY_REFERENCE = 200

@@ -541,38 +541,6 @@ def void_fill(fill: Fill, actor: User | None, reason: str, today: date | None = 
     return fill
 
 
-# --- serials of a batch ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BatchVials:
-    """Where a batch's vials are: the serials each live fill holds, and those on the shelf."""
-
-    held: list[tuple[Fill, list[int]]]
-    free: list[int]
-
-
-def batch_vials(batch: Batch) -> BatchVials:
-    """Return the serials of ``batch`` held by live (not voided) fills, and the free ones."""
-    rows = db.session.execute(
-        select(FillAllocation.fill_id, FillVial.serial)
-        .join(FillAllocation, FillVial.allocation_id == FillAllocation.id)
-        .where(FillVial.batch_id == batch.id, FillVial.returned.is_(False))
-        .order_by(FillAllocation.fill_id, FillVial.serial)
-    ).all()
-    by_fill: dict[int, list[int]] = {}
-    for fill_id, serial in rows:
-        by_fill.setdefault(fill_id, []).append(serial)
-    fills = {
-        f.id: f for f in db.session.execute(select(Fill).where(Fill.id.in_(by_fill))).scalars()
-    }
-    held_serials = {serial for _, serial in rows}
-    return BatchVials(
-        held=[(fills[fill_id], serials) for fill_id, serials in by_fill.items()],
-        free=[s for s in range(1, batch.vials + 1) if s not in held_serials],
-    )
-
-
 # --- JSON -----------------------------------------------------------------------------
 
 

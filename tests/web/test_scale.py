@@ -47,6 +47,7 @@ PAGES = (
 DETAIL_PAGES = (
     ("/orders/{rx_number}", 25),
     ("/fills/{fill_id}", 25),
+    ("/compounding/batches/{batch_lot}", 25),
 )
 API_LISTS = (
     ("/api/v1/orders", "orders", 25),
