@@ -14,6 +14,7 @@ memory. ``--keep`` leaves the databases in place (``--reuse`` skips rebuilding t
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import statistics
@@ -209,6 +210,7 @@ class _Timer:
             client.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + issue_token(app, role)
             self.clients[role] = client
         self.targets = _targets(app)
+        gc.freeze()  # as wsgi.py does once a worker has built the app
 
     def get(self, role: str, url: str) -> tuple[float, int, int, int]:
         """Return (milliseconds, SQL statements, status, bytes) of one request."""
