@@ -197,6 +197,7 @@ _PATIENT_COLUMNS = (Patient.id, Patient.first_name, Patient.last_name, Patient.d
 
 
 def _orders(prescriber_id: int | None, *conditions: Any, for_count: bool = False) -> Any:
+    stmt: Any
     if for_count:  # counting needs neither the patient nor any column
         stmt = select(Order.id).where(open_order(), *conditions)
     else:
