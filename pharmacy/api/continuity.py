@@ -29,7 +29,7 @@ def follow_up_list():
 
     A page at a time: ``next`` and ``prev`` are the links to the neighbouring pages
     (``?after=`` / ``?before=`` a position, ``?limit=`` up to 200). ``counts`` gives every
-    kind's number of items; a count stops at 1000 (``counts_capped_at``).
+    kind's number of items; a count stops at 500 (``counts_capped_at``).
     """
     query = validate(FollowUpQuery, request.args.to_dict())
     after, before, limit = position_args(continuity_list.Key.parse)

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, literal, literal_column, or_, select, tuple_
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, load_only
 
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
@@ -56,8 +56,8 @@ KIND_LABELS = {
 RENEWAL_LEAD_DAYS = 30
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-# Counts read at most this many index entries per kind; more shows as "1000+".
-COUNT_CAP = 1000
+# Counts read at most this many index entries per kind; more shows as "500+".
+COUNT_CAP = 500
 
 
 @dataclass(frozen=True)
@@ -172,19 +172,44 @@ def _not_expired(today: date) -> Any:
 class _Source:
     """How one kind is read: its query, the column it is ordered by, and its items."""
 
-    query: Callable[[date, int | None], Any]
+    query: Callable[..., Any]  # (today, prescriber_id, *, for_count=False) -> Select
     sort: Callable[[], Any]
     row_id: Callable[[], Any]
     item: Callable[[Any, date, bool], Item]
 
 
-def _orders(prescriber_id: int | None, *conditions: Any) -> Any:
-    stmt = (
-        select(Order)
-        .join(Patient, Patient.id == Order.patient_id)
-        .options(contains_eager(Order.patient))
-        .where(open_order(), *conditions)
-    )
+# What an item shows: the list loads only these columns (an order row carries its regimen
+# and plan JSON, which the list never reads).
+_ORDER_COLUMNS = (
+    Order.id,
+    Order.rx_number,
+    Order.patient_id,
+    Order.expires_on,
+    Order.undispensed_from,
+    Order.next_fill_number,
+    Order.next_fill_allowed_from,
+    Order.next_fill_due_by,
+    Order.renewal_from,
+    Order.renewal_state,
+    Order.renewal_requested_dt,
+)
+_PATIENT_COLUMNS = (Patient.id, Patient.first_name, Patient.last_name, Patient.dob, Patient.phone)
+
+
+def _orders(prescriber_id: int | None, *conditions: Any, for_count: bool = False) -> Any:
+    stmt: Any
+    if for_count:  # counting needs neither the patient nor any column
+        stmt = select(Order.id).where(open_order(), *conditions)
+    else:
+        stmt = (
+            select(Order)
+            .join(Patient, Patient.id == Order.patient_id)
+            .options(
+                load_only(*_ORDER_COLUMNS),
+                contains_eager(Order.patient).load_only(*_PATIENT_COLUMNS),
+            )
+            .where(open_order(), *conditions)
+        )
     if prescriber_id is not None:
         stmt = stmt.where(Order.prescriber_id == prescriber_id)
     return stmt
@@ -206,41 +231,47 @@ def _grace_cutoff(today: date) -> date:
     return today - timedelta(days=get_settings().lapse_grace_days)
 
 
-def _lapsed(today: date, prescriber_id: int | None) -> Any:
+def _lapsed(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     return _orders(
-        prescriber_id, _not_expired(today), Order.undispensed_from < _grace_cutoff(today)
+        prescriber_id,
+        _not_expired(today),
+        Order.undispensed_from < _grace_cutoff(today),
+        for_count=for_count,
     )
 
 
-def _overdue(today: date, prescriber_id: int | None) -> Any:
+def _overdue(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     return _orders(
         prescriber_id,
         _not_expired(today),
         Order.undispensed_from >= _grace_cutoff(today),
         Order.undispensed_from < today,
+        for_count=for_count,
     )
 
 
-def _due(today: date, prescriber_id: int | None) -> Any:
+def _due(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     return _orders(
         prescriber_id,
         _not_expired(today),
         Order.next_fill_number.is_not(None),
         Order.next_fill_allowed_from <= today,
         or_(Order.undispensed_from.is_(None), Order.undispensed_from >= today),
+        for_count=for_count,
     )
 
 
-def _requested(today: date, prescriber_id: int | None) -> Any:
+def _requested(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     return _orders(
         prescriber_id,
         Order.renewal_state == literal_column("'requested'"),
         Order.renewal_requested_dt.is_not(None),
         Order.renewal_from.is_not(None),
+        for_count=for_count,
     )
 
 
-def _renewal_needed(today: date, prescriber_id: int | None) -> Any:
+def _renewal_needed(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     lead = today + timedelta(days=RENEWAL_LEAD_DAYS)
     return _orders(
         prescriber_id,
@@ -251,6 +282,7 @@ def _renewal_needed(today: date, prescriber_id: int | None) -> Any:
             Order.next_fill_number.is_(None),
             Order.expires_on < today,
         ),
+        for_count=for_count,
     )
 
 
@@ -342,11 +374,11 @@ def _order_id() -> Any:
     return Order.id
 
 
-def _labs(today: date, prescriber_id: int | None) -> Any:
+def _labs(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     return followup.labs_overdue_query(today=today, prescriber_id=prescriber_id)
 
 
-def _symptoms(today: date, prescriber_id: int | None) -> Any:
+def _symptoms(today: date, prescriber_id: int | None, *, for_count: bool = False) -> Any:
     return followup.symptoms_worse_query(today=today, prescriber_id=prescriber_id)
 
 
@@ -421,7 +453,11 @@ def counts(today: date, prescriber_id: int | None) -> dict[str, int]:
     capped = [
         select(func.count())
         .select_from(
-            SOURCES[kind].query(today, prescriber_id).order_by(None).limit(COUNT_CAP).subquery()
+            SOURCES[kind]
+            .query(today, prescriber_id, for_count=True)
+            .order_by(None)
+            .limit(COUNT_CAP)
+            .subquery()
         )
         .scalar_subquery()
         .label(kind)

@@ -800,6 +800,17 @@ class HistoryWriter:
                 recorded_dt=self._at(start + timedelta(days=28), 11),
                 recorded_by_id=rph,
             )
+            seen = start + timedelta(days=28 + self.random.randint(2, 12))
+            if worse and seen <= today and self.random.random() < 0.9:
+                # Most prescribers see a worse report within two weeks and record a review.
+                self._buffer(OrderReview).add(
+                    order_id=order["id"],
+                    decision=self.random.choice(("continue", "reassess_cause")),
+                    note="Symptoms discussed with the patient.",
+                    reviewed_on=seen,
+                    reviewed_dt=self._at(seen, 16),
+                    reviewed_by_id=order["prescriber_id"],
+                )
         if order.get("stop"):
             reviews = self._buffer(OrderReview)
             stopped = order["therapy_stopped_on"]

@@ -65,7 +65,7 @@ def test_api_pages_forward_and_back_lose_and_repeat_nothing(app, client, api, sp
     everything = [(i["kind"], i["rx_number"]) for i in whole["items"]]
     assert {rx for _, rx in everything} >= set(spread)
     assert whole["counts"]["lapsed"] == 4 and whole["counts"]["fill_overdue"] == 3
-    assert whole["counts_capped_at"] == 1000
+    assert whole["counts_capped_at"] == 500
 
     pages = _walk(client, api, "/api/v1/follow-up?limit=3")
     assert all(len(p["items"]) <= 3 for p in pages)
