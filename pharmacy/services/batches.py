@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 
 from labels.worksheet import CHECKS, WorksheetDocument, WorksheetRow, render_worksheet
 from pharmacy.database import rows_updated
@@ -760,7 +760,7 @@ def _match_lots(spec: FormulationSpec, lots: list[IngredientLot]) -> dict[str, I
 
 
 STOCK_PAGE = 25  # rows on one page of each stock list (ingredient lots; batches)
-EXPIRING_ROWS = 25  # rows of each "expiring soon" list, which also says how many there are
+EXPIRING_ROWS = 10  # rows of each "expiring soon" list, which also says how many there are
 
 
 @dataclass(frozen=True)
@@ -783,31 +783,55 @@ class Expiring:
     total: int
 
 
-def lot_position(lot: IngredientLot) -> DateKey:
+def lot_position(lot: Any) -> DateKey:
     """Return an ingredient lot's place in the stock list: its expiry day, then its id."""
     return DateKey(lot.expiry_date, lot.id)
 
 
-def batch_position(batch: Batch) -> MomentKey:
+def batch_position(batch: Any) -> MomentKey:
     """Return a batch's place in the stock list: its BUD, then its id."""
     return MomentKey(batch.bud_dt, batch.id)
 
 
-def _lots_on_hand() -> Select[Any]:
-    return select(IngredientLot).where(
-        IngredientLot.status.in_((lot_service.QUARANTINE, lot_service.RELEASED)),
-        IngredientLot.quantity_on_hand > 0,
-    )
+# The stock page reads the columns it shows as plain rows: whole ORM objects (each batch with
+# its formulation's JSON procedure and equipment) cost the page more to load than to draw.
+_LOT_COLUMNS: tuple[Any, ...] = (
+    IngredientLot.id,
+    IngredientLot.component,
+    IngredientLot.manufacturer,
+    IngredientLot.lot,
+    IngredientLot.expiry,
+    IngredientLot.expiry_date,
+    IngredientLot.quantity_on_hand,
+    IngredientLot.unit,
+    IngredientLot.assay_percent,
+    IngredientLot.lod_percent,
+    IngredientLot.status,
+)
+_BATCH_COLUMNS: tuple[Any, ...] = (
+    Batch.id,
+    Batch.lot_number,
+    Batch.vials,
+    Batch.vials_available,
+    Batch.bud_dt,
+    Batch.bud_limited_by,
+    Batch.status,
+    Batch.sterility_test,
+    Formulation.code.label("formulation_code"),
+    Formulation.version.label("formulation_version"),
+)
 
 
-def _batches_on_hand(*columns: Any) -> Select[Any]:
-    # The formulation comes in the same statement: the list shows its code and version.
-    return (
-        select(Batch, *columns)
-        .join(Formulation, Batch.formulation_id == Formulation.id)
-        .options(contains_eager(Batch.formulation))
-        .where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
-    )
+# Built once: composing a query of this many columns costs a page more than running it.
+_LOTS_ON_HAND = select(*_LOT_COLUMNS).where(
+    IngredientLot.status.in_((lot_service.QUARANTINE, lot_service.RELEASED)),
+    IngredientLot.quantity_on_hand > 0,
+)
+_BATCHES_ON_HAND = (
+    select(*_BATCH_COLUMNS)
+    .join(Formulation, Batch.formulation_id == Formulation.id)
+    .where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
+)
 
 
 def stock_summary(
@@ -835,7 +859,7 @@ def stock_summary(
     positions = positions or StockPositions()
     today = lot_service.local_today(now)
     expired = show == "expired"
-    lots_query = _lots_on_hand().where(
+    lots_query = _LOTS_ON_HAND.where(
         IngredientLot.expiry_date < today if expired else IngredientLot.expiry_date >= today
     )
     lots = read_stretch(
@@ -846,8 +870,9 @@ def stock_summary(
         before=positions.lots_before,
         limit=STOCK_PAGE,
         key=lot_position,
+        scalars=False,
     )
-    batches_query = _batches_on_hand().where(Batch.bud_dt <= now if expired else Batch.bud_dt > now)
+    batches_query = _BATCHES_ON_HAND.where(Batch.bud_dt <= now if expired else Batch.bud_dt > now)
     on_hand = read_stretch(
         batches_query,
         Batch.bud_dt,
@@ -856,6 +881,7 @@ def stock_summary(
         before=positions.batches_before,
         limit=STOCK_PAGE,
         key=batch_position,
+        scalars=False,
     )
     summary: dict[str, Any] = {
         "lots": lots,
@@ -880,21 +906,20 @@ def _expiring(now: datetime, today: date, horizon: datetime) -> tuple[Expiring, 
     total = func.count().over()
     last_day = horizon.astimezone(pharmacy_zone()).date()
     lot_rows = db.session.execute(
-        _lots_on_hand()
-        .add_columns(total)
+        _LOTS_ON_HAND.add_columns(total)
         .where(IngredientLot.expiry_date >= today, IngredientLot.expiry_date <= last_day)
         .order_by(IngredientLot.expiry_date, IngredientLot.id)
         .limit(EXPIRING_ROWS)
     ).all()
     batch_rows = db.session.execute(
-        _batches_on_hand(total)
+        _BATCHES_ON_HAND.add_columns(total)
         .where(Batch.bud_dt > now, Batch.bud_dt <= horizon)
         .order_by(Batch.bud_dt, Batch.id)
         .limit(EXPIRING_ROWS)
     ).all()
     return (
-        Expiring([row[0] for row in lot_rows], lot_rows[0][1] if lot_rows else 0),
-        Expiring([row[0] for row in batch_rows], batch_rows[0][1] if batch_rows else 0),
+        Expiring(list(lot_rows), lot_rows[0][-1] if lot_rows else 0),
+        Expiring(list(batch_rows), batch_rows[0][-1] if batch_rows else 0),
     )
 
 

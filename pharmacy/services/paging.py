@@ -273,13 +273,15 @@ def read_stretch(
     before: K | None,
     limit: int,
     key: Callable[[Any], K],
+    scalars: bool = True,
 ) -> Stretch[Any, K]:
     """Run ``stmt`` for one page ordered by ``order_column``, then ``id_column``, first first.
 
     One statement reading one row more than it shows. Reading back (``before``) it reads
     the rows before the position last first and turns them round.
 
-    :param stmt: the filtered query of whole rows, without ORDER BY or LIMIT.
+    :param stmt: the filtered query, without ORDER BY or LIMIT: of whole rows, or of the
+        columns a page shows (``scalars=False``, rows come back as they are).
     :param key: reads a row's position back from it (a :class:`DateKey` or :class:`MomentKey`).
     """
     position = tuple_(order_column, id_column)
@@ -290,7 +292,7 @@ def read_stretch(
 
     if before is not None:
         query = stmt.where(position < bound(before)).order_by(order_column.desc(), id_column.desc())
-        rows = list(db.session.execute(query.limit(limit + 1)).scalars())
+        rows = _run(query.limit(limit + 1), scalars)
         more = len(rows) > limit
         rows = rows[:limit]
         rows.reverse()
@@ -301,7 +303,7 @@ def read_stretch(
     if after is not None:
         query = query.where(position > bound(after))
     query = query.order_by(order_column.asc(), id_column.asc()).limit(limit + 1)
-    rows = list(db.session.execute(query).scalars())
+    rows = _run(query, scalars)
     more = len(rows) > limit
     rows = rows[:limit]
     back = None
