@@ -96,13 +96,15 @@ def page_links(
     prefix: str = "",
     endpoint: str | None = None,
     values: dict[str, Any] | None = None,
+    anchor: str | None = None,
 ) -> dict[str, str | None]:
     """Return ``{"next": url, "prev": url}`` for the current endpoint, keeping its filters.
 
     ``next`` opens the older page, ``prev`` the newer one; ``None`` where there is none.
     ``prefix`` names one of several lists on a page: the others keep their place.
     ``endpoint`` and its ``values`` name the page when a form's POST drew it again (a 422):
-    the links then open that page, not the form's address.
+    the links then open that page, not the form's address. ``anchor`` ends each link with
+    ``#anchor`` (a list far down its page).
     """
     before, after = f"{prefix}before", f"{prefix}after"
     args = {k: v for k, v in request.args.items() if k not in (before, after)}
@@ -111,7 +113,7 @@ def page_links(
 
     def link(name: str, key: int | DateKey) -> str:
         merged: dict[str, Any] = {**view_args, **args, name: str(key)}
-        return url_for(endpoint, _external=external, **merged)
+        return url_for(endpoint, _external=external, _anchor=anchor, **merged)
 
     return {
         "next": link(before, page.older) if page.older is not None else None,
