@@ -214,14 +214,25 @@ def main() -> None:
             for role in ("pharmacist", "technician", "prescriber"):
                 sessions[role] = Session(port)
                 sessions[role].sign_in(role)
-            body = json.dumps({**ORDER_BODY, "start_date": date.today().isoformat()}).encode()
+            today = date.today().isoformat()
             while not stop.is_set():
                 role, method, path = rng.choice(mix)
+                body = None
+                if method == "POST":
+                    # A new patient each time, as a busy pharmacy's orders come (one patient
+                    # with thousands of orders would time that patient's alert checks).
+                    patient = {
+                        **ORDER_BODY["patient"],
+                        "first_name": f"Load{rng.randrange(10**9)}",
+                        "dob": f"19{rng.randrange(30, 99)}-0{rng.randrange(1, 10)}-1{rng.randrange(10)}",
+                    }
+                    order = {**ORDER_BODY, "patient": patient, "start_date": today}
+                    body = json.dumps(order).encode()
                 started = time.perf_counter()
                 status, _ = sessions[role].request(
                     method,
                     path,
-                    body if method == "POST" else None,
+                    body,
                     {"Content-Type": "application/json"} if method == "POST" else None,
                 )
                 elapsed = (time.perf_counter() - started) * 1000
