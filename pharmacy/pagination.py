@@ -124,7 +124,8 @@ def page_links(
 def date_args(*names: str) -> dict[str, date | None]:
     """Return the ``YYYY-MM-DD`` query arguments ``names`` as dates (``None`` when absent).
 
-    :raise ValidationFailed: naming each argument that is not such a date.
+    :raise ValidationFailed: naming each argument that is not such a date, and the end of a
+        ``*_from``/``*_to`` range that comes before its start.
     """
     errors: dict[str, str] = {}
     values: dict[str, date | None] = {}
@@ -139,6 +140,11 @@ def date_args(*names: str) -> dict[str, date | None]:
             values[name] = date.fromisoformat(raw)
         except ValueError:
             errors[name] = "Must be a date as YYYY-MM-DD."
+    for name in names:  # a range (``x_from``, ``x_to``) must not end before it starts
+        end = name.removesuffix("_from") + "_to"
+        first, last = values.get(name), values.get(end)
+        if name.endswith("_from") and first and last and last < first:
+            errors[end] = f"Must be on or after {name} ({first.isoformat()})."
     if errors:
         raise ValidationFailed(errors)
     return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import Model
@@ -14,6 +14,9 @@ from pharmacy.models.types import UTCDateTime, now_utc
 
 LOT_STATUSES = ("quarantine", "released", "rejected", "recalled")
 BATCH_STATUSES = ("quarantine", "released", "rejected", "recalled")
+# A batch with vials on the shelf (quarantined or released): the stock page's partial index;
+# queries repeat it with literals so the database can use the index.
+BATCH_ON_HAND = "vials_available > 0 AND status IN ('quarantine', 'released')"
 
 
 class IngredientLot(Model):
@@ -49,11 +52,21 @@ class Batch(Model):
     __table_args__ = (
         CheckConstraint("vials_available >= 0", name="available_not_negative"),
         CheckConstraint("vials_available <= vials", name="available_within_made"),
+        # A product's batches in BUD order: the work lists' and the allocation's stock reads.
+        Index("ix_batches_formulation_bud", "formulation_id", "bud_dt"),
+        # Batches with vials on hand (the stock page): a few hundred among ten years' batches.
+        Index(
+            "ix_batches_on_hand",
+            "bud_dt",
+            "id",
+            sqlite_where=text(BATCH_ON_HAND),
+            postgresql_where=text(BATCH_ON_HAND),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_number: Mapped[str] = mapped_column(String(20), unique=True)
-    formulation_id: Mapped[int] = mapped_column(ForeignKey("formulations.id"), index=True)
+    formulation_id: Mapped[int] = mapped_column(ForeignKey("formulations.id"))
     vials: Mapped[int]
     vials_available: Mapped[int]
     compounded_dt: Mapped[datetime] = mapped_column(UTCDateTime())

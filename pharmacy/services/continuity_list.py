@@ -416,10 +416,38 @@ def _read_kind(
     *,
     after: Key | None,
     before: Key | None,
-    limit: int,
+    limit: int | None,
     with_contact: bool,
 ) -> list[Item]:
     """Return up to ``limit`` items of ``kind`` after (or before) a position, in list order."""
+    items = list(
+        _kind_items(
+            kind,
+            today,
+            prescriber_id,
+            after=after,
+            before=before,
+            limit=limit,
+            with_contact=with_contact,
+        )
+    )
+    if before is not None:
+        items.reverse()
+    return items
+
+
+def _kind_items(
+    kind: str,
+    today: date,
+    prescriber_id: int | None,
+    *,
+    after: Key | None,
+    before: Key | None,
+    limit: int | None,
+    with_contact: bool,
+) -> Iterator[Item]:
+    """Yield ``kind``'s items from a position (backwards with ``before``); every one when
+    ``limit`` is None, streamed from one query."""
     source = SOURCES[kind]
     rank = KINDS.index(kind)
     sort, row_id = source.sort(), source.row_id()
@@ -435,13 +463,13 @@ def _read_kind(
     else:
         stmt = stmt.order_by(None).order_by(sort, row_id)
     orm = kind not in ("labs_overdue", "symptoms_worse")
-    items = []
-    for row in db.session.execute(stmt.limit(limit)):
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    else:
+        stmt = stmt.execution_options(yield_per=500)
+    for row in db.session.execute(stmt):
         built = source.item(row[0] if orm else row, today, with_contact)
-        items.append(_with_key(built, Key(rank, row._sort.isoformat(), int(row._row))))
-    if before is not None:
-        items.reverse()
-    return items
+        yield _with_key(built, Key(rank, row._sort.isoformat(), int(row._row)))
 
 
 def _with_key(item: Item, key: Key) -> Item:
@@ -526,16 +554,20 @@ def follow_up_page(
 
 
 def iter_items(viewer: User, *, today: date, kind: str | None = None) -> Iterator[Item]:
-    """Yield every item for ``viewer`` (the CSV export), a page of queries at a time."""
-    after: Key | None = None
-    while True:
-        page = follow_up_page(
-            viewer, today=today, kind=kind, after=after, limit=MAX_PAGE_SIZE, with_counts=False
-        )
-        yield from page.items
-        if page.next is None:
-            return
-        after = page.next
+    """Yield every item for ``viewer`` (the CSV export), most urgent first: one query per
+    kind, read in chunks."""
+    prescriber_id = viewer.id if viewer.role == "prescriber" else None
+    for name in KINDS:
+        if kind is None or name == kind:
+            yield from _kind_items(
+                name,
+                today,
+                prescriber_id,
+                after=None,
+                before=None,
+                limit=None,
+                with_contact=viewer.role != "prescriber",
+            )
 
 
 def follow_up_list(viewer: User, *, today: date, kind: str | None = None) -> list[Item]:

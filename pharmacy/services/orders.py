@@ -161,7 +161,7 @@ def list_orders(
     return read_page(stmt, Order.id, cursor or Cursor())
 
 
-QUEUE_PAGE = 20
+QUEUE_PAGE = 10
 
 
 @dataclass(frozen=True)
