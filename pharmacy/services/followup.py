@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, literal_column, select, update
+from sqlalchemy import and_, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
 
 from pharmacy.domain import fhir_observation
@@ -495,10 +495,22 @@ def refresh_labs_due(order: Order, results: Sequence[fu.Result] | None = None) -
 
 
 def _refresh_patient_orders(patient_id: int, today: date) -> None:
+    # Only orders still in force: a patient's replaced and stopped orders pile up over the
+    # years and are on no list (a new result moved 84 orders' dates for one patient).
     results = lab_results(patient_id)
     orders = db.session.execute(
         select(Order).where(
-            Order.patient_id == patient_id, Order.status.in_(("submitted", "verified"))
+            Order.patient_id == patient_id,
+            or_(
+                Order.status == "submitted",
+                and_(
+                    followed_order(),
+                    or_(
+                        Order.renewal_state.is_(None),
+                        Order.renewal_state != literal_column("'replaced'"),
+                    ),
+                ),
+            ),
         )
     ).scalars()
     for order in orders:
@@ -719,7 +731,12 @@ def labs_overdue_query(*, today: date, prescriber_id: int | None = None) -> Any:
             Patient.dob,
         )
         .join(Patient, Patient.id == Order.patient_id)
-        .where(followed_order(), Order.labs_due_on < cutoff)
+        .where(
+            followed_order(),
+            # A replaced order's checkpoints continue on its renewal.
+            or_(Order.renewal_state.is_(None), Order.renewal_state != literal_column("'replaced'")),
+            Order.labs_due_on < cutoff,
+        )
         .order_by(Order.labs_due_on, Order.id)
     )
     if prescriber_id is not None:
