@@ -96,13 +96,15 @@ def page_links(
     prefix: str = "",
     endpoint: str | None = None,
     values: dict[str, Any] | None = None,
+    anchor: str | None = None,
 ) -> dict[str, str | None]:
     """Return ``{"next": url, "prev": url}`` for the current endpoint, keeping its filters.
 
     ``next`` opens the older page, ``prev`` the newer one; ``None`` where there is none.
     ``prefix`` names one of several lists on a page: the others keep their place.
     ``endpoint`` and its ``values`` name the page when a form's POST drew it again (a 422):
-    the links then open that page, not the form's address.
+    the links then open that page, not the form's address. ``anchor`` ends each link with
+    ``#anchor`` (a list far down its page).
     """
     before, after = f"{prefix}before", f"{prefix}after"
     args = {k: v for k, v in request.args.items() if k not in (before, after)}
@@ -111,7 +113,7 @@ def page_links(
 
     def link(name: str, key: int | DateKey) -> str:
         merged: dict[str, Any] = {**view_args, **args, name: str(key)}
-        return url_for(endpoint, _external=external, **merged)
+        return url_for(endpoint, _external=external, _anchor=anchor, **merged)
 
     return {
         "next": link(before, page.older) if page.older is not None else None,
@@ -122,7 +124,8 @@ def page_links(
 def date_args(*names: str) -> dict[str, date | None]:
     """Return the ``YYYY-MM-DD`` query arguments ``names`` as dates (``None`` when absent).
 
-    :raise ValidationFailed: naming each argument that is not such a date.
+    :raise ValidationFailed: naming each argument that is not such a date, and the end of a
+        ``*_from``/``*_to`` range that comes before its start.
     """
     errors: dict[str, str] = {}
     values: dict[str, date | None] = {}
@@ -137,6 +140,11 @@ def date_args(*names: str) -> dict[str, date | None]:
             values[name] = date.fromisoformat(raw)
         except ValueError:
             errors[name] = "Must be a date as YYYY-MM-DD."
+    for name in names:  # a range (``x_from``, ``x_to``) must not end before it starts
+        end = name.removesuffix("_from") + "_to"
+        first, last = values.get(name), values.get(end)
+        if name.endswith("_from") and first and last and last < first:
+            errors[end] = f"Must be on or after {name} ({first.isoformat()})."
     if errors:
         raise ValidationFailed(errors)
     return values

@@ -10,12 +10,14 @@ from flask_login import current_user
 from pharmacy.access import role_required
 from pharmacy.domain.errors import DomainError
 from pharmacy.forms import attach_errors
-from pharmacy.pagination import cursor_from_request
+from pharmacy.pagination import cursor_from_request, date_args, dated_cursor_from_request
 from pharmacy.patients.forms import PatientRecordForm
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import followup as followup_service
 from pharmacy.services import orders as order_service
+from pharmacy.services import patient_therapy as therapy
 from pharmacy.services import patients as service
+from pharmacy.services.patient_therapy import PageCursors
 from pharmacy.therapy.context import therapy_block
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -49,8 +51,20 @@ def index():
 @bp.get("/<int:patient_id>")
 @role_required(PRESCRIBER, *PHARMACY_STAFF)
 def detail(patient_id: int):
-    """Show a patient, their orders and their therapy follow-up (prescribers: their own)."""
+    """Show a patient, their orders and their therapy follow-up (prescribers: their own).
+
+    Each list is one page, newest first (``orders_``, ``results_``, ``reports_`` and
+    ``reviews_`` ``before``/``after``); the trend picture draws a window of two years,
+    ``trend_until`` an earlier one.
+    """
     patient = followup_service.get_patient(patient_id, current_user)
+    cursors = PageCursors(
+        orders=cursor_from_request(therapy.ORDERS_PAGE, prefix="orders_"),
+        results=dated_cursor_from_request(therapy.RESULTS_PAGE, prefix="results_"),
+        reports=dated_cursor_from_request(therapy.REPORTS_PAGE, prefix="reports_"),
+        reviews=cursor_from_request(therapy.REVIEWS_PAGE, prefix="reviews_"),
+    )
+    until = date_args("trend_until")["trend_until"]
     record_form = g.get("record_form")
     if record_form is None and current_user.role in PHARMACY_STAFF:
         record_form = PatientRecordForm(
@@ -66,8 +80,10 @@ def detail(patient_id: int):
         patient_view=service.patient_to_dict(patient, current_user),
         record_form=record_form,
         age=order_service.patient_age(patient.dob),
-        orders=service.patient_orders(patient, current_user),
-        **therapy_block(patient, current_user, **g.get("therapy_forms", {})),
+        orders=service.patient_orders(patient, current_user, cursors.orders),
+        **therapy_block(
+            patient, current_user, until=until, cursors=cursors, **g.get("therapy_forms", {})
+        ),
     )
 
 

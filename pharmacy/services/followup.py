@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, literal_column, select, update
+from sqlalchemy import and_, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
 
 from pharmacy.domain import fhir_observation
@@ -402,17 +402,6 @@ def symptom_report_to_dict(report: SymptomReport) -> dict[str, Any]:
     }
 
 
-def list_symptom_reports(patient_id: int) -> list[SymptomReport]:
-    """Return the patient's symptom reports, oldest first (at most the newest 1000)."""
-    rows = db.session.execute(
-        select(SymptomReport)
-        .where(SymptomReport.patient_id == patient_id)
-        .order_by(SymptomReport.report_date.desc(), SymptomReport.id.desc())
-        .limit(MAX_LISTED)
-    ).scalars()
-    return list(reversed(list(rows)))
-
-
 def report_key(report: SymptomReport) -> DateKey:
     """Return a symptom report's place in its patient's list: its date, then its id."""
     return DateKey(report.report_date, report.id)
@@ -452,20 +441,21 @@ def order_checkpoints(order: Order) -> tuple[Checkpoint, ...]:
     return monitoring_checkpoints(plan.doses, regimen, frame.interval_months, tests=frame.tests)
 
 
-def _results(patient_id: int) -> list[fu.Result]:
-    rows = db.session.execute(
-        select(Observation.id, Observation.test, Observation.effective_date).where(
-            Observation.patient_id == patient_id
-        )
-    ).all()
-    return [fu.Result(r.id, r.test, r.effective_date) for r in rows]
+def lab_results(patient_id: int, since: date | None = None) -> list[fu.Result]:
+    """Return the patient's lab results as checkpoints read them (from ``since`` on)."""
+    stmt = select(Observation.id, Observation.test, Observation.effective_date).where(
+        Observation.patient_id == patient_id
+    )
+    if since is not None:
+        stmt = stmt.where(Observation.effective_date >= since)
+    return [fu.Result(r.id, r.test, r.effective_date) for r in db.session.execute(stmt)]
 
 
 def checkpoint_rows(
     order: Order, today: date, results: Sequence[fu.Result] | None = None
 ) -> list[dict[str, Any]]:
     """Return the SPEC 7.4 checkpoints of ``order`` with their status on ``today``."""
-    results = _results(order.patient_id) if results is None else results
+    results = lab_results(order.patient_id) if results is None else results
     rows = []
     for c in order_checkpoints(order):
         state = fu.checkpoint_status(c.date, c.tests, results, today)
@@ -500,15 +490,27 @@ def labs_due_on(order: Order, results: Sequence[fu.Result]) -> date | None:
 
 def refresh_labs_due(order: Order, results: Sequence[fu.Result] | None = None) -> None:
     """Store ``order.labs_due_on`` in the caller's transaction."""
-    results = _results(order.patient_id) if results is None else results
+    results = lab_results(order.patient_id) if results is None else results
     order.labs_due_on = labs_due_on(order, results)
 
 
 def _refresh_patient_orders(patient_id: int, today: date) -> None:
-    results = _results(patient_id)
+    # Only orders still in force: a patient's replaced and stopped orders pile up over the
+    # years and are on no list (a new result moved 84 orders' dates for one patient).
+    results = lab_results(patient_id)
     orders = db.session.execute(
         select(Order).where(
-            Order.patient_id == patient_id, Order.status.in_(("submitted", "verified"))
+            Order.patient_id == patient_id,
+            or_(
+                Order.status == "submitted",
+                and_(
+                    followed_order(),
+                    or_(
+                        Order.renewal_state.is_(None),
+                        Order.renewal_state != literal_column("'replaced'"),
+                    ),
+                ),
+            ),
         )
     ).scalars()
     for order in orders:
@@ -656,8 +658,18 @@ def _coverage(order: Order, today: date) -> dict[str, Any]:
     }
 
 
-def follow_up(order: Order, *, today: date) -> dict[str, Any]:
-    """Return the SPEC 7.4 follow-up of ``order`` on ``today``."""
+def follow_up(
+    order: Order,
+    *,
+    today: date,
+    results: Sequence[fu.Result] | None = None,
+    reviews: Sequence[OrderReview] | None = None,
+) -> dict[str, Any]:
+    """Return the SPEC 7.4 follow-up of ``order`` on ``today``.
+
+    :param results: the patient's lab results, when the caller read them for several orders.
+    :param reviews: the reviews to show, when the caller read them (else all of the order's).
+    """
     coverage = _coverage(order, today)
     pdc = order_pdc(order, today)
     return {
@@ -666,11 +678,13 @@ def follow_up(order: Order, *, today: date) -> dict[str, Any]:
         "therapy_stopped_on": order.therapy_stopped_on.isoformat()
         if order.therapy_stopped_on
         else None,
-        "checkpoints": checkpoint_rows(order, today),
+        "checkpoints": checkpoint_rows(order, today, results),
         "next_fill": coverage["next_fill"],
         "covered_through": coverage["covered_through"],
         "uncovered_doses": coverage["uncovered_doses"],
-        "reviews": [review_to_dict(r) for r in order_reviews(order)],
+        "reviews": [
+            review_to_dict(r) for r in (order_reviews(order) if reviews is None else reviews)
+        ],
         "pdc": pdc.to_dict() if pdc is not None else None,
     }
 
@@ -717,7 +731,12 @@ def labs_overdue_query(*, today: date, prescriber_id: int | None = None) -> Any:
             Patient.dob,
         )
         .join(Patient, Patient.id == Order.patient_id)
-        .where(followed_order(), Order.labs_due_on < cutoff)
+        .where(
+            followed_order(),
+            # A replaced order's checkpoints continue on its renewal.
+            or_(Order.renewal_state.is_(None), Order.renewal_state != literal_column("'replaced'")),
+            Order.labs_due_on < cutoff,
+        )
         .order_by(Order.labs_due_on, Order.id)
     )
     if prescriber_id is not None:
@@ -818,7 +837,6 @@ __all__ = [
     "get_patient",
     "labs_overdue_items",
     "list_observations",
-    "list_symptom_reports",
     "observation_to_dict",
     "observations_page",
     "order_checkpoints",
@@ -834,58 +852,3 @@ __all__ = [
     "symptom_reports_page",
     "symptoms_worse_items",
 ]
-
-
-# --- the patient page (SPEC 7.8) ----------------------------------------------------------
-
-
-def patient_therapy(patient: Patient, viewer: User, *, today: date) -> dict[str, Any]:
-    """Return what the patient page shows of the therapy, for ``viewer``.
-
-    ``orders``: the active orders ``viewer`` may see (prescribers: their own), each with its
-    follow-up; ``observations`` and ``reports`` in API form; ``doses`` (date, dispensed) up
-    to 60 days ahead; ``checkpoints`` (date, status) of those orders; ``ranges`` per test.
-    """
-
-    stmt = select(Order).where(
-        Order.patient_id == patient.id, Order.status.in_(("submitted", "verified"))
-    )
-    if viewer.role == "prescriber":
-        stmt = stmt.where(Order.prescriber_id == viewer.id)
-    orders = list(db.session.execute(stmt.order_by(Order.id.desc())).scalars())
-    observations = [
-        {**observation_to_dict(o), "display": fu.display_value(o.test, Decimal(o.value))}
-        for o in list_observations(patient.id)
-    ]
-    reports = [symptom_report_to_dict(r) for r in list_symptom_reports(patient.id)]
-    horizon = today + timedelta(days=60)
-    doses: dict[date, bool] = {}
-    checkpoints: list[tuple[date, str]] = []
-    followed = []
-    for order in orders:
-        info = follow_up(order, today=today) if order.status == "verified" else None
-        followed.append({"order": order, "follow_up": info})
-        if info is None:
-            continue
-        checkpoints += [
-            (day, c["status"])
-            for c in info["checkpoints"]
-            if (day := date.fromisoformat(c["date"])) <= horizon + timedelta(days=30)
-        ]
-        try:
-            planned = [d.date for d in order_service.order_plan(order).doses if d.date <= horizon]
-        except DomainError:
-            planned = []
-        for day in planned:
-            doses.setdefault(day, False)
-        for day in dispensed_dose_dates(order):
-            doses[day] = True
-    ranges = {t: (r.low, r.high) for t, r in default_ranges().items()}
-    return {
-        "orders": followed,
-        "observations": observations,
-        "reports": reports,
-        "doses": sorted(doses.items()),
-        "checkpoints": sorted(checkpoints),
-        "ranges": ranges,
-    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from pharmacy.domain.allergies import (
     MAX_TEXT,
@@ -366,9 +367,11 @@ def order_counts(patient_ids: list[int]) -> dict[int, int]:
     return {patient_id: count for patient_id, count in rows}
 
 
-def patient_orders(patient: Patient, viewer: User) -> list[Order]:
-    """Return the patient's orders ``viewer`` may see, newest first."""
+def patient_orders(patient: Patient, viewer: User, cursor: Cursor | None = None) -> Page[Order]:
+    """Return one page of the patient's orders ``viewer`` may see, newest first, with each
+    order's prescriber (one more statement for the page, not one per prescriber)."""
     stmt = select(Order).where(Order.patient_id == patient.id)
     if viewer.role == "prescriber":
         stmt = stmt.where(Order.prescriber_id == viewer.id)
-    return list(db.session.execute(stmt.order_by(Order.id.desc())).scalars())
+    stmt = stmt.options(selectinload(Order.prescriber))
+    return read_page(stmt, Order.id, cursor or Cursor())

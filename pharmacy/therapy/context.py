@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pharmacy.domain.followup import CAUSE_LABELS, LAB_TESTS, SYMPTOM_LABELS
 from pharmacy.models import Patient, User
-from pharmacy.services import followup as followup_service
 from pharmacy.services import orders as order_service
+from pharmacy.services.patient_therapy import PageCursors, patient_therapy
 from pharmacy.therapy.forms import DECISION_LABELS, ObservationForm, ReviewForm, SymptomForm
 from pharmacy.therapy.trend import trend_from_rows, trend_svg
 
 
-def therapy_block(patient: Patient, viewer: User, **forms: Any) -> dict[str, Any]:
-    """Return the therapy block's context: trend picture, checkpoints, reviews and forms."""
+def therapy_block(
+    patient: Patient,
+    viewer: User,
+    *,
+    until: date | None = None,
+    cursors: PageCursors | None = None,
+    **forms: Any,
+) -> dict[str, Any]:
+    """Return the therapy block's context: trend picture, checkpoints, reviews and forms.
+
+    :param until: the last day of the trend picture's window (None: the current window).
+    :param cursors: where the block's lists start.
+    :raise ValidationFailed: ``until`` before the patient's birth.
+    """
     today = order_service.local_today()
-    data = followup_service.patient_therapy(patient, viewer, today=today)
+    data = patient_therapy(patient, viewer, today=today, until=until, cursors=cursors)
+    window = data["window"]
     chart = trend_svg(
         trend_from_rows(
             today=today,
-            observations=data["observations"],
+            observations=data["trend_observations"],
             ranges=data["ranges"],
             doses=data["doses"],
             checkpoints=data["checkpoints"],
-            reports=data["reports"],
+            reports=data["trend_reports"],
+            show_today=window.current,
+            extra_days=() if window.current else (window.start, window.end),
         )
     )
     observation_form = forms.get("observation_form") or ObservationForm()

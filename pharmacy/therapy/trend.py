@@ -77,6 +77,8 @@ class TrendData:
     checkpoints: tuple[tuple[date, str], ...] = ()  # (date, status)
     symptoms: tuple[SymptomMark, ...] = ()
     extra_days: tuple[date, ...] = field(default=())
+    # False for a window of the past: its axis ends before today and draws no today line.
+    show_today: bool = True
 
 
 def _n(value: float) -> str:
@@ -102,7 +104,7 @@ class _Axis:
 
 
 def _span(data: TrendData) -> tuple[date, date]:
-    days = [data.today, *data.extra_days]
+    days = [*([data.today] if data.show_today else []), *data.extra_days]
     days += [p.day for s in (data.b12, *data.others) for p in s.points]
     days += [d for d, _ in data.doses] + [d for d, _ in data.checkpoints]
     days += [m.day for m in data.symptoms]
@@ -256,12 +258,13 @@ def trend_svg(data: TrendData) -> Markup:
             f" {escape(mark.text)}</title></rect>"
         )
     y = sym_y + 16
-    today_x = axis.x(data.today)
-    out.append(
-        f'<line x1="{_n(today_x)}" y1="8" x2="{_n(today_x)}" y2="{_n(y)}" stroke="{INK}"'
-        f' stroke-dasharray="3 3" stroke-width="1"/>'
-        f'<text x="{_n(today_x + 3)}" y="20" font-size="11" fill="{INK}">Today</text>'
-    )
+    if data.show_today:
+        today_x = axis.x(data.today)
+        out.append(
+            f'<line x1="{_n(today_x)}" y1="8" x2="{_n(today_x)}" y2="{_n(y)}" stroke="{INK}"'
+            f' stroke-dasharray="3 3" stroke-width="1"/>'
+            f'<text x="{_n(today_x + 3)}" y="20" font-size="11" fill="{INK}">Today</text>'
+        )
     grid: list[str] = []
     _month_ticks(grid, axis, start, end, 8, y)
     height = y + 44
@@ -327,8 +330,14 @@ def trend_from_rows(
     doses: Sequence[tuple[date, bool]] = (),
     checkpoints: Sequence[tuple[date, str]] = (),
     reports: Sequence[dict] = (),
+    show_today: bool = True,
+    extra_days: Sequence[date] = (),
 ) -> TrendData:
-    """Return the picture's data from API-form observations and symptom reports."""
+    """Return the picture's data from API-form observations and symptom reports.
+
+    :param show_today: False for a window of the past (no today line, the axis ends there).
+    :param extra_days: days the axis must reach even without data on them.
+    """
     names = {
         "b12": ("B12", "pg/mL"),
         "mma": ("MMA", "nmol/L"),
@@ -365,4 +374,6 @@ def trend_from_rows(
         doses=tuple(doses),
         checkpoints=tuple(checkpoints),
         symptoms=tuple(marks),
+        extra_days=tuple(extra_days),
+        show_today=show_today,
     )

@@ -87,7 +87,7 @@ def test_fills_page_forward_and_back_losing_and_repeating_nothing(app, as_user, 
     ("query", "field"),
     [("before=x", "before"), ("after=-1", "after"), ("before=99999999999", "before")],
 )
-def test_bad_paging_values_answer_422_naming_the_field(app, as_user, busy, query, field):
+def test_bad_batch_paging_values_answer_422_naming_the_field(app, as_user, busy, query, field):
     response = as_user("pharmacist").get(f"/compounding/batches/{busy['lot']}?{query}")
     assert response.status_code == 422
     assert f"{field}:" in response.get_data(as_text=True)
@@ -111,7 +111,7 @@ def test_statements_do_not_grow_with_the_fills_of_the_batch(app, as_user):
     assert counts[1] <= 20
 
 
-def test_a_form_error_draws_the_page_with_links_to_the_page_not_the_form(app, as_user, busy):
+def test_a_form_error_draws_the_batch_page_with_links_to_it(app, as_user, busy):
     response = as_user("pharmacist").post(
         f"/compounding/batches/{busy['lot']}/sterility", data={"result": ""}
     )

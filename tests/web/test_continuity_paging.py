@@ -176,3 +176,47 @@ def test_awaiting_review_follows_reports_and_reviews(app):
         order = db.session.execute(select(Order).where(Order.rx_number == rx)).scalar_one()
         followup.record_review(order, "continue", "Seen", actor=user("prescriber"), today=TODAY)
     assert not any(_flags(app).values()) and listed() == []
+
+
+def test_a_lab_result_moves_only_orders_in_force(app):
+    """A new result refreshes the patient's orders in force, not the ones renewed or
+    stopped over the years: its statement count does not grow with the patient's history."""
+    from decimal import Decimal
+
+    from pharmacy.models import Order, Patient
+    from tests.factories_fills import make_patient
+    from tests.web.test_followup_queries import count_statements
+
+    def record(patient_id: int) -> int:
+        with writing(app):
+            patient = db.session.get(Patient, patient_id)
+            db.session.expire_all()
+            with count_statements() as seen:
+                followup.record_observation(
+                    patient,
+                    followup.ObservationInput("b12", Decimal(300), "pg/mL", TODAY),
+                    actor=user("pharmacist"),
+                    today=TODAY,
+                )
+            return len(seen)
+
+    counts = []
+    for history in (0, 8):
+        with writing(app):
+            patient = make_patient()
+            old = [
+                make_verified_order(patient, phases=MONTHLY, renewal_state="replaced")
+                for _ in range(history)
+            ]
+            make_verified_order(patient, phases=MONTHLY, start_date=TODAY - timedelta(days=20))
+            for order in old:
+                order.labs_due_on = date(2020, 1, 1)
+            db.session.commit()
+            patient_id, old_ids = patient.id, [o.id for o in old]
+        counts.append(record(patient_id))
+        with app.app_context():
+            untouched = db.session.execute(
+                select(Order.labs_due_on).where(Order.id.in_(old_ids))
+            ).scalars()
+            assert set(untouched) <= {date(2020, 1, 1)}
+    assert counts[0] == counts[1], counts

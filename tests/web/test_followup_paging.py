@@ -127,7 +127,7 @@ def test_symptom_reports_page_the_same_way(app, client, api, history):
     ],
 )
 @pytest.mark.parametrize("path", ["observations", "symptom-reports"])
-def test_bad_paging_values_answer_422_naming_the_field(
+def test_bad_api_paging_values_answer_422_naming_the_field(
     app, client, api, history, path, query, field
 ):
     response = client.get(

@@ -259,6 +259,16 @@ def test_list_filters_by_local_submission_date(app, client, api, as_user):
     response = client.get("/api/v1/orders?submitted_from=2027-02-30", headers=h)
     assert response.status_code == 422
     assert "submitted_from" in response.json["error"]["fields"]
+    # A range that ends before it starts is refused, naming its end.
+    backwards = client.get(
+        "/api/v1/orders?submitted_from=2027-03-01&submitted_to=2027-02-28", headers=h
+    )
+    assert backwards.status_code == 422
+    assert "submitted_to" in backwards.json["error"]["fields"]
+    batches = client.get(
+        "/api/v1/batches?compounded_from=2027-03-01&compounded_to=2027-02-01", headers=h
+    )
+    assert batches.status_code == 422 and "compounded_to" in batches.json["error"]["fields"]
     as_user("pharmacist")
     page = client.get("/orders/?submitted_from=2027-03-02")
     assert page.status_code == 200

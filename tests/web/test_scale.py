@@ -48,6 +48,7 @@ DETAIL_PAGES = (
     ("/orders/{rx_number}", 25),
     ("/fills/{fill_id}", 25),
     ("/compounding/batches/{batch_lot}", 25),
+    ("/patients/{patient_id}", 30),
 )
 API_LISTS = (
     ("/api/v1/orders", "orders", 25),
@@ -87,7 +88,7 @@ def histories(sqlite_template, tmp_path_factory):
 
 def _targets(app) -> dict[str, str]:
     from pharmacy.extensions import db
-    from pharmacy.models import Batch, Fill, FillAllocation, IngredientLot, Order
+    from pharmacy.models import Batch, Fill, FillAllocation, IngredientLot, Observation, Order
 
     with app.app_context():
         # The busiest batch and ingredient lot, and an old order and fill: the pages that
@@ -99,8 +100,16 @@ def _targets(app) -> dict[str, str]:
             .order_by(db.func.count().desc())
             .limit(1)
         ).scalar_one()
+        # The patient with the most lab results (the trend picture and its lists).
+        patient_id = db.session.execute(
+            select(Observation.patient_id)
+            .group_by(Observation.patient_id)
+            .order_by(db.func.count().desc(), Observation.patient_id)
+            .limit(1)
+        ).scalar_one()
         return {
             "batch_lot": batch_lot,
+            "patient_id": str(patient_id),
             "ingredient_lot": str(
                 db.session.execute(select(db.func.min(IngredientLot.id))).scalar_one()
             ),
