@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_login import current_user
 
 from pharmacy.domain.serials import serial_ranges
@@ -58,6 +61,29 @@ def format_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+# What werkzeug's default converter leaves unquoted in a path segment (BaseConverter.to_url).
+_SEGMENT_SAFE = "!$&'()*+,/:;=@"
+_MARKER = 7350912648  # a value both an int and a string converter take, found once in a path
+
+
+def row_url(endpoint: str, name: str) -> Callable[[Any], str]:
+    """Return ``link`` with ``link(value) == url_for(endpoint, **{name: value})``, for the
+    rows of a list whose links differ only in that one path segment.
+
+    ``url_for`` looks the rule up and builds the whole path on every call (nearly a third of
+    the time the stock page took to draw its rows); here it runs once a list.
+    """
+    values: dict[str, Any] = {name: _MARKER}
+    head, found, tail = url_for(endpoint, **values).rpartition(str(_MARKER))
+    if not found:
+        raise ValueError(f"{endpoint}: {name} is not a path segment")
+
+    def link(value: Any) -> str:
+        return f"{head}{quote(str(value), safe=_SEGMENT_SAFE)}{tail}"
+
+    return link
+
+
 def register_template_helpers(app: Flask) -> None:
     """Register filters and the navigation for the signed-in role."""
     app.jinja_env.filters["dt"] = format_dt
@@ -67,6 +93,7 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["url_exists"] = lambda endpoint: endpoint in app.view_functions
     app.jinja_env.globals["page_links"] = page_links
+    app.jinja_env.globals["row_url"] = row_url
 
     @app.context_processor
     def _navigation():

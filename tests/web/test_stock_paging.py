@@ -9,11 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask import url_for
 
 from pharmacy.extensions import db
 from pharmacy.models import Batch, IngredientLot, now_utc
 from pharmacy.services.batches import EXPIRING_ROWS, STOCK_PAGE
 from pharmacy.services.settings import local_today
+from pharmacy.templating import row_url
 from tests import factories_stock as stock
 from tests.web.test_continuity_queries import writing
 
@@ -234,6 +236,21 @@ def test_a_page_past_the_end_links_back(app, as_user, shelf):
     assert "No more ingredient lots this way." in html
     back = _list(client.get(prev_url).get_data(as_text=True), "lots")[0]
     assert back[-1] == last
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "name", "value"),
+    [
+        ("compounding.lot", "lot_id", 7),
+        ("compounding.lot", "lot_id", 2147483647),
+        ("compounding.batch", "lot_number", "CYB260615-01"),
+        ("compounding.batch", "lot_number", "odd lot #1?/é"),
+        ("compounding.worksheet_pdf", "lot_number", "B-7350912648"),
+    ],
+)
+def test_row_links_are_the_links_url_for_makes(app, endpoint, name, value):
+    with app.test_request_context("/compounding/stock"):
+        assert row_url(endpoint, name)(value) == url_for(endpoint, **{name: value})
 
 
 @pytest.mark.parametrize(
