@@ -162,18 +162,21 @@ def text_arg(name: str, max_length: int = 40) -> str:
 
 
 def position_args(
-    parse: Callable[[str, str], T], default_limit: int = DEFAULT_LIMIT
+    parse: Callable[[str, str], T], default_limit: int = DEFAULT_LIMIT, *, prefix: str = ""
 ) -> tuple[T | None, T | None, int]:
     """Return ``(after, before, limit)`` for a list ordered by a composite position.
 
     ``parse(raw, name)`` reads one position (the continuity list's ``Key.parse``).
 
+    :param prefix: names one of several lists on a page (``?lots_after=``); a prefixed list
+        takes no ``limit``.
     :raise ValidationFailed: a position that is not one the list wrote, both given, or a
         limit out of range (422, naming each).
     """
     errors: dict[str, str] = {}
     found: dict[str, T | None] = {}
-    for name in ("after", "before"):
+    after, before = f"{prefix}after", f"{prefix}before"
+    for name in (after, before):
         raw = request.args.get(name, "")
         found[name] = None
         if raw:
@@ -181,26 +184,37 @@ def position_args(
                 found[name] = parse(raw, name)
             except ValidationFailed as exc:
                 errors.update(exc.errors)
-    limit = _key_arg("limit", 1, MAX_LIMIT, errors)
-    if found["after"] is not None and found["before"] is not None:
-        errors["after"] = "Give either before or after, not both."
+    limit = None if prefix else _key_arg("limit", 1, MAX_LIMIT, errors)
+    if found[after] is not None and found[before] is not None:
+        errors[after] = "Give either before or after, not both."
     if errors:
         raise ValidationFailed(errors)
-    return found["after"], found["before"], limit or default_limit
+    return found[after], found[before], limit or default_limit
 
 
 def position_links(
-    next_position: str | None, prev_position: str | None, *, external: bool = False
+    next_position: str | None,
+    prev_position: str | None,
+    *,
+    external: bool = False,
+    prefix: str = "",
+    anchor: str | None = None,
 ) -> dict[str, str | None]:
-    """Return ``{"next": url, "prev": url}`` by position, keeping the current filters."""
-    args = {k: v for k, v in request.args.items() if k not in ("before", "after")}
+    """Return ``{"next": url, "prev": url}`` by position, keeping the current filters.
+
+    ``prefix`` names one of several lists on a page: the others keep their place.
+    ``anchor`` is the id of the element the links scroll to (the list's section).
+    """
+    after, before = f"{prefix}after", f"{prefix}before"
+    args = {k: v for k, v in request.args.items() if k not in (before, after)}
     view_args = dict(request.view_args or {})
     endpoint = request.endpoint or ""
 
-    def link(**position: str) -> str:
-        return url_for(endpoint, _external=external, **view_args, **args, **position)
+    def link(name: str, position: str) -> str:
+        merged: dict[str, Any] = {**view_args, **args, name: position}
+        return url_for(endpoint, _external=external, _anchor=anchor, **merged)
 
     return {
-        "next": link(after=next_position) if next_position is not None else None,
-        "prev": link(before=prev_position) if prev_position is not None else None,
+        "next": link(after, next_position) if next_position is not None else None,
+        "prev": link(before, prev_position) if prev_position is not None else None,
     }

@@ -18,7 +18,13 @@ from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import attach_errors
 from pharmacy.idempotency import idempotent_form
 from pharmacy.models import now_utc
-from pharmacy.pagination import cursor_from_request, date_args, text_arg
+from pharmacy.pagination import (
+    cursor_from_request,
+    date_args,
+    position_args,
+    position_links,
+    text_arg,
+)
 from pharmacy.print_forms import (
     PrintForm,
     RetryForm,
@@ -32,6 +38,7 @@ from pharmacy.services import formulary as formulary_service
 from pharmacy.services import labels as label_service
 from pharmacy.services import lots as lot_service
 from pharmacy.services import printing as printing_service
+from pharmacy.services.paging import DateKey, MomentKey, Stretch
 from pharmacy.services.settings import get_settings, pharmacy_zone
 
 bp = Blueprint("compounding", __name__, url_prefix="/compounding")
@@ -43,11 +50,45 @@ bp = Blueprint("compounding", __name__, url_prefix="/compounding")
 @bp.get("/stock")
 @role_required(*PHARMACY_STAFF)
 def stock():
-    """Show ingredient lots and batches on hand, and what expires soon."""
+    """Show ingredient lots and batches on hand, each a page at a time first expiry first
+    (``?lots_after=`` / ``?lots_before=`` a ``YYYY-MM-DD.<id>`` position, ``?batches_after=``
+    / ``?batches_before=`` a ``YYYY-MM-DDTHH:MM:SSZ.<id>`` one), and what expires soon."""
     days = get_settings().expiring_within_days
     show = "expired" if request.args.get("show") == "expired" else "in_date"
+    summary = batch_service.stock_summary(days, show=show, positions=_stock_positions())
+    lots, batches = summary["lots"], summary["batches"]
     return render_template(
-        "compounding/stock.html", days=days, **batch_service.stock_summary(days, show=show)
+        "compounding/stock.html",
+        days=days,
+        lot_links=_links(lots, "lots_", "lots"),
+        batch_links=_links(batches, "batches_", "batches"),
+        **summary,
+    )
+
+
+def _stock_positions() -> batch_service.StockPositions:
+    """Read both lists' positions, refusing every bad one at once (422, naming each)."""
+    errors: dict[str, str] = {}
+    lots = batches = None
+    try:
+        lots = position_args(DateKey.parse, prefix="lots_")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        batches = position_args(MomentKey.parse, prefix="batches_")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors or lots is None or batches is None:
+        raise ValidationFailed(errors)
+    return batch_service.StockPositions(lots[0], lots[1], batches[0], batches[1])
+
+
+def _links(page: Stretch, prefix: str, anchor: str) -> dict[str, str | None]:
+    return position_links(
+        str(page.next) if page.next else None,
+        str(page.prev) if page.prev else None,
+        prefix=prefix,
+        anchor=anchor,
     )
 
 

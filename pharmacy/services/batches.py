@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -49,7 +49,14 @@ from pharmacy.services import audit
 from pharmacy.services import formulary as formulary_service
 from pharmacy.services import lots as lot_service
 from pharmacy.services.errors import NotFound
-from pharmacy.services.paging import Cursor, Page, read_page
+from pharmacy.services.paging import (
+    Cursor,
+    DateKey,
+    MomentKey,
+    Page,
+    read_page,
+    read_stretch,
+)
 from pharmacy.services.settings import get_settings, pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -752,62 +759,168 @@ def _match_lots(spec: FormulationSpec, lots: list[IngredientLot]) -> dict[str, I
 # --- Read models for the compounding pages ---------------------------------------------------
 
 
-STOCK_ROWS = 200
+STOCK_PAGE = 25  # rows on one page of each stock list (ingredient lots; batches)
+EXPIRING_ROWS = 10  # rows of each "expiring soon" list, which also says how many there are
+
+
+@dataclass(frozen=True)
+class StockPositions:
+    """Where each list of the stock page starts: after or before a position, or (``None``)
+    at the first expiry. Each list pages on its own."""
+
+    lots_after: DateKey | None = None
+    lots_before: DateKey | None = None
+    batches_after: MomentKey | None = None
+    batches_before: MomentKey | None = None
+
+
+@dataclass(frozen=True)
+class Expiring:
+    """The first ``EXPIRING_ROWS`` of what expires soon, first expiry first, and how many
+    there are in all."""
+
+    items: list[Any]
+    total: int
+
+
+def lot_position(lot: Any) -> DateKey:
+    """Return an ingredient lot's place in the stock list: its expiry day, then its id."""
+    return DateKey(lot.expiry_date, lot.id)
+
+
+def batch_position(batch: Any) -> MomentKey:
+    """Return a batch's place in the stock list: its BUD, then its id."""
+    return MomentKey(batch.bud_dt, batch.id)
+
+
+# The stock page reads the columns it shows as plain rows: whole ORM objects (each batch with
+# its formulation's JSON procedure and equipment) cost the page more to load than to draw.
+_LOT_COLUMNS: tuple[Any, ...] = (
+    IngredientLot.id,
+    IngredientLot.component,
+    IngredientLot.manufacturer,
+    IngredientLot.lot,
+    IngredientLot.expiry,
+    IngredientLot.expiry_date,
+    IngredientLot.quantity_on_hand,
+    IngredientLot.unit,
+    IngredientLot.assay_percent,
+    IngredientLot.lod_percent,
+    IngredientLot.status,
+)
+_BATCH_COLUMNS: tuple[Any, ...] = (
+    Batch.id,
+    Batch.lot_number,
+    Batch.vials,
+    Batch.vials_available,
+    Batch.bud_dt,
+    Batch.bud_limited_by,
+    Batch.status,
+    Batch.sterility_test,
+    Formulation.code.label("formulation_code"),
+    Formulation.version.label("formulation_version"),
+)
+
+
+# Built once: composing a query of this many columns costs a page more than running it.
+_LOTS_ON_HAND = select(*_LOT_COLUMNS).where(
+    IngredientLot.status.in_((lot_service.QUARANTINE, lot_service.RELEASED)),
+    IngredientLot.quantity_on_hand > 0,
+)
+_BATCHES_ON_HAND = (
+    select(*_BATCH_COLUMNS)
+    .join(Formulation, Batch.formulation_id == Formulation.id)
+    .where(Batch.status.in_((QUARANTINE, RELEASED)), Batch.vials_available > 0)
+)
 
 
 def stock_summary(
-    expiring_within_days: int, now: datetime | None = None, *, show: str = "in_date"
+    expiring_within_days: int,
+    now: datetime | None = None,
+    *,
+    show: str = "in_date",
+    positions: StockPositions | None = None,
 ) -> dict[str, Any]:
-    """Return what the stock page shows: lots and batches on hand, and what expires soon.
+    """Return what the stock page shows: a page of lots and of batches on hand, and what
+    expires soon.
 
     "On hand" = lots with quantity left that are not rejected or recalled, and batches with
     vials left in quarantine or released, and by default only those still in date;
-    ``show="expired"`` lists the expired ones instead (stock to destroy). "Expiring" = on
-    hand, in date, and expiring (lot expiry day / batch BUD) within ``expiring_within_days``.
-    Each list holds at most ``STOCK_ROWS`` rows, first expiry first (``truncated`` says so).
+    ``show="expired"`` lists the expired ones instead (stock to destroy). Each list is
+    keyset-paged first expiry first (lot expiry day / batch BUD, then id), ``STOCK_PAGE``
+    rows at a time, from its own position in ``positions``.
+
+    "Expiring" = on hand, in date, and expiring within ``expiring_within_days``: read by
+    queries of their own (not from the page shown), the first ``EXPIRING_ROWS`` of each
+    with the number in all; none with ``show="expired"``. Whatever the history, the page
+    runs two statements, four in date.
     """
     now = now or now_utc()
+    positions = positions or StockPositions()
     today = lot_service.local_today(now)
-    horizon = now + timedelta(days=expiring_within_days)
     expired = show == "expired"
-    lot_query = select(IngredientLot).where(
-        IngredientLot.status.in_((lot_service.QUARANTINE, lot_service.RELEASED)),
-        IngredientLot.quantity_on_hand > 0,
-        IngredientLot.expiry_date < today if expired else IngredientLot.expiry_date >= today,
+    lots_query = _LOTS_ON_HAND.where(
+        IngredientLot.expiry_date < today if expired else IngredientLot.expiry_date >= today
     )
-    lots = list(
-        db.session.execute(
-            lot_query.order_by(IngredientLot.expiry_date, IngredientLot.id).limit(STOCK_ROWS + 1)
-        ).scalars()
+    lots = read_stretch(
+        lots_query,
+        IngredientLot.expiry_date,
+        IngredientLot.id,
+        after=positions.lots_after,
+        before=positions.lots_before,
+        limit=STOCK_PAGE,
+        key=lot_position,
+        scalars=False,
     )
-    batch_query = (
-        select(Batch)
-        .where(
-            Batch.status.in_((QUARANTINE, RELEASED)),
-            Batch.vials_available > 0,
-            Batch.bud_dt <= now if expired else Batch.bud_dt > now,
-        )
-        .options(selectinload(Batch.formulation))
+    batches_query = _BATCHES_ON_HAND.where(Batch.bud_dt <= now if expired else Batch.bud_dt > now)
+    on_hand = read_stretch(
+        batches_query,
+        Batch.bud_dt,
+        Batch.id,
+        after=positions.batches_after,
+        before=positions.batches_before,
+        limit=STOCK_PAGE,
+        key=batch_position,
+        scalars=False,
     )
-    on_hand = list(
-        db.session.execute(
-            batch_query.order_by(Batch.bud_dt, Batch.id).limit(STOCK_ROWS + 1)
-        ).scalars()
-    )
-    truncated = len(lots) > STOCK_ROWS or len(on_hand) > STOCK_ROWS
-    lots, on_hand = lots[:STOCK_ROWS], on_hand[:STOCK_ROWS]
-    last_day = horizon.astimezone(pharmacy_zone()).date()
-    return {
+    summary: dict[str, Any] = {
         "lots": lots,
         "batches": on_hand,
-        "expiring_lots": [] if expired else [lot for lot in lots if lot.expiry_date <= last_day],
-        "expiring_batches": [] if expired else [b for b in on_hand if b.bud_dt <= horizon],
+        "expiring_lots": Expiring([], 0),
+        "expiring_batches": Expiring([], 0),
         "today": today,
         "now": now,
         "show": "expired" if expired else "in_date",
-        "truncated": truncated,
-        "limit": STOCK_ROWS,
     }
+    if not expired:
+        horizon = now + timedelta(days=expiring_within_days)
+        summary["expiring_lots"], summary["expiring_batches"] = _expiring(now, today, horizon)
+    return summary
+
+
+def _expiring(now: datetime, today: date, horizon: datetime) -> tuple[Expiring, Expiring]:
+    """Return the lots and batches on hand and in date that expire by ``horizon``.
+
+    Each is one statement: a window count gives the number in all beside the first rows.
+    """
+    total = func.count().over()
+    last_day = horizon.astimezone(pharmacy_zone()).date()
+    lot_rows = db.session.execute(
+        _LOTS_ON_HAND.add_columns(total)
+        .where(IngredientLot.expiry_date >= today, IngredientLot.expiry_date <= last_day)
+        .order_by(IngredientLot.expiry_date, IngredientLot.id)
+        .limit(EXPIRING_ROWS)
+    ).all()
+    batch_rows = db.session.execute(
+        _BATCHES_ON_HAND.add_columns(total)
+        .where(Batch.bud_dt > now, Batch.bud_dt <= horizon)
+        .order_by(Batch.bud_dt, Batch.id)
+        .limit(EXPIRING_ROWS)
+    ).all()
+    return (
+        Expiring(list(lot_rows), lot_rows[0][-1] if lot_rows else 0),
+        Expiring(list(batch_rows), batch_rows[0][-1] if batch_rows else 0),
+    )
 
 
 def lot_choices(formulation: Formulation, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, literal, tuple_
 
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
@@ -131,6 +131,54 @@ class DateKey:
         return DateKey(self.on, self.id - 1)
 
 
+_MOMENT_KEY = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?)Z\.([0-9]{1,10})"
+)
+
+
+@dataclass(frozen=True, order=True)
+class MomentKey:
+    """A keyset position in a list ordered by a UTC timestamp, then the row id (a batch's BUD).
+
+    Written in links as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z.<id>``, to the microsecond the column
+    holds, so no row is skipped or shown twice at a page boundary.
+    """
+
+    at: datetime
+    id: int
+
+    def __str__(self) -> str:
+        moment = self.at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="auto")
+        return f"{moment}Z.{self.id}"
+
+    @classmethod
+    def parse(cls, raw: str, name: str) -> MomentKey:
+        """Read a key from the query string argument ``name``.
+
+        :raise ValidationFailed: not a key written as above (422, naming the argument).
+        """
+        found = _MOMENT_KEY.fullmatch(raw.strip())
+        if found and int(found.group(2)) <= MAX_KEY:
+            try:
+                at = datetime.fromisoformat(found.group(1)).replace(tzinfo=UTC)
+            except ValueError:
+                pass
+            else:
+                return cls(at, int(found.group(2)))
+        raise ValidationFailed({name: "Must be a list position from a next or prev link."})
+
+    def successor_bound(self) -> MomentKey:
+        """Return the smallest key above this one: ``before`` it includes this row."""
+        return MomentKey(self.at, self.id + 1)
+
+    def predecessor_bound(self) -> MomentKey:
+        """Return the largest key below this one: ``after`` it includes this row."""
+        return MomentKey(self.at, self.id - 1)
+
+
+K = TypeVar("K", DateKey, MomentKey)
+
+
 @dataclass(frozen=True)
 class DatedCursor:
     """Where a page of a newest-first dated list starts: before (older than) or after (newer
@@ -200,6 +248,65 @@ def read_dated_page(
     return DatedPage(rows, key(rows[-1]) if more_older else None, newer, limit)
 
 
-def _bound(given: DateKey, bound: DateKey) -> DateKey | None:
+def _bound(given: K, bound: K) -> K:
     """Return ``bound`` when a link can carry it (ids run 0..MAX_KEY), else ``given``."""
     return bound if 0 <= bound.id <= MAX_KEY else given
+
+
+@dataclass(frozen=True)
+class Stretch(Generic[T, K]):
+    """One page of a list read in its own order (a date or time, then the row id) from the
+    start: ``next`` is the ``after=`` position of the following page, ``prev`` the ``before=``
+    position of the preceding one; ``None`` when there is no such page."""
+
+    items: list[T]
+    next: K | None
+    prev: K | None
+
+
+def read_stretch(
+    stmt: Select[Any],
+    order_column: Any,
+    id_column: Any,
+    *,
+    after: K | None,
+    before: K | None,
+    limit: int,
+    key: Callable[[Any], K],
+    scalars: bool = True,
+) -> Stretch[Any, K]:
+    """Run ``stmt`` for one page ordered by ``order_column``, then ``id_column``, first first.
+
+    One statement reading one row more than it shows. Reading back (``before``) it reads
+    the rows before the position last first and turns them round.
+
+    :param stmt: the filtered query, without ORDER BY or LIMIT: of whole rows, or of the
+        columns a page shows (``scalars=False``, rows come back as they are).
+    :param key: reads a row's position back from it (a :class:`DateKey` or :class:`MomentKey`).
+    """
+    position = tuple_(order_column, id_column)
+
+    def bound(given: K) -> Any:
+        at = given.at if isinstance(given, MomentKey) else given.on
+        return tuple_(literal(at, order_column.type), literal(given.id, id_column.type))
+
+    if before is not None:
+        query = stmt.where(position < bound(before)).order_by(order_column.desc(), id_column.desc())
+        rows = _run(query.limit(limit + 1), scalars)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        rows.reverse()
+        # We came from a later page, so later rows exist from the position on.
+        onward = key(rows[-1]) if rows else _bound(before, before.predecessor_bound())
+        return Stretch(rows, onward, key(rows[0]) if more else None)
+    query = stmt
+    if after is not None:
+        query = query.where(position > bound(after))
+    query = query.order_by(order_column.asc(), id_column.asc()).limit(limit + 1)
+    rows = _run(query, scalars)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    back = None
+    if after is not None:
+        back = key(rows[0]) if rows else _bound(after, after.successor_bound())
+    return Stretch(rows, key(rows[-1]) if more else None, back)
