@@ -92,6 +92,11 @@ def _typed_query():
     try:
         validate(spec.query, request.args.to_dict())
     except ValidationFailed as exc:
+        if request.path.startswith(f"{bp.url_prefix}/fhir/"):  # FHIR answers in FHIR
+            issues = [Issue(name, message, "value") for name, message in exc.errors.items()]
+            return current_app.response_class(
+                json.dumps(operation_outcome(issues)), status=422, mimetype="application/fhir+json"
+            )
         return error_response(422, "Some query parameters are not valid.", None, exc.errors)
     return None
 

@@ -22,6 +22,7 @@ from pharmacy.api.schemas.followup import (
     SymptomReportList,
     SymptomReportOut,
 )
+from pharmacy.domain.errors import ValidationFailed
 from pharmacy.domain.fhir import FhirError, Issue, operation_outcome
 from pharmacy.domain.fhir_observation import searchset, to_observation
 from pharmacy.pagination import dated_cursor_from_request, page_links
@@ -195,9 +196,14 @@ def create_fhir_observation():
 
 @bp.get("/fhir/Observation")
 @api_roles(PRESCRIBER, *PHARMACY_STAFF)
-@operation(responses={200: "application/fhir+json"})
+@operation(query=DatedPageQuery, responses={200: "application/fhir+json"})
 def search_fhir_observations():
-    """Return ``?patient=<id>``'s lab results as a searchset Bundle."""
+    """Return ``?patient=<id>``'s lab results as a searchset Bundle, a page at a time.
+
+    The newest ``limit`` results (default 100, at most 200), oldest first within the page;
+    ``total`` counts them all; the Bundle's ``next`` link opens older results and
+    ``previous`` newer ones (``?before=`` / ``?after=`` a position).
+    """
     raw = request.args.get("patient", "")
     ref = raw.removeprefix("Patient/")
     if not ref.isdigit() or len(ref) > 10:
@@ -205,12 +211,24 @@ def search_fhir_observations():
             operation_outcome([Issue("patient", "Search by patient=<id>.", "required")]), 422
         )
     try:
+        cursor = dated_cursor_from_request(default_limit=100)
+    except ValidationFailed as exc:
+        issues = [Issue(name, message, "value") for name, message in exc.errors.items()]
+        return _fhir(operation_outcome(issues), 422)
+    try:
         patient = service.get_patient(int(ref), api_user())
     except NotFound as exc:
         return _fhir(operation_outcome([Issue("patient", str(exc), "not-found")]), 404)
-    resources = [
-        to_observation(service.observation_to_dict(o))
-        for o in service.list_observations(patient.id)
-    ]
+    page = service.observations_page(patient.id, cursor)
+    resources = [to_observation(service.observation_to_dict(o)) for o in reversed(page.items)]
     base = request.host_url.rstrip("/") + "/api/v1/fhir"
-    return _fhir(searchset(resources, base, f"{base}/Observation?patient={patient.id}"))
+    links = page_links(page, external=True)
+    bundle = searchset(
+        resources,
+        base,
+        request.url,
+        total=service.count_observations(patient.id),
+        next_url=links["next"],
+        previous_url=links["prev"],
+    )
+    return _fhir(bundle)

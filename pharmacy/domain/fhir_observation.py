@@ -265,14 +265,29 @@ def to_observation(obs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def searchset(
-    resources: Sequence[Mapping[str, Any]], base_url: str, self_url: str
+    resources: Sequence[Mapping[str, Any]],
+    base_url: str,
+    self_url: str,
+    *,
+    total: int | None = None,
+    next_url: str | None = None,
+    previous_url: str | None = None,
 ) -> dict[str, Any]:
-    """Return a FHIR searchset Bundle of ``resources`` (every one a match)."""
+    """Return a FHIR searchset Bundle of ``resources`` (every one a match).
+
+    The resources are one page of ``total`` matches (default: these), with links to the
+    neighbouring pages.
+    """
+    links = [{"relation": "self", "url": self_url}]
+    if next_url:
+        links.append({"relation": "next", "url": next_url})
+    if previous_url:
+        links.append({"relation": "previous", "url": previous_url})
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": self_url}],
+        "total": len(resources) if total is None else total,
+        "link": links,
         "entry": [
             {
                 "fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}",

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, literal_column, or_, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
 
 from pharmacy.domain import fhir_observation
@@ -213,18 +213,11 @@ def observation_to_dict(obs: Observation) -> dict[str, Any]:
     }
 
 
-def list_observations(patient_id: int, test: str | None = None) -> list[Observation]:
-    """Return the patient's results, oldest first (at most the newest 1000).
-
-    :raise DomainError: an unknown ``test``.
-    """
-    stmt = select(Observation).where(Observation.patient_id == patient_id)
-    if test:
-        stmt = stmt.where(Observation.test == fu.lab_test(test).code)
-    rows = db.session.execute(
-        stmt.order_by(Observation.effective_date.desc(), Observation.id.desc()).limit(MAX_LISTED)
-    ).scalars()
-    return list(reversed(list(rows)))
+def count_observations(patient_id: int) -> int:
+    """Return how many lab results the patient has (one index range)."""
+    return db.session.execute(
+        select(func.count()).select_from(Observation).where(Observation.patient_id == patient_id)
+    ).scalar_one()
 
 
 def observation_key(obs: Observation) -> DateKey:
@@ -836,7 +829,6 @@ __all__ = [
     "follow_up",
     "get_patient",
     "labs_overdue_items",
-    "list_observations",
     "observation_to_dict",
     "observations_page",
     "order_checkpoints",

@@ -7,6 +7,7 @@ dose, Jan 4) and 2027-04-05 (three months later, before the last planned dose, M
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -452,6 +453,23 @@ def test_fhir_observation_in_and_out(app, client, api, scenario):
         "code": "nmol/L",
     }
     assert mma["interpretation"][0]["coding"][0]["code"] == "H"
+    # A page at a time: the newest first page, the next link opens the older result.
+    with time_machine.travel(JAN_10, tick=False):
+        first = client.get(
+            f"/api/v1/fhir/Observation?patient={patient}&limit=1", headers=api("prescriber")
+        ).get_json()
+        Bundle.parse_obj(first)
+        assert first["total"] == 2 and len(first["entry"]) == 1
+        links = {link["relation"]: link["url"] for link in first["link"]}
+        assert first["entry"][0]["resource"]["code"]["coding"][0]["code"] == "13964-8"
+        older = client.get(links["next"], headers=api("prescriber")).get_json()
+        assert older["entry"][0]["resource"]["valueQuantity"]["code"] == "pg/mL"
+        assert "previous" in {link["relation"] for link in older["link"]}
+        bad = client.get(
+            f"/api/v1/fhir/Observation?patient={patient}&before=nope", headers=api("prescriber")
+        )
+        assert bad.status_code == 422
+        assert json.loads(bad.get_data())["resourceType"] == "OperationOutcome", bad.get_data()
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,8 @@ PAGES = (
     ("prescriber", "/orders/"),
     ("prescriber", "/home"),
 )
+# The most table rows a list page may show (the fills page: two pages of 50 and 20 more).
+ROW_CEILING = 130
 # One record's page reads that record's own rows: its count depends on the record (how many
 # different people touched it), never on history, so it is held under a fixed ceiling.
 DETAIL_PAGES = (
@@ -151,17 +153,21 @@ def _count_statements(app, client, url: str) -> tuple[int, int, object]:
 
 @pytest.mark.parametrize(("role", "url"), PAGES)
 def test_pages_do_the_same_sql_at_any_history(histories, role, url):
-    counts = []
+    counts: list[int] = []
+    rows: list[int] = []
     with time_machine.travel(NOW, tick=False):
         for app in histories:
             client = app.test_client()
             login_as(client, role)
             target = url.format(**_targets(app))
-            n, status, _ = _count_statements(app, client, target)
+            n, status, response = _count_statements(app, client, target)
             assert status == 200, (target, status)
             counts.append(n)
+            rows.append(response.get_data(as_text=True).count("<tr"))
     small, large = counts
     assert large == small, f"{url}: {small} statements at the small history, {large} at 4x"
+    # Table rows: a page shows a bounded page of each list, whatever the history.
+    assert rows[1] <= ROW_CEILING, f"{url}: {rows[1]} table rows at 4x ({rows[0]} at 1x)"
 
 
 @pytest.mark.parametrize(("url", "ceiling"), DETAIL_PAGES)
