@@ -9,14 +9,14 @@ import pytest
 
 from pharmacy.extensions import db
 from pharmacy.models import Fill, FillAllocation, now_utc
-from pharmacy.services.paging import DEFAULT_LIMIT
+from pharmacy.dispensing.views import OPEN_PAGE
 from tests.factories_fills import make_batch, make_verified_order
 from tests.web.test_continuity_queries import writing
 
 FILL_LINK = re.compile(r'<a href="/fills/(\d+)">Rx')
 NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
 PREV = re.compile(r'<a href="([^"]+)" rel="prev">')
-COUNTS = {"allocated": DEFAULT_LIMIT + 17, "checked": 3, "dispensed": 25}
+COUNTS = {"allocated": OPEN_PAGE + 17, "checked": 3, "dispensed": 25}
 
 
 @pytest.fixture
@@ -67,8 +67,8 @@ def test_awaiting_check_pages_forward_and_back_keeping_the_other_list(app, as_us
     newest_ready = max(fills["checked"])
     first = client.get(f"/fills/?ready_before={newest_ready}").get_data(as_text=True)
     (awaiting, next_url, prev_url), ready, dispensed = _sections(first)
-    assert awaiting == sorted(fills["allocated"], reverse=True)[:DEFAULT_LIMIT]
-    assert f">{DEFAULT_LIMIT}+<" in first  # more awaiting than one page
+    assert awaiting == sorted(fills["allocated"], reverse=True)[:OPEN_PAGE]
+    assert f">{OPEN_PAGE}+<" in first  # more awaiting than one page
     assert prev_url is None
     # The ready list read its own key: the older ones, with a link back to the newest.
     assert ready[0] == sorted(fills["checked"], reverse=True)[1:]
