@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from pharmacy.dispensing.views import OPEN_PAGE
 from pharmacy.extensions import db
 from pharmacy.models import Fill, FillAllocation, now_utc
-from pharmacy.dispensing.views import OPEN_PAGE
 from tests.factories_fills import make_batch, make_verified_order
 from tests.web.test_continuity_queries import writing
 
