@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import User
 
@@ -31,3 +35,11 @@ def make_user(username: str, role: str, password: str = PASSWORD, **fields) -> U
 def user(username: str) -> User:
     """Return one of the template users by username."""
     return db.session.execute(db.select(User).filter_by(username=username)).scalar_one()
+
+
+@contextmanager
+def writing(app) -> Iterator[None]:
+    """Run a block in an app context whose transactions begin as writers."""
+    with app.app_context(), write_intent():
+        yield
+        db.session.remove()

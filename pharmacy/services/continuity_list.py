@@ -409,33 +409,6 @@ def _sort_value(kind: str, text: str) -> date | datetime:
     return datetime.fromisoformat(text) if kind == "renewal_requested" else date.fromisoformat(text)
 
 
-def _read_kind(
-    kind: str,
-    today: date,
-    prescriber_id: int | None,
-    *,
-    after: Key | None,
-    before: Key | None,
-    limit: int | None,
-    with_contact: bool,
-) -> list[Item]:
-    """Return up to ``limit`` items of ``kind`` after (or before) a position, in list order."""
-    items = list(
-        _kind_items(
-            kind,
-            today,
-            prescriber_id,
-            after=after,
-            before=before,
-            limit=limit,
-            with_contact=with_contact,
-        )
-    )
-    if before is not None:
-        items.reverse()
-    return items
-
-
 def _kind_items(
     kind: str,
     today: date,
@@ -522,8 +495,8 @@ def follow_up_page(
         kinds = [k for k in kinds if KINDS.index(k) <= before.rank]
     found: list[Item] = []
     for name in kinds:
-        found.extend(
-            _read_kind(
+        items = list(
+            _kind_items(
                 name,
                 today,
                 prescriber_id,
@@ -533,6 +506,9 @@ def follow_up_page(
                 with_contact=with_contact,
             )
         )
+        if before is not None:
+            items.reverse()  # read backwards from the position
+        found.extend(items)
     more = len(found) > limit
     if before is not None:
         items = found[-limit:]

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import Fill, FinalCheck
+from tests.factories import writing
 from tests.factories_fills import make_batch, make_formulation, make_verified_order
 
 TODAY = date(2027, 1, 10)
@@ -23,13 +23,6 @@ WEEKLY_3 = [{"dose_mcg": 1000, "every": 1, "unit": "week", "count": 3}]
 def fixed_clock():
     with time_machine.travel(datetime(2027, 1, 10, 17, 0, tzinfo=UTC), tick=False):
         yield
-
-
-@contextmanager
-def writing(app):
-    with app.app_context(), write_intent():
-        yield
-        db.session.remove()
 
 
 def later(app, when: datetime):

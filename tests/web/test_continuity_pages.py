@@ -3,16 +3,15 @@ pharmacist's renewal request and the prescriber's inbox and renewal form (SPEC 7
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import Order
+from tests.factories import writing
 from tests.factories_fills import make_batch, make_formulation, make_verified_order
 
 TODAY = date(2027, 1, 10)
@@ -23,13 +22,6 @@ MONTHLY = [{"dose_mcg": 1000, "every": 1, "unit": "month", "count": None}]
 def fixed_clock():
     with time_machine.travel(datetime(2027, 1, 10, 17, 0, tzinfo=UTC), tick=False):
         yield
-
-
-@contextmanager
-def writing(app):
-    with app.app_context(), write_intent():
-        yield
-        db.session.remove()
 
 
 def test_follow_up_page_counts_filters_and_csv(app, as_user):

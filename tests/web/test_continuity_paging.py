@@ -3,18 +3,16 @@ stored ``awaiting_review`` state behind ``symptoms_worse``. The clock is 2027-01
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import SymptomReport
 from pharmacy.services import followup
-from tests.factories import user
+from tests.factories import user, writing
 from tests.factories_fills import make_verified_order
 
 TODAY = date(2027, 1, 10)
@@ -25,13 +23,6 @@ MONTHLY = [{"dose_mcg": 1000, "every": 1, "unit": "month", "count": None}]
 def fixed_clock():
     with time_machine.travel(datetime(2027, 1, 10, 17, 0, tzinfo=UTC), tick=False):
         yield
-
-
-@contextmanager
-def writing(app):
-    with app.app_context(), write_intent():
-        yield
-        db.session.remove()
 
 
 @pytest.fixture

@@ -8,19 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.services.settings import local_today
+from tests.factories import writing
 from tests.factories_fills import make_batch, make_formulation, make_verified_order
 
 DAILY_5 = [{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 5}]
-
-
-@contextmanager
-def writing(app):
-    with app.app_context(), write_intent():
-        yield
-        db.session.remove()
 
 
 @contextmanager

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, Fill, FillAllocation, Order, now_utc
 from pharmacy.services import fills as fills_service
-from tests.factories import user
+from tests.factories import user, writing
 from tests.factories_fills import (
     make_batch,
     make_formulation,
@@ -23,14 +21,6 @@ from tests.factories_fills import (
 pytestmark = pytest.mark.date_sensitive
 
 DAILY_5 = [{"dose_mcg": 1000, "every": 1, "unit": "day", "count": 5}]
-
-
-@contextmanager
-def writing(app):
-    """Run a block in an app context whose transactions begin as writers."""
-    with app.app_context(), write_intent():
-        yield
-        db.session.remove()
 
 
 def post_fill(client, api, rx):

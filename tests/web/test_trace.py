@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from pharmacy.database import write_intent
 from pharmacy.extensions import db
 from pharmacy.models import AuditEvent, Batch, IngredientLot, Recall, now_utc
 from pharmacy.services import fills as fills_service
-from tests.factories import user
+from tests.factories import user, writing
 from tests.factories_fills import (
     make_batch,
     make_formulation,
@@ -25,13 +23,6 @@ from tests.factories_fills import (
 
 # Reads today (directly or through the app): `make test` runs it again at fixed dates.
 pytestmark = pytest.mark.date_sensitive
-
-
-@contextmanager
-def writing(app):
-    with app.app_context(), write_intent():
-        yield
-        db.session.remove()
 
 
 @pytest.fixture
