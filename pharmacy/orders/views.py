@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from threading import Lock
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -25,13 +28,38 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 VIEW_ROLES = (PRESCRIBER, *PHARMACY_STAFF)
 
 
+# Drawn plan pictures by their inputs (services.orders.plan_inputs): the same inputs always
+# give the same plan, so a worker draws each waiting order once, not on every request.
+_PICTURES: OrderedDict[tuple, dict] = OrderedDict()
+_PICTURES_KEPT = 256
+_PICTURES_LOCK = Lock()
+
+
 def _picture(order) -> dict:
     """Return the order's plan JSON and its timeline SVG, or an error text if it cannot plan."""
+    try:
+        key = service.plan_inputs(order)
+    except DomainError as exc:
+        return {"plan": None, "timeline": None, "plan_error": exc.message}
+    with _PICTURES_LOCK:
+        picture = _PICTURES.get(key)
+        if picture is not None:
+            _PICTURES.move_to_end(key)
+            return picture
     try:
         plan = service.order_plan_dict(order)
     except DomainError as exc:
         return {"plan": None, "timeline": None, "plan_error": exc.message}
-    return {"plan": plan, "timeline": timeline_svg(plan, phases=order.phases), "plan_error": None}
+    picture = {
+        "plan": plan,
+        "timeline": timeline_svg(plan, phases=order.phases),
+        "plan_error": None,
+    }
+    with _PICTURES_LOCK:
+        _PICTURES[key] = picture
+        if len(_PICTURES) > _PICTURES_KEPT:
+            _PICTURES.popitem(last=False)
+    return picture
 
 
 @bp.route("/new", methods=["GET", "POST"])

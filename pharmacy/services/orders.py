@@ -6,6 +6,7 @@ its audit event, then commits, or rolls back and raises so nothing is half-writt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -250,6 +251,21 @@ def order_plan(order: Order) -> VialPlan:
     """
     terms = continuity.order_terms(order)
     return plan_vials(terms.plan_request(in_use_days=get_settings().default_in_use_days))
+
+
+def plan_inputs(order: Order) -> tuple:
+    """Return everything the order's plan and its picture are made from, as a hashable key.
+
+    The same inputs always give the same plan (the domain is pure), so views may keep the
+    drawn picture of a key: the verification queue shows the same waiting orders to every
+    pharmacist, and planning each on every request was most of the page's CPU.
+
+    :raise DomainError: a stored regimen the core cannot plan.
+    """
+    terms = continuity.order_terms(order)
+    request = terms.plan_request(in_use_days=get_settings().default_in_use_days)
+    sig = order.sig if order.route not in ("IM", "SC") else None
+    return (request, sig, json.dumps(order.phases, sort_keys=True, default=str))
 
 
 def order_plan_dict(order: Order) -> dict:
