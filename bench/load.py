@@ -168,7 +168,9 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=4)
+    # One worker per core: on 2 cores, 2 workers served 137 requests/s at 110 per CPU-second
+    # at ten years where 4 served 121 at 90 (the clients and PostgreSQL share the cores).
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
 
     port = _free_port()

@@ -32,12 +32,13 @@ def list_batches():
     """List batches newest first, a page at a time.
 
     Filters: ``status``, ``formulation`` (code), ``compounded_from``/``compounded_to`` (dates);
-    paging: ``before``/``after``/``limit``, with ``next`` and ``prev`` links.
+    paging: ``before``/``after``/``limit`` (25 by default, at most 200, each batch with its
+    worksheet), with ``next`` and ``prev`` links.
     """
     page = service.list_batches(
         request.args.get("status") or None,
         text_arg("formulation") or None,
-        cursor=cursor_from_request(),
+        cursor=cursor_from_request(default_limit=25),
         **date_args("compounded_from", "compounded_to"),
     )
     return jsonify(

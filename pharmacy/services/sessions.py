@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -55,20 +56,26 @@ def session_user(session_id: str, user_id: int, *, now: datetime) -> User | None
     wrote in between. A session past its idle or absolute limit is marked ended here, so it
     never comes back even if the limits are raised later.
     """
+
+    def setting(column: Any) -> Any:
+        return select(column).where(PharmacySettings.id == 1).scalar_subquery()
+
     with db.engine.connect() as connection:
-        limits = connection.execute(
-            select(PharmacySettings.session_idle_minutes, PharmacySettings.session_max_hours)
-        ).first()
+        # One statement on every request: the session row and the two limits.
         row = connection.execute(
-            select(UserSession.ended_dt, UserSession.last_seen_dt, UserSession.created_dt).where(
-                UserSession.id == session_id, UserSession.user_id == user_id
-            )
+            select(
+                UserSession.ended_dt,
+                UserSession.last_seen_dt,
+                UserSession.created_dt,
+                setting(PharmacySettings.session_idle_minutes).label("idle_minutes"),
+                setting(PharmacySettings.session_max_hours).label("max_hours"),
+            ).where(UserSession.id == session_id, UserSession.user_id == user_id)
         ).one_or_none()
         connection.rollback()  # a reader only: let go before writing below
     if row is None or row.ended_dt is not None:
         return None
-    idle = timedelta(minutes=limits.session_idle_minutes if limits else 30)
-    max_age = timedelta(hours=limits.session_max_hours if limits else 12)
+    idle = timedelta(minutes=row.idle_minutes or 30)
+    max_age = timedelta(hours=row.max_hours or 12)
     reason = None
     if now - row.created_dt >= max_age:
         reason = "expired"

@@ -55,7 +55,7 @@ DETAIL_PAGES = (
 API_LISTS = (
     ("/api/v1/orders", "orders", 25),
     ("/api/v1/orders?status=verified", "orders", 25),
-    ("/api/v1/batches", "batches", 50),
+    ("/api/v1/batches", "batches", 25),
     ("/api/v1/ingredient-lots?limit=5", "ingredient_lots", 5),
     ("/api/v1/audit", "events", 50),
     ("/api/v1/follow-up?limit=5", "items", 5),
