@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -357,7 +358,7 @@ def fills_by_status(status: str, cursor: Cursor | None = None) -> Page[FillRow]:
     then the lots they draw from. Rows are plain values: building the fills, orders,
     patients, allocations and batches as objects was most of the page's CPU.
     """
-    query = (
+    query: Any = (
         select(
             Fill.id,
             Fill.fill_number,
