@@ -6,7 +6,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, false, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    and_,
+    false,
+    literal_column,
+    or_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pharmacy.extensions import Model
@@ -26,8 +39,8 @@ RENEWAL_STATES = ("requested", "renewed", "replaced")
 # An order whose therapy the pharmacy still follows: verified, not stopped, not replaced by
 # its renewal. Ten years of history are almost all orders that are none of these, so the
 # work lists and the continuity list read partial indexes over only these (SPEC 9); the
-# queries repeat the same predicate (services.continuity_list.open_order) so the database
-# can use them.
+# queries use the same predicate (:func:`open_order`, :func:`followed_order` below) so the
+# database can prove the indexes apply.
 OPEN_ORDER = (
     "status = 'verified' AND therapy_stopped_on IS NULL"
     " AND (renewal_state IS NULL OR renewal_state <> 'replaced')"
@@ -136,3 +149,21 @@ class Order(Model):
     def fills_allowed(self) -> int:
         """Return the number of fills the prescription allows (1 + refills)."""
         return 1 + self.refills
+
+
+def followed_order() -> ColumnElement[bool]:
+    """Return :data:`FOLLOWED_ORDER` as a condition on :class:`Order` (literals, not bound
+    values, as in the index, so the database can prove the partial index applies)."""
+    return and_(
+        Order.status == literal_column("'verified'"),
+        Order.therapy_stopped_on.is_(None),
+    )
+
+
+def open_order() -> ColumnElement[bool]:
+    """Return :data:`OPEN_ORDER` as a condition on :class:`Order`: followed, and not
+    replaced by its renewal (whose checkpoints and fills carry the therapy on)."""
+    return and_(
+        followed_order(),
+        or_(Order.renewal_state.is_(None), Order.renewal_state != literal_column("'replaced'")),
+    )

@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, literal_column, or_, select, tuple_
+from sqlalchemy import func, literal, literal_column, or_, select, tuple_
 from sqlalchemy.orm import contains_eager, load_only
 
 from pharmacy.domain.errors import ValidationFailed
 from pharmacy.extensions import db
 from pharmacy.models import Order, Patient, User
+from pharmacy.models.orders import open_order
 from pharmacy.services import followup
 from pharmacy.services.settings import get_settings
 
@@ -149,19 +150,6 @@ class ListPage:
 
 
 # --- what each kind reads -------------------------------------------------------------------
-
-
-def open_order() -> Any:
-    """Return the SQL condition of an order the pharmacy still follows.
-
-    Written with literals, as the partial indexes of :class:`Order` are (``OPEN_ORDER``),
-    so the database can prove they apply.
-    """
-    return and_(
-        Order.status == literal_column("'verified'"),
-        Order.therapy_stopped_on.is_(None),
-        or_(Order.renewal_state.is_(None), Order.renewal_state != literal_column("'replaced'")),
-    )
 
 
 def _not_expired(today: date) -> Any:

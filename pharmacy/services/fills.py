@@ -51,7 +51,7 @@ from datetime import date, timedelta, tzinfo
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import or_, select, text, tuple_, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pharmacy.database import rows_updated
@@ -74,7 +74,7 @@ from pharmacy.models import (
     User,
     now_utc,
 )
-from pharmacy.models.orders import OPEN_ORDER
+from pharmacy.models.orders import open_order
 from pharmacy.services import audit, continuity
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
@@ -680,11 +680,10 @@ def _work_orders(today: date, cursor: WorkCursor, read: int) -> list[Order]:
     """
     horizon = today + timedelta(days=COMPOUND_LOOKAHEAD_DAYS)
     key = tuple_(Order.next_fill_allowed_from, Order.id)
-    # The open-order condition is the text of the partial index ix_orders_open_next_fill's,
-    # so the database can prove the index applies and reads it (date, then id) from the
-    # cursor on. The query reads the orders table alone: its columns need no table name.
+    # The open-order condition is the partial index ix_orders_open_next_fill's, so the
+    # database can prove the index applies and reads it (date, then id) from the cursor on.
     query = select(Order).where(
-        text(OPEN_ORDER),
+        open_order(),
         Order.next_fill_number.is_not(None),
         Order.next_fill_allowed_from <= horizon,
         or_(Order.expires_on.is_(None), Order.expires_on >= today),

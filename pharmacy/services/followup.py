@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, update
+from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
 
 from pharmacy.domain import fhir_observation
@@ -45,6 +45,7 @@ from pharmacy.models import (
     SymptomReport,
     User,
 )
+from pharmacy.models.orders import open_order
 
 # orders imports this module: read orders.order_plan at call time (a module, not a name).
 from pharmacy.services import audit, continuity
@@ -494,16 +495,7 @@ def _refresh_patient_orders(patient_id: int, today: date) -> None:
     orders = db.session.execute(
         select(Order).where(
             Order.patient_id == patient_id,
-            or_(
-                Order.status == "submitted",
-                and_(
-                    followed_order(),
-                    or_(
-                        Order.renewal_state.is_(None),
-                        Order.renewal_state != literal_column("'replaced'"),
-                    ),
-                ),
-            ),
+            or_(Order.status == "submitted", open_order()),
         )
     ).scalars()
     for order in orders:
@@ -694,18 +686,6 @@ def _patient_dict(row: Any) -> dict[str, Any]:
     }
 
 
-def followed_order() -> Any:
-    """Return the SQL condition of an order whose therapy is followed up.
-
-    Written with literals, as the partial index ``ix_orders_followed_labs`` is, so the
-    database can prove the index applies.
-    """
-    return and_(
-        Order.status == literal_column("'verified'"),
-        Order.therapy_stopped_on.is_(None),
-    )
-
-
 def labs_overdue_query(*, today: date, prescriber_id: int | None = None) -> Any:
     """Return the ``labs_overdue`` rows as a query ordered by checkpoint, then order id.
 
@@ -725,9 +705,7 @@ def labs_overdue_query(*, today: date, prescriber_id: int | None = None) -> Any:
         )
         .join(Patient, Patient.id == Order.patient_id)
         .where(
-            followed_order(),
-            # A replaced order's checkpoints continue on its renewal.
-            or_(Order.renewal_state.is_(None), Order.renewal_state != literal_column("'replaced'")),
+            open_order(),  # a replaced order's checkpoints continue on its renewal
             Order.labs_due_on < cutoff,
         )
         .order_by(Order.labs_due_on, Order.id)
