@@ -67,26 +67,10 @@ def dated_cursor_from_request(
     """Return the page cursor of a newest-first dated list (positions ``YYYY-MM-DD.<id>``).
 
     :param prefix: names one of several lists on a page; a prefixed list takes no ``limit``.
-    :raise ValidationFailed: a position the list did not write, both given, or a limit out
-        of range (422, naming each).
+    :raise ValidationFailed: as :func:`position_args`.
     """
-    errors: dict[str, str] = {}
-    found: dict[str, DateKey | None] = {}
-    for name in (f"{prefix}before", f"{prefix}after"):
-        raw = request.args.get(name, "")
-        found[name] = None
-        if raw:
-            try:
-                found[name] = DateKey.parse(raw, name)
-            except ValidationFailed as exc:
-                errors.update(exc.errors)
-    limit = None if prefix else _key_arg("limit", 1, MAX_LIMIT, errors)
-    before, after = found[f"{prefix}before"], found[f"{prefix}after"]
-    if before is not None and after is not None:
-        errors[f"{prefix}after"] = "Give either before or after, not both."
-    if errors:
-        raise ValidationFailed(errors)
-    return DatedCursor(before=before, after=after, limit=limit or default_limit)
+    after, before, limit = position_args(DateKey.parse, default_limit, prefix=prefix)
+    return DatedCursor(before=before, after=after, limit=limit)
 
 
 def page_links(
