@@ -15,11 +15,12 @@ from pharmacy.domain.errors import ConflictError, DomainError, ValidationFailed
 from pharmacy.forms import apply_errors
 from pharmacy.idempotency import idempotent_form
 from pharmacy.orders.forms import ERROR_ALIASES, OrderForm, ReasonForm
-from pharmacy.pagination import cursor_from_request, date_args, position_links
+from pharmacy.pagination import cursor_from_request, date_args, position_args, position_links
 from pharmacy.plan.timeline import timeline_svg
 from pharmacy.roles import PHARMACIST, PHARMACY_STAFF, PRESCRIBER
 from pharmacy.services import continuity
 from pharmacy.services import orders as service
+from pharmacy.services.paging import MomentKey
 from pharmacy.services.patients import patient_to_dict
 from pharmacy.services.settings import get_settings
 
@@ -119,8 +120,8 @@ def index():
 def queue():
     """Show the orders waiting for verification, oldest first, with alerts and plan pictures."""
     today = service.local_today()
-    cursor = cursor_from_request(default_limit=service.QUEUE_PAGE)
-    page = service.verification_queue(after=cursor.after, before=cursor.before, limit=cursor.limit)
+    after, before, limit = position_args(MomentKey.parse, service.QUEUE_PAGE)
+    page = service.verification_queue(after=after, before=before, limit=limit)
     items = [
         {"order": o, "age": service.patient_age(o.patient.dob, today), **_picture(o)}
         for o in page.items

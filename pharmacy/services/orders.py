@@ -52,7 +52,7 @@ from pharmacy.services import labels as label_service
 from pharmacy.services import patients as patient_service
 from pharmacy.services.errors import NotFound
 from pharmacy.services.locks import lock_order
-from pharmacy.services.paging import Cursor, Page, read_page
+from pharmacy.services.paging import Cursor, MomentKey, Page, read_page, read_stretch
 from pharmacy.services.settings import get_settings, local_today, pharmacy_zone
 from pharmacy.services.tx import atomic
 
@@ -169,21 +169,21 @@ QUEUE_PAGE = 10
 class QueuePage:
     """A page of the verification queue, oldest first, and how many orders wait in all.
 
-    ``next`` is the ``after=`` id of the following (newer) page, ``prev`` the ``before=``
-    id of the preceding (older) one; ``None`` when there is none.
+    ``next`` is the ``after=`` position of the following (newer) page, ``prev`` the
+    ``before=`` position of the preceding (older) one; ``None`` when there is none.
     """
 
     items: list[Order]
-    next: int | None
-    prev: int | None
+    next: MomentKey | None
+    prev: MomentKey | None
     waiting: int
 
 
 def verification_queue(
-    *, after: int | None = None, before: int | None = None, limit: int = QUEUE_PAGE
+    *, after: MomentKey | None = None, before: MomentKey | None = None, limit: int = QUEUE_PAGE
 ) -> QueuePage:
-    """Return a page of the orders waiting for a pharmacist, oldest first (by id, the order
-    they were submitted in), with the patient and prescriber each row shows.
+    """Return a page of the orders waiting for a pharmacist, oldest first (by submission,
+    then id), with the patient and prescriber each row shows.
 
     Each order on the page is planned and drawn, so a page is short; the count of waiting
     orders reads the status index (only the day's submissions are ``submitted``).
@@ -193,28 +193,19 @@ def verification_queue(
         .where(Order.status == "submitted")
         .options(selectinload(Order.patient), selectinload(Order.prescriber))
     )
-    if before is not None:
-        rows = list(
-            db.session.execute(
-                stmt.where(Order.id < before).order_by(Order.id.desc()).limit(limit + 1)
-            ).scalars()
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        rows.reverse()
-        next_id, prev_id = (rows[-1].id if rows else None), (rows[0].id if more else None)
-    else:
-        if after is not None:
-            stmt = stmt.where(Order.id > after)
-        rows = list(db.session.execute(stmt.order_by(Order.id).limit(limit + 1)).scalars())
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_id = rows[-1].id if more else None
-        prev_id = rows[0].id if after is not None and rows else None
+    page = read_stretch(
+        stmt,
+        Order.submitted_dt,
+        Order.id,
+        after=after,
+        before=before,
+        limit=limit,
+        key=lambda order: MomentKey(order.submitted_dt, order.id),
+    )
     waiting = db.session.execute(
         select(func.count()).select_from(Order).where(Order.status == "submitted")
     ).scalar_one()
-    return QueuePage(rows, next_id, prev_id, waiting)
+    return QueuePage(page.items, page.next, page.prev, waiting)
 
 
 def status_history(order: Order) -> list[AuditEvent]:
