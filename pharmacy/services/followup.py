@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal_column, or_, select, update
+from sqlalchemy import and_, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import aliased
 
 from pharmacy.domain import fhir_observation
@@ -740,10 +740,29 @@ def labs_overdue_items(
 def symptoms_worse_query(*, today: date, prescriber_id: int | None = None) -> Any:
     """Return the ``symptoms_worse`` rows as a query ordered by report date, then report id.
 
-    Reads only the reports still awaiting review (the patient's latest, worse, no review
-    since: stored by :func:`_mark_awaiting_review`); the patient must have a followed order
-    (the newest one is named).
+    Reads only the reports flagged as awaiting review (stored by
+    :func:`_mark_awaiting_review`: a few, through a partial index) and checks the rule again
+    on them: still the patient's latest, no review of the patient's orders on or after it.
+    Two reports or a report and a review recorded at the same moment each set the flag
+    without seeing the other; the check keeps such a race from listing a report twice or
+    after its review. The patient must have a followed order (the newest one is named).
     """
+    later = aliased(SymptomReport)
+    reviewed = (
+        select(OrderReview.id)
+        .join(Order, Order.id == OrderReview.order_id)
+        .where(
+            Order.patient_id == SymptomReport.patient_id,
+            OrderReview.reviewed_on >= SymptomReport.report_date,
+        )
+    )
+    newer = select(later.id).where(
+        later.patient_id == SymptomReport.patient_id,
+        or_(
+            later.report_date > SymptomReport.report_date,
+            and_(later.report_date == SymptomReport.report_date, later.id > SymptomReport.id),
+        ),
+    )
     newest_order = aliased(Order)
     rx = (
         select(newest_order.rx_number)
@@ -773,6 +792,8 @@ def symptoms_worse_query(*, today: date, prescriber_id: int | None = None) -> An
         .where(
             SymptomReport.awaiting_review,
             SymptomReport.report_date <= today,
+            ~exists(newer),
+            ~exists(reviewed),
             rx.is_not(None),
         )
         .order_by(SymptomReport.report_date, SymptomReport.id)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from pharmacy.extensions import db
 from pharmacy.models import SymptomReport
@@ -211,3 +211,36 @@ def test_a_lab_result_moves_only_orders_in_force(app):
             ).scalars()
             assert set(untouched) <= {date(2020, 1, 1)}
     assert counts[0] == counts[1], counts
+
+
+def test_a_race_that_leaves_two_flags_lists_the_latest_report_once(app):
+    """Two reports (or a report and a review) recorded at the same moment each set their
+    flag without seeing the other: the list checks the rule again on the flagged reports."""
+    from pharmacy.models import OrderReview, Patient
+
+    with writing(app):
+        order = make_verified_order(phases=MONTHLY, start_date=TODAY - timedelta(days=20))
+        patient = db.session.get(Patient, order.patient_id)
+        for day in (date(2027, 1, 3), date(2027, 1, 4)):
+            followup.record_symptom_report(
+                patient, day, {"fatigue": "worse"}, actor=user("pharmacist"), today=TODAY
+            )
+        # What the race leaves behind: both reports flagged.
+        db.session.execute(
+            update(SymptomReport)
+            .where(SymptomReport.patient_id == patient.id)
+            .values(awaiting_review=True)
+        )
+        db.session.commit()
+        rx, order_id = order.rx_number, order.id
+    with app.app_context():
+        items = followup.symptoms_worse_items(today=TODAY)
+        assert [(i["rx_number"], i["since"]) for i in items] == [(rx, "2027-01-04")]
+    with writing(app):
+        # A review that committed while the later report was being recorded.
+        db.session.add(
+            OrderReview(order_id=order_id, decision="continue", reviewed_on=date(2027, 1, 5))
+        )
+        db.session.commit()
+    with app.app_context():
+        assert followup.symptoms_worse_items(today=TODAY) == []
